@@ -1,0 +1,84 @@
+/**
+ * `midge [broker] | pub | sub | rr | passwd`: picks the command from the first argument and
+ * runs it. Commands are loaded on demand so `midge pub` does not load the broker.
+ *
+ * @module
+ */
+
+import { MIDGE_VERSION } from "../version.ts";
+
+/** Exit code for a usage error or a command that is not available, as Mosquitto's tools use. */
+export const EXIT_USAGE = 2;
+
+/** A subcommand: a one-line summary and, once built, how to run it. */
+interface Command {
+  /** What the command does, for the usage text. */
+  summary: string;
+  /** Run with the arguments after the command name; resolves to the exit code. */
+  run?: (args: string[]) => Promise<number>;
+}
+
+/** The commands; one without `run` is not built yet. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  broker: { summary: "run the MQTT broker (the default)" },
+  pub: { summary: "publish a message, like mosquitto_pub" },
+  sub: { summary: "subscribe and print messages, like mosquitto_sub" },
+  rr: { summary: "request and wait for a response, like mosquitto_rr" },
+  passwd: { summary: "manage a password file, like mosquitto_passwd" },
+};
+
+/** The usage text of `midge help`. */
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(8)}${c.summary}${c.run ? "" : " (not built yet)"}`
+  );
+  return [
+    `midge ${MIDGE_VERSION}: an MQTT 3.1, 3.1.1 and 5.0 broker and its tools`,
+    "",
+    "Usage: midge [broker] [options]",
+    "       midge <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "midge <command> --help shows a command's options.",
+  ].join("\n");
+}
+
+/** Output streams, replaceable in tests. */
+export interface CliIo {
+  /** Write a line to standard output. */
+  out(line: string): void;
+  /** Write a line to standard error. */
+  err(line: string): void;
+}
+
+const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+/**
+ * Run `midge` with `args` (the command line without the program name) and resolve to the exit
+ * code. Arguments that start with "-" and no command mean the broker, as with `mosquitto -c`.
+ */
+export async function runCli(args: string[], io: CliIo = consoleIo): Promise<number> {
+  const first = args[0];
+  if (first === "help" || first === "--help" || first === "-h") {
+    io.out(usage());
+    return 0;
+  }
+  if (first === "version" || first === "--version") {
+    io.out(`midge ${MIDGE_VERSION}`);
+    return 0;
+  }
+  const named = first !== undefined && !first.startsWith("-");
+  const name = named ? first : "broker";
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`midge: unknown command '${name}'. Run 'midge help' for the list of commands.`);
+    return EXIT_USAGE;
+  }
+  if (command.run === undefined) {
+    io.err(`midge: '${name}' is not built yet in this version (${MIDGE_VERSION}).`);
+    return EXIT_USAGE;
+  }
+  return await command.run(named ? args.slice(1) : args);
+}

@@ -1,0 +1,44 @@
+/**
+ * The fixed header (MQTT 5.0 §2.1): the first byte's type and flags, the remaining length, and
+ * starting an encoded packet of a known size.
+ *
+ * @module
+ */
+
+import { malformed } from "./errors.ts";
+import { ByteWriter, MAX_VARINT, varintSize } from "./writer.ts";
+
+/**
+ * Check that the flag nibble of a packet other than PUBLISH is the one the specification
+ * fixes: 0b0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE, 0 for the rest [MQTT-2.1.3-1].
+ */
+export function expectFlags(flags: number, required: number, name: string): void {
+  if (flags !== required) {
+    throw malformed(
+      `${name} has reserved flags 0x${flags.toString(16)}, must be 0x${required.toString(16)}` +
+        " [MQTT-2.1.3-1]",
+    );
+  }
+}
+
+/**
+ * Allocate a packet of `remaining` bytes after the fixed header, write the header and return a
+ * writer positioned at the variable header.
+ */
+export function startPacket(firstByte: number, remaining: number): ByteWriter {
+  if (remaining > MAX_VARINT) {
+    throw new RangeError(`packet body of ${remaining} bytes exceeds the MQTT maximum`);
+  }
+  const w = new ByteWriter(new Uint8Array(1 + varintSize(remaining) + remaining));
+  w.u8(firstByte);
+  w.varint(remaining);
+  return w;
+}
+
+/** Throw unless a writer filled its buffer exactly (a sizing bug otherwise). */
+export function finishPacket(w: ByteWriter): Uint8Array {
+  if (w.pos !== w.buf.length) {
+    throw new Error(`encoder wrote ${w.pos} of ${w.buf.length} bytes`);
+  }
+  return w.buf;
+}

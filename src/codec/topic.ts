@@ -1,0 +1,63 @@
+/**
+ * Syntax of topic names and topic filters (MQTT 5.0 §4.7, §4.8.2). These functions say what is
+ * wrong, or nothing; the codec turns a problem into an `MqttError`, other callers (the tools,
+ * the config) into their own messages.
+ *
+ * @module
+ */
+
+const SHARE_PREFIX = "$share/";
+
+/** Why `topic` cannot be a PUBLISH topic name, or undefined when it can. */
+export function topicNameProblem(topic: string): string | undefined {
+  if (topic.length === 0) return "topic name is empty [MQTT-4.7.3-1]";
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    if (c === 0x23 || c === 0x2b) { // '#' '+'
+      return `topic name '${topic}' contains a wildcard [MQTT-3.3.2-2]`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why `filter` cannot be a SUBSCRIBE or UNSUBSCRIBE topic filter, or undefined when it can.
+ * `$share/GROUP/FILTER` is checked as a shared subscription.
+ */
+export function topicFilterProblem(filter: string): string | undefined {
+  if (filter.length === 0) return "topic filter is empty [MQTT-4.7.3-1]";
+  let start = 0;
+  if (filter.startsWith(SHARE_PREFIX)) {
+    const slash = filter.indexOf("/", SHARE_PREFIX.length);
+    const group = filter.slice(SHARE_PREFIX.length, slash === -1 ? filter.length : slash);
+    if (group.length === 0) {
+      return `shared subscription '${filter}' has an empty share name [MQTT-4.8.2-1]`;
+    }
+    if (group.includes("+") || group.includes("#")) {
+      return `shared subscription '${filter}' has a wildcard in its share name [MQTT-4.8.2-1]`;
+    }
+    if (slash === -1 || slash === filter.length - 1) {
+      return `shared subscription '${filter}' has no topic filter [MQTT-4.8.2-2]`;
+    }
+    start = slash + 1;
+  }
+  const last = filter.length - 1;
+  for (let i = start; i <= last; i++) {
+    const c = filter.charCodeAt(i);
+    if (c !== 0x23 && c !== 0x2b) continue;
+    const aloneBefore = i === start || filter.charCodeAt(i - 1) === 0x2f;
+    if (c === 0x23) { // '#'
+      if (!aloneBefore || i !== last) {
+        return `topic filter '${filter}': '#' must be a whole level and the last [MQTT-4.7.1-1]`;
+      }
+    } else if (!aloneBefore || (i !== last && filter.charCodeAt(i + 1) !== 0x2f)) {
+      return `topic filter '${filter}': '+' must be a whole level [MQTT-4.7.1-2]`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether a topic filter is a shared subscription (`$share/GROUP/FILTER`). */
+export function isSharedFilter(filter: string): boolean {
+  return filter.startsWith(SHARE_PREFIX);
+}

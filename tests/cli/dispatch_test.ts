@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { EXIT_USAGE, runCli } from "../../src/cli/dispatch.ts";
+import { MIDGE_VERSION } from "../../src/version.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+async function runMain(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function capture(): {
+  io: { out(l: string): void; err(l: string): void };
+  out: string[];
+  err: string[];
+} {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, out, err };
+}
+
+Deno.test("main.ts: a command that is not built yet exits 2 with one line saying so", async () => {
+  for (const command of ["pub", "sub", "rr", "passwd"]) {
+    const r = await runMain(command, "-t", "x");
+    assert.equal(r.code, 2, command);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`'${command}' is not built yet`));
+  }
+});
+
+Deno.test("runCli: options without a command mean the broker, as mosquitto -c does", async () => {
+  const c = capture();
+  assert.equal(await runCli(["-c", "x.conf"], c.io), EXIT_USAGE);
+  assert.match(c.err.join(), /'broker' is not built yet/);
+});
+
+Deno.test("runCli: an unknown command exits 2 and points at help", async () => {
+  const c = capture();
+  assert.equal(await runCli(["publish"], c.io), EXIT_USAGE);
+  assert.deepStrictEqual(c.err, [
+    "midge: unknown command 'publish'. Run 'midge help' for the list of commands.",
+  ]);
+});
+
+Deno.test("runCli: help lists every command and version prints the version", async () => {
+  const c = capture();
+  assert.equal(await runCli(["--help"], c.io), 0);
+  for (const name of ["broker", "pub", "sub", "rr", "passwd"]) {
+    assert.match(c.out.join("\n"), new RegExp(`^  ${name} `, "m"));
+  }
+  const v = capture();
+  assert.equal(await runCli(["--version"], v.io), 0);
+  assert.deepStrictEqual(v.out, [`midge ${MIDGE_VERSION}`]);
+});
