@@ -15,12 +15,15 @@ interface Command {
   /** What the command does, for the usage text. */
   summary: string;
   /** Run with the arguments after the command name; resolves to the exit code. */
-  run?: (args: string[]) => Promise<number>;
+  run?: (args: string[], io: CliIo) => Promise<number>;
 }
 
 /** The commands; one without `run` is not built yet. */
 const COMMANDS: Readonly<Record<string, Command>> = {
-  broker: { summary: "run the MQTT broker (the default)" },
+  broker: {
+    summary: "run the MQTT broker (the default)",
+    run: async (args, io) => (await import("./broker.ts")).runBroker(args, io),
+  },
   pub: { summary: "publish a message, like mosquitto_pub" },
   sub: { summary: "subscribe and print messages, like mosquitto_sub" },
   rr: { summary: "request and wait for a response, like mosquitto_rr" },
@@ -80,5 +83,5 @@ export async function runCli(args: string[], io: CliIo = consoleIo): Promise<num
     io.err(`midge: '${name}' is not built yet in this version (${MIDGE_VERSION}).`);
     return EXIT_USAGE;
   }
-  return await command.run(named ? args.slice(1) : args);
+  return await command.run(named ? args.slice(1) : args, io);
 }

@@ -40,8 +40,14 @@ Deno.test("main.ts: a command that is not built yet exits 2 with one line saying
 
 Deno.test("runCli: options without a command mean the broker, as mosquitto -c does", async () => {
   const c = capture();
-  assert.equal(await runCli(["-c", "x.conf"], c.io), EXIT_USAGE);
-  assert.match(c.err.join(), /'broker' is not built yet/);
+  assert.equal(await runCli(["-c", "x.conf"], c.io), 1);
+  assert.deepStrictEqual(c.err, [
+    "Error: -c: configuration files are not built yet",
+    "Run 'midge broker -h' for usage.",
+  ]);
+  const b = capture();
+  assert.equal(await runCli(["broker", "-p", "70000"], b.io), 1);
+  assert.match(b.err[0], /-p: invalid port '70000', must be 1-65535/);
 });
 
 Deno.test("runCli: an unknown command exits 2 and points at help", async () => {

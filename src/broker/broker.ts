@@ -1,0 +1,281 @@
+/**
+ * The broker: sessions, the router, retained messages, listeners and the timers that enforce
+ * keep alive, connect timeouts, session expiry and will delays.
+ *
+ * @module
+ */
+
+import type { QoS } from "../codec/mod.ts";
+import { ReasonCode } from "../codec/mod.ts";
+import type { Logger } from "../log/logger.ts";
+import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
+import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
+import { type CloseKind, Connection } from "./connection.ts";
+import { deliver } from "./delivery.ts";
+import { type Message, newMessage } from "./message.ts";
+import { Metrics } from "./metrics.ts";
+import type { BrokerOptions } from "./options.ts";
+import { NEVER_EXPIRES, type Session, type SubscriptionOptions } from "./session.ts";
+
+/** How often keep alive, connect timeouts and session expiry are checked (ms). */
+const SWEEP_INTERVAL_MS = 250;
+
+/** The log line for each way a connection ends (Mosquitto's texts). */
+function closeLine(id: string, kind: CloseKind): string | undefined {
+  switch (kind) {
+    case "disconnect":
+      return `Client ${id} disconnected.`;
+    case "lost":
+      return `Client ${id} closed its connection.`;
+    case "keepalive":
+      return `Client ${id} has exceeded timeout, disconnecting.`;
+    default:
+      return undefined; // logged where the decision was made
+  }
+}
+
+/** An MQTT broker. */
+export class Broker {
+  /** Options in force. */
+  readonly options: BrokerOptions;
+  /** The logger. */
+  readonly log: Logger;
+  /** Counters. */
+  readonly metrics: Metrics = new Metrics();
+  /** Sessions by client id, connected or not. */
+  readonly sessions: Map<string, Session> = new Map();
+  /** Subscriptions. */
+  readonly trie: SubscriptionTrie<SubscriptionOptions> = new SubscriptionTrie();
+  /** Retained messages by topic. */
+  readonly retained: RetainedIndex<Message> = new RetainedIndex();
+  /** Open connections, connected or still before CONNECT. */
+  readonly connections: Set<Connection> = new Set();
+  #listeners: TcpListener[] = [];
+  #acceptLoops: Promise<void>[] = [];
+  #connectionLoops: Set<Promise<void>> = new Set();
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #matchStamp = 0;
+  #now: () => number;
+  #isOnline = (clientId: string): boolean => this.sessions.get(clientId)?.connection !== undefined;
+
+  /** A broker with `options`; `now` is the clock (ms), replaceable in tests. */
+  constructor(options: BrokerOptions, now: () => number = Date.now) {
+    this.options = options;
+    this.log = options.logger;
+    this.#now = now;
+  }
+
+  /** The current time in ms. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** Ports the listeners are bound to, in listener order. */
+  get ports(): number[] {
+    return this.#listeners.map((l) => l.port);
+  }
+
+  /** Clients connected now. */
+  get connectedCount(): number {
+    let n = 0;
+    for (const c of this.connections) if (c.isConnected) n++;
+    return n;
+  }
+
+  /** Open the listeners and start serving. */
+  start(): void {
+    for (const l of this.options.listeners) {
+      const listener = listenTcp(l.host, l.port);
+      const family = isIpv6(listener.hostname) ? "ipv6" : "ipv4";
+      this.log.notice(`Opening ${family} listen socket on port ${listener.port}.`);
+      this.#listeners.push(listener);
+      this.#acceptLoops.push(this.#acceptLoop(listener));
+    }
+    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
+  }
+
+  async #acceptLoop(listener: TcpListener): Promise<void> {
+    for await (const socket of listener.accept()) {
+      const remote = socket.remoteAddr as Deno.NetAddr;
+      try {
+        socket.setNoDelay(true);
+      } catch {
+        // the peer may already be gone
+      }
+      const conn = new Connection(this, socket, remote.hostname, remote.port);
+      this.connections.add(conn);
+      this.log.info(`New connection from ${conn.remote} on port ${listener.port}.`);
+      const loop = conn.run().finally(() => {
+        this.#connectionLoops.delete(loop);
+        conn.close("lost");
+      });
+      this.#connectionLoops.add(loop);
+    }
+  }
+
+  /**
+   * Stop: close the listeners, tell 5.0 clients the server is shutting down (0x8B), close every
+   * connection, clear timers.
+   */
+  async stop(): Promise<void> {
+    for (const l of this.#listeners) l.close();
+    await Promise.all(this.#acceptLoops);
+    for (const conn of [...this.connections]) {
+      conn.publishWillOnClose = false;
+      conn.disconnect(ReasonCode.ServerShuttingDown, undefined, "server");
+    }
+    await Promise.all([...this.#connectionLoops]);
+    clearInterval(this.#sweepTimer);
+    for (const session of this.sessions.values()) this.cancelDelayedWill(session);
+    this.#listeners = [];
+    this.#acceptLoops = [];
+  }
+
+  /** Make `conn` the connection of `session`. */
+  attach(session: Session, conn: Connection): void {
+    session.connection = conn;
+    conn.session = session;
+    const connected = this.connectedCount;
+    if (connected > this.metrics.clientsMaximum) this.metrics.clientsMaximum = connected;
+  }
+
+  /**
+   * Route a message to every matching subscription: one delivery per client, at the highest
+   * QoS of its matching subscriptions and with all their identifiers [MQTT-3.3.4-2]
+   * [MQTT-3.3.4-3]. Returns the number of clients it went to.
+   */
+  route(message: Message): number {
+    const stamp = ++this.#matchStamp;
+    const targets: Session[] = [];
+    this.trie.match(message.topic, (_id, sub) => {
+      const session = sub.session;
+      // No local: not back to the publisher [MQTT-3.8.3-3].
+      if (sub.noLocal && session.clientId === message.publisherId) return;
+      if (session.matchStamp !== stamp) {
+        session.matchStamp = stamp;
+        session.matchQos = sub.qos;
+        session.matchRetainAsPublished = sub.retainAsPublished;
+        session.matchSubscriptionIds = sub.subscriptionId !== undefined
+          ? [sub.subscriptionId]
+          : undefined;
+        targets.push(session);
+      } else {
+        if (sub.qos > session.matchQos) session.matchQos = sub.qos;
+        if (sub.retainAsPublished) session.matchRetainAsPublished = true;
+        if (sub.subscriptionId !== undefined) {
+          (session.matchSubscriptionIds ??= []).push(sub.subscriptionId);
+        }
+      }
+    }, this.#isOnline);
+    for (const session of targets) {
+      const qos = Math.min(message.qos, session.matchQos) as QoS;
+      // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
+      const retain = session.matchRetainAsPublished && message.retain;
+      deliver(this, session, message, qos, retain, session.matchSubscriptionIds);
+    }
+    return targets.length;
+  }
+
+  /** Called by a connection as it closes: log, detach the session, the will, expiry. */
+  connectionClosed(conn: Connection, kind: CloseKind): void {
+    this.connections.delete(conn);
+    const session = conn.session;
+    if (session === undefined) return;
+    const line = closeLine(conn.clientId, kind);
+    if (line !== undefined) this.log.notice(line);
+    if (session.connection !== conn) return; // already taken over
+    session.connection = undefined;
+    session.disconnectedAt = this.now();
+    if (conn.publishWillOnClose && kind !== "server") this.#startWill(session);
+    else session.will = undefined;
+    if (session.expiryInterval === 0) this.endSession(session);
+  }
+
+  /** The will of a session whose connection ended without a normal DISCONNECT. */
+  #startWill(session: Session): void {
+    const will = session.will;
+    if (will === undefined) return;
+    const delay = will.properties?.willDelayInterval ?? 0;
+    if (delay > 0 && session.expiryInterval > 0) {
+      // Delayed: sent when the delay or the session ends, unless the client returns first
+      // [MQTT-3.1.3-9].
+      session.willTimer = setTimeout(() => {
+        session.willTimer = undefined;
+        this.#publishWill(session);
+      }, Math.min(delay, session.expiryInterval) * 1000);
+      return;
+    }
+    this.#publishWill(session);
+  }
+
+  #publishWill(session: Session): void {
+    const will = session.will;
+    session.will = undefined;
+    if (will === undefined) return;
+    const { willDelayInterval: _d, messageExpiryInterval: expiry, ...rest } = will.properties ??
+      {};
+    const message = newMessage(
+      will.topic,
+      will.payload.slice(),
+      will.qos,
+      will.retain,
+      session.clientId,
+      Object.keys(rest).length > 0 ? rest : undefined,
+      expiry !== undefined ? this.now() + expiry * 1000 : undefined,
+    );
+    message.owned = true;
+    if (will.retain) {
+      if (message.payload.length === 0) this.retained.delete(will.topic);
+      else this.retained.set(will.topic, message);
+    }
+    this.route(message);
+  }
+
+  /** Cancel a pending delayed will (the client came back). */
+  cancelDelayedWill(session: Session): void {
+    if (session.willTimer !== undefined) {
+      clearTimeout(session.willTimer);
+      session.willTimer = undefined;
+    }
+  }
+
+  /** End a session: its subscriptions go, and a pending delayed will is sent now. */
+  endSession(session: Session): void {
+    if (session.willTimer !== undefined) {
+      this.cancelDelayedWill(session);
+      this.#publishWill(session);
+    }
+    for (const filter of session.subscriptions.keys()) {
+      this.trie.unsubscribe(session.clientId, filter);
+    }
+    session.subscriptions.clear();
+    session.clearQueue();
+    session.inflight.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+
+  #sweep(): void {
+    const now = this.now();
+    for (const conn of this.connections) {
+      if (!conn.isConnected) {
+        if (now - conn.openedAt > this.options.connectTimeoutMs) {
+          this.log.notice(`Client ${conn.remote} sent no CONNECT in time, closing.`);
+          conn.close("server");
+        }
+      } else if (conn.keepAliveMs > 0 && now - conn.lastPacketAt > conn.keepAliveMs * 1.5) {
+        // [MQTT-3.1.2-22]
+        conn.disconnect(ReasonCode.KeepAliveTimeout, undefined, "keepalive");
+      }
+    }
+    for (const session of this.sessions.values()) {
+      if (
+        session.connection === undefined && session.expiryInterval !== NEVER_EXPIRES &&
+        now - session.disconnectedAt >= session.expiryInterval * 1000
+      ) {
+        this.metrics.clientsExpired++;
+        this.log.notice(`Expiring client ${session.clientId}.`);
+        this.endSession(session);
+      }
+    }
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * One client socket: its read loop (chunks -> frames -> packets -> dispatch), its batched
+ * output, its keep alive and the limits its client announced. What a packet means is the
+ * handlers' business; the connection only carries bytes and closes.
+ *
+ * @module
+ */
+
+import {
+  decodePacket,
+  encodePacket,
+  FrameReader,
+  MqttError,
+  type Packet,
+  type ProtocolVersion,
+  ReasonCode,
+} from "../codec/mod.ts";
+import type { Broker } from "./broker.ts";
+import { dispatch } from "./dispatch.ts";
+import { OutQueue } from "./out_queue.ts";
+import type { Session } from "./session.ts";
+
+const MIN_READ_SIZE = 2 * 1024;
+const MAX_READ_SIZE = 64 * 1024;
+
+/** How a connection ended, for the log line and the will. */
+export type CloseKind =
+  | "disconnect" // the client sent DISCONNECT
+  | "lost" // the socket closed or failed
+  | "keepalive" // keep alive expired
+  | "protocol" // a malformed or illegal packet
+  | "takeover" // another connection took the session
+  | "server"; // the broker closed it (shutdown, refusal)
+
+/** The socket side of a connection, as `Deno.Conn` provides it. */
+export interface Socket {
+  /** Read into `buf`; null at end of stream. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Write some of `data`. */
+  write(data: Uint8Array): Promise<number>;
+  /** Close the socket. */
+  close(): void;
+}
+
+/** A client connection. */
+export class Connection {
+  /** The broker. */
+  readonly broker: Broker;
+  /** "ip:port" of the peer, as Mosquitto logs it. */
+  readonly remote: string;
+  /** Address of the peer without the port. */
+  readonly remoteAddress: string;
+  /** Batched output. */
+  readonly out: OutQueue;
+  /** Protocol version; 4 until CONNECT says otherwise. */
+  version: ProtocolVersion = 4;
+  /** Client id once CONNECT is handled ("" before). */
+  clientId = "";
+  /** The session, once CONNECT is accepted. */
+  session: Session | undefined;
+  /** Keep alive in ms granted to the client; 0 disables it. */
+  keepAliveMs = 0;
+  /** When the last packet arrived (ms). */
+  lastPacketAt: number;
+  /** When the socket was accepted (ms). */
+  readonly openedAt: number;
+  /** Whether the connection is closed or closing. */
+  closed = false;
+  /** The client's receive maximum (5.0): QoS 1/2 messages it takes at once. */
+  clientReceiveMaximum = 65535;
+  /** The largest packet the client accepts (5.0). */
+  clientMaximumPacketSize = Infinity;
+  /** The highest topic alias the client accepts from us (5.0). */
+  clientTopicAliasMaximum = 0;
+  /** Topic aliases the client has set, alias -> topic (5.0). */
+  readonly inboundAliases = new Map<number, string>();
+  /** Topic aliases we have set for the client, topic -> alias (5.0). */
+  readonly outboundAliases = new Map<string, number>();
+  /** Whether the client asked for problem information (5.0 request problem information). */
+  requestProblemInformation = true;
+  /** Whether the will must be published when this connection ends. */
+  publishWillOnClose = true;
+  /** Bytes received. */
+  bytesReceived = 0;
+  #socket: Socket;
+  #reader: FrameReader;
+
+  /** Wrap an accepted socket. */
+  constructor(broker: Broker, socket: Socket, remoteAddress: string, remotePort: number) {
+    this.broker = broker;
+    this.#socket = socket;
+    this.remoteAddress = remoteAddress;
+    this.remote = `${remoteAddress}:${remotePort}`;
+    this.openedAt = this.lastPacketAt = broker.now();
+    const maxPacketSize = broker.options.maxPacketSize;
+    this.#reader = new FrameReader(maxPacketSize > 0 ? { maxPacketSize } : {});
+    this.out = new OutQueue(socket, () => this.close("lost"));
+  }
+
+  /** Whether CONNECT has been accepted. */
+  get isConnected(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** A name for log lines: the client id, or the address before CONNECT. */
+  get logName(): string {
+    return this.clientId !== "" ? this.clientId : this.remote;
+  }
+
+  /** Read and handle packets until the socket closes. */
+  async run(): Promise<void> {
+    let buf = new Uint8Array(MIN_READ_SIZE);
+    try {
+      while (!this.closed) {
+        const n = await this.#socket.read(buf);
+        if (n === null) {
+          this.close("lost");
+          break;
+        }
+        if (this.closed) break;
+        this.bytesReceived += n;
+        this.broker.metrics.bytesReceived += n;
+        this.lastPacketAt = this.broker.now();
+        this.#reader.push(buf.subarray(0, n));
+        for (let frame = this.#reader.next(); frame !== null; frame = this.#reader.next()) {
+          const packet = decodePacket(frame, this.version);
+          this.broker.metrics.messagesReceived++;
+          const pending = dispatch(this, packet);
+          if (pending !== undefined) await pending;
+          if (this.closed) break;
+        }
+        // Do not read more from a client that does not read what we send it.
+        if (this.out.pendingBytes > this.broker.options.maxOutputBytes) await this.out.drained();
+        if (n === buf.length && buf.length < MAX_READ_SIZE) buf = new Uint8Array(buf.length * 2);
+      }
+    } catch (error) {
+      if (this.closed) return;
+      if (error instanceof MqttError) this.protocolFailure(error);
+      else this.close("lost");
+    }
+  }
+
+  /** Encode `packet` for this connection's version and queue it. */
+  send(packet: Packet): void {
+    if (this.closed) return;
+    this.out.push(encodePacket(packet, this.version));
+    this.broker.metrics.messagesSent++;
+  }
+
+  /**
+   * A malformed or illegal packet: log it, tell a 5.0 client why with DISCONNECT, and close
+   * [MQTT-4.13.1-1].
+   */
+  protocolFailure(error: MqttError): void {
+    const log = this.broker.log;
+    const what = error.reasonCode === ReasonCode.MalformedPacket
+      ? "malformed packet"
+      : error.reasonCode === ReasonCode.PacketTooLarge
+      ? "oversize packet"
+      : "protocol error";
+    log.notice(`Client ${this.logName} disconnected due to ${what}: ${error.message}.`);
+    this.disconnect(error.reasonCode, error.message, "protocol");
+  }
+
+  /**
+   * Close with a reason: a 5.0 client that completed CONNECT first gets DISCONNECT with
+   * `reasonCode` (and `reasonString` if it allows problem information).
+   */
+  disconnect(reasonCode: number, reasonString: string | undefined, kind: CloseKind): void {
+    if (this.closed) return;
+    if (this.version === 5 && this.isConnected) {
+      const withReason = reasonString !== undefined && this.requestProblemInformation;
+      this.send({
+        type: "disconnect",
+        reasonCode,
+        properties: withReason ? { reasonString } : undefined,
+      });
+    }
+    this.close(kind);
+  }
+
+  /** Close the connection after writing what is queued. Idempotent. */
+  close(kind: CloseKind): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.broker.connectionClosed(this, kind);
+    const socket = this.#socket;
+    this.out.drained().finally(() => {
+      try {
+        socket.close();
+      } catch {
+        // already closed by the peer
+      }
+    });
+  }
+}

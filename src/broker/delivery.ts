@@ -1,0 +1,212 @@
+/**
+ * Per-subscriber delivery: QoS, packet ids, the in-flight window (max_inflight_messages and
+ * the client's receive maximum), the queue and its limits, message expiry, subscription
+ * identifiers, outbound topic aliases and the client's maximum packet size. Messages without
+ * per-subscriber properties go out as one shared encoding per variant.
+ *
+ * @module
+ */
+
+import { encodePacket, type Properties, type QoS } from "../codec/mod.ts";
+import type { Broker } from "./broker.ts";
+import type { Connection } from "./connection.ts";
+import { keepMessage, type Message, sharedEncoding } from "./message.ts";
+import type { Delivery, Outgoing, Session } from "./session.ts";
+
+/** QoS 1/2 messages that may be in flight to the client of `conn`. */
+function inflightLimit(broker: Broker, conn: Connection): number {
+  const max = broker.options.maxInflightMessages;
+  return max > 0 ? Math.min(max, conn.clientReceiveMaximum) : conn.clientReceiveMaximum;
+}
+
+/**
+ * Deliver `message` to `session` at `qos` with `retain`: now if the client is connected and
+ * its window allows, else into its queue. Returns false when the message was dropped.
+ */
+export function deliver(
+  broker: Broker,
+  session: Session,
+  message: Message,
+  qos: QoS,
+  retain: boolean,
+  subscriptionIds: number[] | undefined,
+): boolean {
+  if (message.expiresAt !== undefined && message.expiresAt <= broker.now()) return false;
+  const delivery: Delivery = { message, qos, retain, subscriptionIds };
+  const conn = session.connection;
+  if (qos === 0) {
+    if (conn !== undefined) return sendQos0(broker, conn, delivery);
+    if (!broker.options.queueQos0Messages) return false;
+    return enqueue(broker, session, delivery);
+  }
+  if (
+    conn !== undefined && session.queuedCount === 0 &&
+    session.inflight.size < inflightLimit(broker, conn)
+  ) {
+    return startInflight(broker, conn, session, delivery);
+  }
+  return enqueue(broker, session, delivery);
+}
+
+function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean {
+  const o = broker.options;
+  const full = (o.maxQueuedMessages > 0 && session.queuedCount >= o.maxQueuedMessages) ||
+    (o.maxQueuedBytes > 0 &&
+      session.queuedBytes + delivery.message.payload.length > o.maxQueuedBytes);
+  if (full) {
+    broker.metrics.publishDropped++;
+    if (session.queuedCount > 0 && !session.droppingLogged) {
+      session.droppingLogged = true;
+      broker.log.notice(`Outgoing messages are being dropped for client ${session.clientId}.`);
+    }
+    return false;
+  }
+  keepMessage(delivery.message);
+  session.enqueue(delivery);
+  return true;
+}
+
+function sendQos0(broker: Broker, conn: Connection, delivery: Delivery): boolean {
+  if (conn.out.pendingBytes > broker.options.maxOutputBytes) {
+    broker.metrics.publishDropped++;
+    return false;
+  }
+  return writePublish(broker, conn, delivery, 0, false);
+}
+
+function startInflight(
+  broker: Broker,
+  conn: Connection,
+  session: Session,
+  delivery: Delivery,
+): boolean {
+  const packetId = session.allocatePacketId();
+  if (packetId === undefined) return enqueue(broker, session, delivery);
+  keepMessage(delivery.message);
+  const outgoing: Outgoing = { ...delivery, packetId, state: "publish" };
+  session.inflight.set(packetId, outgoing);
+  if (!writePublish(broker, conn, outgoing, packetId, false)) {
+    session.inflight.delete(packetId);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Write one PUBLISH to `conn`. Shared bytes when nothing in it is particular to this client;
+ * otherwise encoded for it. A packet larger than the client's maximum packet size is dropped
+ * and counted [MQTT-3.1.2-24].
+ */
+function writePublish(
+  broker: Broker,
+  conn: Connection,
+  delivery: Delivery,
+  packetId: number,
+  dup: boolean,
+): boolean {
+  const { message, qos, retain } = delivery;
+  const v5 = conn.version === 5;
+  const particular = v5 &&
+    (delivery.subscriptionIds !== undefined || message.expiresAt !== undefined ||
+      conn.clientTopicAliasMaximum > 0);
+  let bytes: Uint8Array;
+  let idOffset = 0;
+  if (!particular) {
+    const enc = sharedEncoding(message, conn.version, qos, retain);
+    bytes = enc.bytes;
+    idOffset = enc.packetIdOffset;
+  } else {
+    bytes = encodeParticular(broker, conn, delivery, packetId, dup);
+  }
+  if (bytes.length > conn.clientMaximumPacketSize) {
+    broker.metrics.publishDropped++;
+    broker.log.debug(
+      `Dropped PUBLISH to ${conn.clientId} of ${bytes.length} bytes: over its maximum packet size.`,
+    );
+    return false;
+  }
+  if (idOffset > 0 || dup) conn.out.pushPublish(bytes, idOffset, packetId, dup);
+  else conn.out.push(bytes);
+  const metrics = broker.metrics;
+  metrics.publishSent++;
+  metrics.messagesSent++;
+  metrics.publishBytesSent += message.payload.length;
+  if (broker.log.enabled("debug")) {
+    broker.log.debug(
+      `Sending PUBLISH to ${conn.clientId} (d${dup ? 1 : 0}, q${qos}, r${retain ? 1 : 0}, ` +
+        `m${packetId}, '${message.topic}', ... (${message.payload.length} bytes))`,
+    );
+  }
+  return true;
+}
+
+function encodeParticular(
+  broker: Broker,
+  conn: Connection,
+  delivery: Delivery,
+  packetId: number,
+  dup: boolean,
+): Uint8Array {
+  const { message, qos, retain } = delivery;
+  const properties: Properties = { ...message.properties };
+  if (message.expiresAt !== undefined) {
+    // The expiry sent is what is left of it [MQTT-3.3.2-6].
+    properties.messageExpiryInterval = Math.max(
+      0,
+      Math.ceil((message.expiresAt - broker.now()) / 1000),
+    );
+  }
+  if (delivery.subscriptionIds !== undefined) {
+    properties.subscriptionIdentifiers = delivery.subscriptionIds;
+  }
+  let topic = message.topic;
+  if (conn.clientTopicAliasMaximum > 0) {
+    const alias = conn.outboundAliases.get(topic);
+    if (alias !== undefined) {
+      properties.topicAlias = alias;
+      topic = "";
+    } else if (conn.outboundAliases.size < conn.clientTopicAliasMaximum) {
+      const next = conn.outboundAliases.size + 1;
+      conn.outboundAliases.set(topic, next);
+      properties.topicAlias = next;
+    }
+  }
+  return encodePacket({
+    type: "publish",
+    topic,
+    payload: message.payload,
+    qos,
+    retain,
+    dup,
+    packetId: qos > 0 ? packetId : undefined,
+    properties,
+  }, 5);
+}
+
+/** Send queued deliveries while the in-flight window has room. */
+export function fillInflight(broker: Broker, conn: Connection, session: Session): void {
+  const limit = inflightLimit(broker, conn);
+  while (session.queuedCount > 0 && session.inflight.size < limit && !conn.closed) {
+    const delivery = session.dequeue()!;
+    const expiresAt = delivery.message.expiresAt;
+    if (expiresAt !== undefined && expiresAt <= broker.now()) continue;
+    if (delivery.qos === 0) writePublish(broker, conn, delivery, 0, false);
+    else startInflight(broker, conn, session, delivery);
+  }
+  if (session.queuedCount === 0) session.droppingLogged = false;
+}
+
+/**
+ * A session resumed on `conn`: resend what is in flight, in order, PUBLISH with DUP set and
+ * PUBREL for those past PUBREC [MQTT-4.4.0-1], then send from the queue.
+ */
+export function resumeDelivery(broker: Broker, conn: Connection, session: Session): void {
+  for (const outgoing of session.inflight.values()) {
+    if (outgoing.state === "publish") {
+      writePublish(broker, conn, outgoing, outgoing.packetId, true);
+    } else {
+      conn.send({ type: "pubrel", packetId: outgoing.packetId, reasonCode: 0 });
+    }
+  }
+  fillInflight(broker, conn, session);
+}

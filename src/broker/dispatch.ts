@@ -1,0 +1,90 @@
+/**
+ * Packet type -> handler, and the one place where an error becomes a DISCONNECT or a closed
+ * socket (STYLE.md 4). Handlers throw `MqttError`; they never touch the socket.
+ *
+ * @module
+ */
+
+import { MqttError, type Packet, protocolError, ReasonCode } from "../codec/mod.ts";
+import type { Connection } from "./connection.ts";
+import { handleAuth } from "./handlers/auth.ts";
+import { handleConnect } from "./handlers/connect.ts";
+import { handleDisconnect } from "./handlers/disconnect.ts";
+import { handlePingreq } from "./handlers/pingreq.ts";
+import { handlePuback } from "./handlers/puback.ts";
+import { handlePubcomp } from "./handlers/pubcomp.ts";
+import { handlePublish } from "./handlers/publish.ts";
+import { handlePubrec } from "./handlers/pubrec.ts";
+import { handlePubrel } from "./handlers/pubrel.ts";
+import { handleSubscribe } from "./handlers/subscribe.ts";
+import { handleUnsubscribe } from "./handlers/unsubscribe.ts";
+
+/**
+ * Hand `packet` to its handler. A promise comes back only from handlers that wait (for
+ * storage or authentication); the read loop awaits it before the next packet.
+ */
+export function dispatch(conn: Connection, packet: Packet): Promise<void> | undefined {
+  try {
+    const pending = route(conn, packet);
+    return pending?.catch((error) => fail(conn, error));
+  } catch (error) {
+    fail(conn, error);
+    return undefined;
+  }
+}
+
+function route(conn: Connection, packet: Packet): Promise<void> | void {
+  if (!conn.isConnected) {
+    if (packet.type !== "connect") {
+      throw protocolError(`first packet is ${packet.type}, not CONNECT [MQTT-3.1.0-1]`);
+    }
+    return handleConnect(conn, packet);
+  }
+  switch (packet.type) {
+    case "publish":
+      return handlePublish(conn, packet);
+    case "puback":
+      return handlePuback(conn, packet);
+    case "pubrec":
+      return handlePubrec(conn, packet);
+    case "pubrel":
+      return handlePubrel(conn, packet);
+    case "pubcomp":
+      return handlePubcomp(conn, packet);
+    case "subscribe":
+      return handleSubscribe(conn, packet);
+    case "unsubscribe":
+      return handleUnsubscribe(conn, packet);
+    case "pingreq":
+      return handlePingreq(conn);
+    case "disconnect":
+      return handleDisconnect(conn, packet);
+    case "auth":
+      return handleAuth(conn, packet);
+    case "connect":
+      throw protocolError("second CONNECT on a connection [MQTT-3.1.0-2]");
+    default:
+      throw protocolError(`${packet.type.toUpperCase()} is only sent by servers`);
+  }
+}
+
+/**
+ * End a connection on `error`. An unsupported protocol level still gets its CONNACK (in 3.1.1
+ * form, return code 1) [MQTT-3.1.2-2]; anything that is not an `MqttError` is a bug, logged as
+ * such, and the client gets 0x83.
+ */
+export function fail(conn: Connection, error: unknown): void {
+  if (conn.closed) return;
+  if (!(error instanceof MqttError)) {
+    conn.broker.log.error(`Internal error handling client ${conn.logName}: ${error}`);
+    conn.disconnect(ReasonCode.ImplementationSpecificError, "internal error", "protocol");
+    return;
+  }
+  if (!conn.isConnected && error.reasonCode === ReasonCode.UnsupportedProtocolVersion) {
+    conn.broker.log.info(`Client ${conn.remote} refused: ${error.message}.`);
+    conn.send({ type: "connack", sessionPresent: false, reasonCode: error.reasonCode });
+    conn.close("protocol");
+    return;
+  }
+  conn.protocolFailure(error);
+}

@@ -1,0 +1,125 @@
+/**
+ * CONNECT: client id rules, keep alive, the client's 5.0 limits, session takeover, clean start
+ * and resumption, CONNACK (with Mosquitto's property order), then resending what the session
+ * had in flight.
+ *
+ * @module
+ */
+
+import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+import { resumeDelivery } from "../delivery.ts";
+import { NEVER_EXPIRES, Session } from "../session.ts";
+
+const PROTOCOL_LOG_NAME = { 3: "p1", 4: "p2", 5: "p5" } as const;
+
+/** Refuse the connection with a CONNACK carrying `reasonCode` (mapped for 3.x), and close. */
+function refuse(conn: Connection, reasonCode: number, why: string): void {
+  conn.broker.log.notice(`Client ${conn.logName} from ${conn.remote} refused: ${why}.`);
+  conn.send({ type: "connack", sessionPresent: false, reasonCode });
+  conn.close("server");
+}
+
+/** Handle the first packet of a connection. */
+export function handleConnect(conn: Connection, packet: ConnectPacket): void {
+  const broker = conn.broker;
+  const options = broker.options;
+  const version = packet.protocolVersion;
+  const v5 = version === 5;
+  conn.version = version;
+  const props = packet.properties;
+
+  let clientId = packet.clientId;
+  let assignedId = false;
+  if (clientId === "") {
+    // 3.1 has no assigned ids; 3.1.1 only with a clean session [MQTT-3.1.3-8]; 5.0 always
+    // [MQTT-3.1.3-6].
+    const allowed = options.allowZeroLengthClientId &&
+      (version === 5 || (version === 4 && packet.clean));
+    if (!allowed) {
+      refuse(conn, ReasonCode.ClientIdentifierNotValid, "empty client id");
+      return;
+    }
+    clientId = options.autoIdPrefix + crypto.randomUUID().toUpperCase();
+    assignedId = true;
+  }
+  conn.clientId = clientId;
+
+  if (v5) {
+    if (props?.authenticationMethod !== undefined) {
+      refuse(
+        conn,
+        ReasonCode.BadAuthenticationMethod,
+        `unsupported authentication method '${props.authenticationMethod}'`,
+      );
+      return;
+    }
+    conn.clientReceiveMaximum = props?.receiveMaximum ?? 65535;
+    conn.clientMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
+    conn.clientTopicAliasMaximum = props?.topicAliasMaximum ?? 0;
+    conn.requestProblemInformation = props?.requestProblemInformation !== 0;
+  }
+
+  let keepAlive = packet.keepAlive;
+  let serverKeepAlive: number | undefined;
+  if (keepAlive > options.maxKeepalive) {
+    if (!v5) {
+      // 3.x cannot be told another keep alive: refused as Mosquitto does.
+      refuse(conn, ReasonCode.ClientIdentifierNotValid, `keep alive ${keepAlive} too long`);
+      return;
+    }
+    keepAlive = serverKeepAlive = options.maxKeepalive; // [MQTT-3.2.2-21]
+  }
+  conn.keepAliveMs = keepAlive * 1000;
+
+  // Session takeover [MQTT-3.1.4-3].
+  const existing = broker.sessions.get(clientId);
+  if (existing?.connection !== undefined) {
+    broker.log.info(`Client ${clientId} already connected, closing old connection.`);
+    existing.connection.disconnect(ReasonCode.SessionTakenOver, undefined, "takeover");
+  }
+
+  const expiry = v5
+    ? props?.sessionExpiryInterval ?? 0
+    : packet.clean
+    ? 0
+    : options.persistentClientExpiration > 0
+    ? options.persistentClientExpiration
+    : NEVER_EXPIRES;
+  let session: Session;
+  let sessionPresent = false;
+  if (existing !== undefined && !packet.clean) {
+    session = existing; // [MQTT-3.2.2-3]
+    sessionPresent = true;
+    broker.cancelDelayedWill(session); // [MQTT-3.1.3-9]
+  } else {
+    if (existing !== undefined) broker.endSession(existing);
+    session = new Session(clientId, version, expiry);
+    broker.sessions.set(clientId, session);
+  }
+  session.version = version;
+  session.expiryInterval = expiry;
+  session.will = packet.will;
+  broker.attach(session, conn);
+
+  let connackProps: Properties | undefined;
+  if (v5) {
+    // Mosquitto 2.0's order.
+    connackProps = {};
+    if (options.maxTopicAlias > 0) connackProps.topicAliasMaximum = options.maxTopicAlias;
+    if (serverKeepAlive !== undefined) connackProps.serverKeepAlive = serverKeepAlive;
+    if (assignedId) connackProps.assignedClientIdentifier = clientId;
+    if (!options.retainAvailable) connackProps.retainAvailable = 0;
+    if (options.maxPacketSize > 0) connackProps.maximumPacketSize = options.maxPacketSize;
+    if (options.maxInflightMessages > 0) {
+      connackProps.receiveMaximum = options.maxInflightMessages;
+    }
+  }
+  conn.send({ type: "connack", sessionPresent, reasonCode: 0, properties: connackProps });
+  const user = packet.username !== undefined ? `, u'${packet.username}'` : "";
+  broker.log.info(
+    `New client connected from ${conn.remote} as ${clientId} ` +
+      `(${PROTOCOL_LOG_NAME[version]}, c${packet.clean ? 1 : 0}, k${keepAlive}${user}).`,
+  );
+  if (sessionPresent) resumeDelivery(broker, conn, session);
+}

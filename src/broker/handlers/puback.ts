@@ -1,0 +1,23 @@
+/**
+ * PUBACK: the client has a QoS 1 message we sent; free its packet id and send more.
+ *
+ * @module
+ */
+
+import type { AckPacket } from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+import { fillInflight } from "../delivery.ts";
+
+/** Handle a PUBACK. An unknown packet id is ignored (logged at debug). */
+export function handlePuback(conn: Connection, packet: AckPacket): void {
+  const session = conn.session!;
+  const outgoing = session.inflight.get(packet.packetId);
+  if (outgoing === undefined || outgoing.qos !== 1) {
+    conn.broker.log.debug(
+      `Received PUBACK from ${conn.clientId} for unknown id ${packet.packetId}`,
+    );
+    return;
+  }
+  session.inflight.delete(packet.packetId);
+  fillInflight(conn.broker, conn, session);
+}

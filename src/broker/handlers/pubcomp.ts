@@ -1,0 +1,23 @@
+/**
+ * PUBCOMP: the last step of a QoS 2 message we sent; free its packet id and send more.
+ *
+ * @module
+ */
+
+import type { AckPacket } from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+import { fillInflight } from "../delivery.ts";
+
+/** Handle a PUBCOMP. An unknown packet id is ignored (logged at debug). */
+export function handlePubcomp(conn: Connection, packet: AckPacket): void {
+  const session = conn.session!;
+  const outgoing = session.inflight.get(packet.packetId);
+  if (outgoing === undefined || outgoing.state !== "pubrel") {
+    conn.broker.log.debug(
+      `Received PUBCOMP from ${conn.clientId} for unknown id ${packet.packetId}`,
+    );
+    return;
+  }
+  session.inflight.delete(packet.packetId);
+  fillInflight(conn.broker, conn, session);
+}

@@ -1,0 +1,130 @@
+/**
+ * PUBLISH from a client: topic aliases, limits, QoS 2 exactly-once bookkeeping, retained
+ * messages, routing, and the acknowledgement.
+ *
+ * @module
+ */
+
+import {
+  MqttError,
+  type Properties,
+  protocolError,
+  type PublishPacket,
+  ReasonCode,
+} from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+import { keepMessage, newMessage } from "../message.ts";
+
+/** Properties that belong to one hop and are not forwarded (aliases, expiry, sub ids). */
+function forwardedProperties(props: Properties | undefined): Properties | undefined {
+  if (props === undefined) return undefined;
+  const { topicAlias: _a, messageExpiryInterval: _e, subscriptionIdentifiers: _s, ...rest } = props;
+  for (const _ in rest) return rest;
+  return undefined;
+}
+
+/** Acknowledge a QoS 1 or 2 PUBLISH with `reasonCode`. */
+function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+  if (packet.qos === 1) conn.send({ type: "puback", packetId: packet.packetId!, reasonCode });
+  else if (packet.qos === 2) {
+    conn.send({ type: "pubrec", packetId: packet.packetId!, reasonCode });
+  }
+}
+
+/** Handle a PUBLISH from a client. */
+export function handlePublish(conn: Connection, packet: PublishPacket): void {
+  const broker = conn.broker;
+  const options = broker.options;
+  const session = conn.session!;
+  const props = packet.properties;
+  let topic = packet.topic;
+  broker.metrics.publishReceived++;
+  broker.metrics.publishBytesReceived += packet.payload.length;
+
+  if (conn.version === 5 && props !== undefined) {
+    if (props.subscriptionIdentifiers !== undefined) {
+      throw protocolError("PUBLISH from a client carries a subscription identifier [MQTT-3.3.4-6]");
+    }
+    const alias = props.topicAlias;
+    if (alias !== undefined) {
+      if (alias > options.maxTopicAlias) {
+        throw new MqttError(
+          ReasonCode.TopicAliasInvalid,
+          `topic alias ${alias} is above the maximum of ${options.maxTopicAlias} [MQTT-3.3.2-9]`,
+        );
+      }
+      if (topic === "") {
+        const known = conn.inboundAliases.get(alias);
+        if (known === undefined) throw protocolError(`topic alias ${alias} was never set`);
+        topic = known;
+      } else {
+        conn.inboundAliases.set(alias, topic);
+      }
+    }
+  }
+  if (broker.log.enabled("debug")) {
+    broker.log.debug(
+      `Received PUBLISH from ${conn.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
+        `r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... ` +
+        `(${packet.payload.length} bytes))`,
+    );
+  }
+
+  if (packet.qos === 2) {
+    const id = packet.packetId!;
+    if (session.incomingQos2.has(id)) {
+      // A retransmission of a message we already have: acknowledge, do not deliver again.
+      conn.send({ type: "pubrec", packetId: id, reasonCode: 0 });
+      return;
+    }
+    if (
+      options.maxInflightMessages > 0 && session.incomingQos2.size >= options.maxInflightMessages
+    ) {
+      throw new MqttError(
+        ReasonCode.ReceiveMaximumExceeded,
+        `more than ${options.maxInflightMessages} QoS 2 messages unreleased [MQTT-3.3.4-8]`,
+      );
+    }
+  }
+
+  if (options.messageSizeLimit > 0 && packet.payload.length > options.messageSizeLimit) {
+    broker.log.notice(
+      `Dropped too large PUBLISH from ${conn.clientId} (q${packet.qos}, '${topic}', ` +
+        `${packet.payload.length} bytes).`,
+    );
+    broker.metrics.publishDropped++;
+    acknowledge(conn, packet, ReasonCode.PacketTooLarge);
+    return;
+  }
+  if (topic === "$SYS" || topic.startsWith("$SYS/")) {
+    broker.log.notice(`Denied PUBLISH from ${conn.clientId} to '${topic}': $SYS is read-only.`);
+    acknowledge(conn, packet, ReasonCode.NotAuthorized);
+    return;
+  }
+  if (packet.retain && !options.retainAvailable) {
+    throw new MqttError(ReasonCode.RetainNotSupported, "retained messages are not available");
+  }
+
+  const expiry = props?.messageExpiryInterval;
+  const message = newMessage(
+    topic,
+    packet.payload,
+    packet.qos,
+    packet.retain,
+    conn.clientId,
+    forwardedProperties(props),
+    expiry !== undefined ? broker.now() + expiry * 1000 : undefined,
+  );
+  if (packet.retain) {
+    if (packet.payload.length === 0) {
+      broker.retained.delete(topic); // [MQTT-3.3.1-6]
+    } else {
+      keepMessage(message);
+      broker.retained.set(topic, message); // [MQTT-3.3.1-5]
+    }
+  }
+  const deliveries = broker.route(message);
+  if (packet.qos === 2) session.incomingQos2.add(packet.packetId!);
+  const noSubscribers = deliveries === 0 && conn.version === 5;
+  acknowledge(conn, packet, noSubscribers ? ReasonCode.NoMatchingSubscribers : 0);
+}

@@ -1,0 +1,31 @@
+/**
+ * PUBREC: the client has a QoS 2 message we sent; answer PUBREL and await PUBCOMP. A 5.0
+ * PUBREC with a failure reason ends the exchange [MQTT-4.3.3-4].
+ *
+ * @module
+ */
+
+import { type AckPacket, ReasonCode } from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+import { fillInflight } from "../delivery.ts";
+
+/** Handle a PUBREC. */
+export function handlePubrec(conn: Connection, packet: AckPacket): void {
+  const session = conn.session!;
+  const outgoing = session.inflight.get(packet.packetId);
+  if (outgoing === undefined || outgoing.qos !== 2) {
+    conn.send({
+      type: "pubrel",
+      packetId: packet.packetId,
+      reasonCode: ReasonCode.PacketIdentifierNotFound,
+    });
+    return;
+  }
+  if (packet.reasonCode >= 0x80) {
+    session.inflight.delete(packet.packetId);
+    fillInflight(conn.broker, conn, session);
+    return;
+  }
+  outgoing.state = "pubrel";
+  conn.send({ type: "pubrel", packetId: packet.packetId, reasonCode: 0 });
+}

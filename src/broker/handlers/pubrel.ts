@@ -1,0 +1,19 @@
+/**
+ * PUBREL: the client releases a QoS 2 message it sent us; forget its packet id so a new
+ * message may reuse it, and answer PUBCOMP [MQTT-4.3.3-11].
+ *
+ * @module
+ */
+
+import { type AckPacket, ReasonCode } from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+
+/** Handle a PUBREL. */
+export function handlePubrel(conn: Connection, packet: AckPacket): void {
+  const known = conn.session!.incomingQos2.delete(packet.packetId);
+  conn.send({
+    type: "pubcomp",
+    packetId: packet.packetId,
+    reasonCode: known || conn.version !== 5 ? 0 : ReasonCode.PacketIdentifierNotFound,
+  });
+}

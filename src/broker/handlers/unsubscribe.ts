@@ -1,0 +1,22 @@
+/**
+ * UNSUBSCRIBE: remove each filter and answer UNSUBACK; 5.0 says per filter whether there was a
+ * subscription [MQTT-3.11.3-1].
+ *
+ * @module
+ */
+
+import { ReasonCode, type UnsubscribePacket } from "../../codec/mod.ts";
+import type { Connection } from "../connection.ts";
+
+/** Handle an UNSUBSCRIBE. */
+export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const reasonCodes = packet.topicFilters.map((filter) => {
+    const existed = broker.trie.unsubscribe(session.clientId, filter);
+    session.subscriptions.delete(filter);
+    broker.log.log("unsubscribe", `${session.clientId} ${filter}`);
+    return existed ? 0 : ReasonCode.NoSubscriptionExisted;
+  });
+  conn.send({ type: "unsuback", packetId: packet.packetId, reasonCodes });
+}

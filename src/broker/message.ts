@@ -1,0 +1,118 @@
+/**
+ * An application message on its way through the broker, and the encode-once cache of its
+ * PUBLISH bytes.
+ *
+ * @module
+ */
+
+import { encodePacket, type Properties, type ProtocolVersion, type QoS } from "../codec/mod.ts";
+
+/** An application message as routed: what a publisher sent, independent of any subscriber. */
+export interface Message {
+  /** Topic name (aliases already resolved). */
+  topic: string;
+  /** Payload; a view into the read buffer until `keepMessage` copies it. */
+  payload: Uint8Array;
+  /** QoS it was published at. */
+  qos: QoS;
+  /** Retain flag as published. */
+  retain: boolean;
+  /**
+   * Properties forwarded to subscribers (payload format, content type, response topic,
+   * correlation data, user properties). Message expiry is kept as `expiresAt` instead.
+   */
+  properties: Properties | undefined;
+  /** When the message expires (ms since epoch), or undefined. */
+  expiresAt: number | undefined;
+  /** Client id of the publisher (for no local); empty for the broker's own messages. */
+  publisherId: string;
+  /** Whether the payload and byte properties are owned copies. */
+  owned: boolean;
+  /** Encoded PUBLISH per variant (see `variantIndex`), filled on first use. */
+  encoded: (EncodedPublish | undefined)[] | undefined;
+}
+
+/** Bytes of one PUBLISH and where its packet identifier sits (0 for QoS 0). */
+export interface EncodedPublish {
+  /** The whole packet. */
+  bytes: Uint8Array;
+  /** Offset of the two packet id bytes, or 0 for QoS 0. */
+  packetIdOffset: number;
+}
+
+/** Build a message from its parts. */
+export function newMessage(
+  topic: string,
+  payload: Uint8Array,
+  qos: QoS,
+  retain: boolean,
+  publisherId: string,
+  properties?: Properties,
+  expiresAt?: number,
+): Message {
+  return {
+    topic,
+    payload,
+    qos,
+    retain,
+    properties,
+    expiresAt,
+    publisherId,
+    owned: false,
+    encoded: undefined,
+  };
+}
+
+/** Copy what `message` refers to in a read buffer, so it can be kept beyond this turn. */
+export function keepMessage(message: Message): void {
+  if (message.owned) return;
+  message.payload = message.payload.slice();
+  const p = message.properties;
+  if (p?.correlationData !== undefined) {
+    message.properties = { ...p, correlationData: p.correlationData.slice() };
+  }
+  message.owned = true;
+}
+
+/** Variants of one message's PUBLISH: 3.x or 5.0, QoS 0-2, retain flag. */
+function variantIndex(version: ProtocolVersion, qos: QoS, retain: boolean): number {
+  return (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+}
+
+/** Offset of the packet id in an encoded PUBLISH: after the fixed header and the topic. */
+export function packetIdOffset(bytes: Uint8Array): number {
+  let i = 1;
+  while (bytes[i] & 0x80) i++;
+  return i + 1 + 2 + ((bytes[i + 1] << 8) | bytes[i + 2]);
+}
+
+/**
+ * The PUBLISH of `message` for a subscriber of `version` at `qos` with `retain`, encoded once
+ * and shared (with packet id 1 as a placeholder to patch). Only for messages without
+ * per-subscriber properties (expiry, subscription identifiers, topic alias).
+ */
+export function sharedEncoding(
+  message: Message,
+  version: ProtocolVersion,
+  qos: QoS,
+  retain: boolean,
+): EncodedPublish {
+  const index = variantIndex(version, qos, retain);
+  const cache = message.encoded ??= [];
+  let enc = cache[index];
+  if (enc === undefined) {
+    const bytes = encodePacket({
+      type: "publish",
+      topic: message.topic,
+      payload: message.payload,
+      qos,
+      retain,
+      dup: false,
+      packetId: qos > 0 ? 1 : undefined,
+      properties: version === 5 ? message.properties : undefined,
+    }, version);
+    enc = { bytes, packetIdOffset: qos > 0 ? packetIdOffset(bytes) : 0 };
+    cache[index] = enc;
+  }
+  return enc;
+}

@@ -1,0 +1,74 @@
+/**
+ * The broker's runtime options, named after Mosquitto's and defaulting to Mosquitto 2.0's
+ * values. The configuration loader fills them from a file; tests build them directly.
+ *
+ * @module
+ */
+
+import { Logger } from "../log/logger.ts";
+
+/** One TCP listener. */
+export interface ListenerOptions {
+  /** Port; 0 picks a free one (tests). */
+  port: number;
+  /** Address to bind; undefined binds all addresses. */
+  host?: string;
+}
+
+/** Everything the broker core reads. */
+export interface BrokerOptions {
+  /** Listeners to open. */
+  listeners: ListenerOptions[];
+  /** `max_inflight_messages`: QoS 1/2 messages in flight per client; 0 = no limit. */
+  maxInflightMessages: number;
+  /** `max_queued_messages`: QoS 1/2 messages queued per client beyond those in flight. */
+  maxQueuedMessages: number;
+  /** `max_queued_bytes`: bytes of payload queued per client; 0 = no limit. */
+  maxQueuedBytes: number;
+  /** `queue_qos0_messages`: queue QoS 0 messages for offline persistent sessions. */
+  queueQos0Messages: boolean;
+  /** `max_packet_size`: largest packet accepted from clients, in bytes; 0 = no limit. */
+  maxPacketSize: number;
+  /** `message_size_limit`: largest payload accepted; 0 = no limit. */
+  messageSizeLimit: number;
+  /** `max_topic_alias`: topic aliases accepted from each 5.0 client. */
+  maxTopicAlias: number;
+  /** `max_keepalive`: largest keep alive allowed; clients asking more get server keep alive. */
+  maxKeepalive: number;
+  /** `retain_available`: whether retained messages are supported. */
+  retainAvailable: boolean;
+  /** `persistent_client_expiration` in seconds for 3.x persistent sessions; 0 = never. */
+  persistentClientExpiration: number;
+  /** `auto_id_prefix`: prefix of assigned client ids. */
+  autoIdPrefix: string;
+  /** `allow_zero_length_clientid`: assign an id to clients that send an empty one. */
+  allowZeroLengthClientId: boolean;
+  /** Milliseconds a new socket has to send CONNECT. */
+  connectTimeoutMs: number;
+  /** Bytes of unsent output a connection may hold before its QoS 0 messages are dropped. */
+  maxOutputBytes: number;
+  /** The logger. */
+  logger: Logger;
+}
+
+/** Mosquitto 2.0's defaults, with one local-only listener on port 1883. */
+export function defaultBrokerOptions(): BrokerOptions {
+  return {
+    listeners: [{ port: 1883, host: "127.0.0.1" }, { port: 1883, host: "::1" }],
+    maxInflightMessages: 20,
+    maxQueuedMessages: 1000,
+    maxQueuedBytes: 0,
+    queueQos0Messages: false,
+    maxPacketSize: 0,
+    messageSizeLimit: 0,
+    maxTopicAlias: 10,
+    maxKeepalive: 65535,
+    retainAvailable: true,
+    persistentClientExpiration: 0,
+    autoIdPrefix: "auto-",
+    allowZeroLengthClientId: true,
+    connectTimeoutMs: 10_000,
+    maxOutputBytes: 16 * 1024 * 1024,
+    logger: new Logger(),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * A connection's output: packets are appended during a turn of the event loop and written with
+ * one `write()` loop at the end of it (DESIGN.md, performance rules). Two buffers take turns:
+ * one is being written while the other collects.
+ *
+ * @module
+ */
+
+/** First buffer size; buffers are allocated on first use, so idle connections hold none. */
+const INITIAL_SIZE = 4 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/** Something bytes can be written to, as `Deno.Conn` is. */
+export interface Writable {
+  /** Write some of `data`; resolves to the number of bytes written. */
+  write(data: Uint8Array): Promise<number>;
+}
+
+/** Buffered, batched writes to one connection. */
+export class OutQueue {
+  #sink: Writable;
+  #collect: Uint8Array = EMPTY;
+  #collected = 0;
+  #spare: Uint8Array = EMPTY;
+  #writing = 0;
+  #scheduled = false;
+  #failed = false;
+  #drainWaiters: (() => void)[] = [];
+  #onError: (error: unknown) => void;
+  /** Total bytes written to the sink. */
+  bytesWritten = 0;
+
+  /** Write to `sink`; `onError` hears of a failed write (the queue then drops everything). */
+  constructor(sink: Writable, onError: (error: unknown) => void) {
+    this.#sink = sink;
+    this.#onError = onError;
+  }
+
+  /** Bytes appended but not yet written. */
+  get pendingBytes(): number {
+    return this.#collected + this.#writing;
+  }
+
+  /** Reserve `length` bytes at the end of the batch; returns the buffer and the offset. */
+  #reserve(length: number): number {
+    const need = this.#collected + length;
+    if (need > this.#collect.length) {
+      let size = Math.max(INITIAL_SIZE, this.#collect.length * 2);
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.#collect.subarray(0, this.#collected));
+      this.#collect = grown;
+    }
+    const at = this.#collected;
+    this.#collected = need;
+    this.#schedule();
+    return at;
+  }
+
+  /** Append a whole packet. */
+  push(bytes: Uint8Array): void {
+    if (this.#failed) return;
+    const at = this.#reserve(bytes.length);
+    this.#collect.set(bytes, at);
+  }
+
+  /**
+   * Append a shared PUBLISH with its own packet id written at `packetIdOffset`, and the DUP
+   * flag set when `dup`.
+   */
+  pushPublish(bytes: Uint8Array, packetIdOffset: number, packetId: number, dup: boolean): void {
+    if (this.#failed) return;
+    const at = this.#reserve(bytes.length);
+    const buf = this.#collect;
+    buf.set(bytes, at);
+    if (packetIdOffset > 0) {
+      buf[at + packetIdOffset] = packetId >> 8;
+      buf[at + packetIdOffset + 1] = packetId & 0xff;
+    }
+    if (dup) buf[at] |= 0x08;
+  }
+
+  /** Resolves when everything appended so far has been written (or the sink failed). */
+  drained(): Promise<void> {
+    if (this.pendingBytes === 0 || this.#failed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#writing > 0) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#collected > 0 && !this.#failed) {
+      const data = this.#collect.subarray(0, this.#collected);
+      this.#writing = data.length;
+      // Swap: the spare buffer collects while this one is written.
+      const written = this.#collect;
+      this.#collect = this.#spare;
+      this.#spare = written;
+      this.#collected = 0;
+      try {
+        let off = 0;
+        while (off < data.length) off += await this.#sink.write(data.subarray(off));
+        this.bytesWritten += data.length;
+      } catch (error) {
+        this.#failed = true;
+        this.#collected = 0;
+        this.#onError(error);
+      }
+      this.#writing = 0;
+    }
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

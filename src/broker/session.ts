@@ -1,0 +1,145 @@
+/**
+ * A client's session: its subscriptions, the QoS 1/2 messages in flight to it, its queue of
+ * messages waiting to be sent, the QoS 2 packet ids it has sent us and not yet released, its
+ * will, and when it expires. No sockets: the connection, when there is one, is a reference.
+ *
+ * @module
+ */
+
+import type { ProtocolVersion, QoS, Will } from "../codec/mod.ts";
+import type { Connection } from "./connection.ts";
+import type { Message } from "./message.ts";
+
+/** Session expiry that means "never" (MQTT 5.0 §3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
+
+/** One subscription as the router stores it. */
+export interface SubscriptionOptions {
+  /** The subscriber. */
+  session: Session;
+  /** The filter as subscribed (with any `$share/GROUP/` prefix). */
+  filter: string;
+  /** Maximum QoS granted. */
+  qos: QoS;
+  /** 5.0 no local. */
+  noLocal: boolean;
+  /** 5.0 retain as published. */
+  retainAsPublished: boolean;
+  /** 5.0 retain handling. */
+  retainHandling: 0 | 1 | 2;
+  /** 5.0 subscription identifier, if the SUBSCRIBE carried one. */
+  subscriptionId: number | undefined;
+}
+
+/** A message bound for this session with the per-subscriber parts decided. */
+export interface Delivery {
+  /** The message. */
+  message: Message;
+  /** QoS of this delivery (the lower of the message's and the subscription's). */
+  qos: QoS;
+  /** Retain flag of this delivery. */
+  retain: boolean;
+  /** Subscription identifiers of the matching subscriptions (5.0). */
+  subscriptionIds: number[] | undefined;
+}
+
+/** A QoS 1 or 2 delivery that has a packet id and awaits its acknowledgement. */
+export interface Outgoing extends Delivery {
+  /** Packet identifier. */
+  packetId: number;
+  /** "publish": awaiting PUBACK or PUBREC; "pubrel": PUBREL sent, awaiting PUBCOMP. */
+  state: "publish" | "pubrel";
+}
+
+/** A client's session state. */
+export class Session {
+  /** Client identifier. */
+  readonly clientId: string;
+  /** Protocol version of the last connection. */
+  version: ProtocolVersion;
+  /** Subscriptions by filter. */
+  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  /** Seconds the session outlives its connection; 0 ends it with the connection. */
+  expiryInterval: number;
+  /** The connection, while the client is connected. */
+  connection: Connection | undefined;
+  /** When the last connection ended (ms), for expiry. */
+  disconnectedAt = 0;
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
+  readonly inflight = new Map<number, Outgoing>();
+  /** Inbound QoS 2 packet ids that got PUBREC and await PUBREL (exactly once). */
+  readonly incomingQos2 = new Set<number>();
+  /** The will of the current or last connection. */
+  will: Will | undefined;
+  /** Timer of a delayed will, if one is pending. */
+  willTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether "messages are being dropped" was logged since the queue last emptied. */
+  droppingLogged = false;
+  #queue: Delivery[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #nextPacketId = 1;
+
+  // Scratch used while routing one message, so overlapping subscriptions merge into one
+  // delivery without allocating a map per message.
+  /** Routing pass that last matched this session. */
+  matchStamp = 0;
+  /** Highest QoS among this pass's matching subscriptions. */
+  matchQos: QoS = 0;
+  /** Whether any of them has retain as published. */
+  matchRetainAsPublished = false;
+  /** Their subscription identifiers. */
+  matchSubscriptionIds: number[] | undefined;
+
+  /** A new, empty session. */
+  constructor(clientId: string, version: ProtocolVersion, expiryInterval: number) {
+    this.clientId = clientId;
+    this.version = version;
+    this.expiryInterval = expiryInterval;
+  }
+
+  /** Messages waiting in the queue. */
+  get queuedCount(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Payload bytes waiting in the queue. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Append a delivery to the queue. */
+  enqueue(delivery: Delivery): void {
+    this.#queue.push(delivery);
+    this.#queuedBytes += delivery.message.payload.length;
+  }
+
+  /** Take the oldest queued delivery. */
+  dequeue(): Delivery | undefined {
+    if (this.#queueHead >= this.#queue.length) return undefined;
+    const d = this.#queue[this.#queueHead];
+    this.#queue[this.#queueHead++] = undefined as unknown as Delivery;
+    this.#queuedBytes -= d.message.payload.length;
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return d;
+  }
+
+  /** Drop every queued delivery (clean start). */
+  clearQueue(): void {
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queuedBytes = 0;
+  }
+
+  /** A free packet identifier for an outgoing message, or undefined if all 65535 are used. */
+  allocatePacketId(): number | undefined {
+    if (this.inflight.size >= 65535) return undefined;
+    let id = this.#nextPacketId;
+    while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1;
+    this.#nextPacketId = id === 65535 ? 1 : id + 1;
+    return id;
+  }
+}
