@@ -21,6 +21,28 @@ export function expectFlags(flags: number, required: number, name: string): void
   }
 }
 
+/** Packets up to this size are cut from a shared slab instead of allocated one by one. */
+const POOLED_MAX = 4 * 1024;
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * A zeroed buffer of `size` bytes. Small ones are 8-byte-aligned slices of a shared slab (a
+ * fresh small Uint8Array costs about 20 times more than a view in Deno); a slab is never
+ * reused, so a kept packet only keeps its slab alive.
+ */
+function allocate(size: number): Uint8Array {
+  if (size > POOLED_MAX) return new Uint8Array(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const buf = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed = (slabUsed + size + 7) & ~7;
+  return buf;
+}
+
 /**
  * Allocate a packet of `remaining` bytes after the fixed header, write the header and return a
  * writer positioned at the variable header.
@@ -29,7 +51,7 @@ export function startPacket(firstByte: number, remaining: number): ByteWriter {
   if (remaining > MAX_VARINT) {
     throw new RangeError(`packet body of ${remaining} bytes exceeds the MQTT maximum`);
   }
-  const w = new ByteWriter(new Uint8Array(1 + varintSize(remaining) + remaining));
+  const w = new ByteWriter(allocate(1 + varintSize(remaining) + remaining));
   w.u8(firstByte);
   w.varint(remaining);
   return w;

@@ -10,8 +10,8 @@
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const textEncoder = new TextEncoder();
 
-/** Strings up to this many bytes are built with String.fromCharCode, longer with TextDecoder. */
-const SHORT_STRING = 32;
+/** ASCII strings up to this many bytes are built with String.fromCharCode, others decoded. */
+const SHORT_STRING = 64;
 
 /**
  * Why the bytes `buf[start..end)` are not a well-formed MQTT UTF-8 string, or `undefined` when
@@ -60,11 +60,10 @@ export function utf8Problem(buf: Uint8Array, start: number, end: number): string
 
 /**
  * Decode `buf[start..end)`, which the caller has validated, to a string. Short ASCII strings
- * are built directly, which is several times faster than a TextDecoder call.
+ * are built eight characters per call, about twice as fast as a TextDecoder call.
  */
 export function decodeValidUtf8(buf: Uint8Array, start: number, end: number): string {
-  const length = end - start;
-  if (length <= SHORT_STRING) {
+  if (end - start <= SHORT_STRING) {
     let ascii = true;
     for (let i = start; i < end; i++) {
       if (buf[i] >= 0x80) {
@@ -73,7 +72,22 @@ export function decodeValidUtf8(buf: Uint8Array, start: number, end: number): st
       }
     }
     if (ascii) {
-      return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+      let s = "";
+      let i = start;
+      for (; i + 8 <= end; i += 8) {
+        s += String.fromCharCode(
+          buf[i],
+          buf[i + 1],
+          buf[i + 2],
+          buf[i + 3],
+          buf[i + 4],
+          buf[i + 5],
+          buf[i + 6],
+          buf[i + 7],
+        );
+      }
+      for (; i < end; i++) s += String.fromCharCode(buf[i]);
+      return s;
     }
   }
   return textDecoder.decode(buf.subarray(start, end));
