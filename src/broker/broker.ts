@@ -11,7 +11,7 @@ import type { Logger } from "../log/logger.ts";
 import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
 import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
 import { type CloseKind, Connection } from "./connection.ts";
-import { deliver } from "./delivery.ts";
+import { deliver, flowControlLimit } from "./delivery.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Metrics } from "./metrics.ts";
 import type { BrokerOptions } from "./options.ts";
@@ -142,9 +142,10 @@ export class Broker {
   /**
    * Route a message to every matching subscription: one delivery per client, at the highest
    * QoS of its matching subscriptions and with all their identifiers [MQTT-3.3.4-2]
-   * [MQTT-3.3.4-3]. Returns the number of clients it went to.
+   * [MQTT-3.3.4-3]. Returns the number of clients it went to. When a connected client's queue
+   * grows past the flow-control limit, `publisher` is told to pause reading until it drains.
    */
-  route(message: Message): number {
+  route(message: Message, publisher?: Connection): number {
     const stamp = ++this.#matchStamp;
     const targets: Session[] = [];
     this.trie.match(message.topic, (_id, sub) => {
@@ -172,6 +173,12 @@ export class Broker {
       // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
       const retain = session.matchRetainAsPublished && message.retain;
       deliver(this, session, message, qos, retain, session.matchSubscriptionIds);
+      if (
+        publisher !== undefined && session.connection !== undefined &&
+        session.queuedCount >= flowControlLimit(this)
+      ) {
+        publisher.congestedBy = session;
+      }
     }
     return targets.length;
   }

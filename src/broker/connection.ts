@@ -21,6 +21,8 @@ import { OutQueue } from "./out_queue.ts";
 import type { Session } from "./session.ts";
 
 const MIN_READ_SIZE = 2 * 1024;
+/** Longest a publisher is paused for one congested subscriber before it may go on (ms). */
+const MAX_FLOW_CONTROL_WAIT_MS = 1000;
 const MAX_READ_SIZE = 64 * 1024;
 
 /** How a connection ended, for the log line and the will. */
@@ -80,6 +82,8 @@ export class Connection {
   requestProblemInformation = true;
   /** Whether the will must be published when this connection ends. */
   publishWillOnClose = true;
+  /** A connected subscriber whose queue this client's messages overfilled (flow control). */
+  congestedBy: Session | undefined;
   /** Bytes received. */
   bytesReceived = 0;
   #socket: Socket;
@@ -128,6 +132,14 @@ export class Connection {
           const pending = dispatch(this, packet);
           if (pending !== undefined) await pending;
           if (this.closed) break;
+          // Flow control: pause this publisher (mid-chunk is fine: the chunk is not reused
+          // until the next read) while a subscriber it feeds catches up.
+          const congested = this.congestedBy;
+          if (congested !== undefined) {
+            this.congestedBy = undefined;
+            await congested.waitForDrain(MAX_FLOW_CONTROL_WAIT_MS);
+            if (this.closed) break;
+          }
         }
         // Do not read more from a client that does not read what we send it.
         if (this.out.pendingBytes > this.broker.options.maxOutputBytes) await this.out.drained();

@@ -183,6 +183,15 @@ function encodeParticular(
   }, 5);
 }
 
+/**
+ * Queue length at which a publisher feeding this queue is paused until it drains (flow control
+ * instead of loss, DESIGN.md): half of max_queued_messages, or 1000 when that is unlimited.
+ */
+export function flowControlLimit(broker: Broker): number {
+  const max = broker.options.maxQueuedMessages;
+  return max > 0 ? Math.max(1, Math.floor(max / 2)) : 1000;
+}
+
 /** Send queued deliveries while the in-flight window has room. */
 export function fillInflight(broker: Broker, conn: Connection, session: Session): void {
   const limit = inflightLimit(broker, conn);
@@ -194,6 +203,7 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
     else startInflight(broker, conn, session, delivery);
   }
   if (session.queuedCount === 0) session.droppingLogged = false;
+  if (session.queuedCount <= flowControlLimit(broker) / 2) session.notifyDrained();
 }
 
 /**

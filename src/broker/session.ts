@@ -79,6 +79,7 @@ export class Session {
   #queueHead = 0;
   #queuedBytes = 0;
   #nextPacketId = 1;
+  #drainWaiters: (() => void)[] = [];
 
   // Scratch used while routing one message, so overlapping subscriptions merge into one
   // delivery without allocating a map per message.
@@ -127,11 +128,36 @@ export class Session {
     return d;
   }
 
+  /**
+   * Resolve once the queue has drained to `fillInflight`'s low-water mark, or after
+   * `timeoutMs` (a stalled client must not hold a publisher forever).
+   */
+  waitForDrain(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.#drainWaiters;
+      function done(): void {
+        clearTimeout(timer);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+
+  /** Wake everyone waiting for this queue to drain. */
+  notifyDrained(): void {
+    if (this.#drainWaiters.length === 0) return;
+    for (const done of [...this.#drainWaiters]) done();
+  }
+
   /** Drop every queued delivery (clean start). */
   clearQueue(): void {
     this.#queue = [];
     this.#queueHead = 0;
     this.#queuedBytes = 0;
+    this.notifyDrained();
   }
 
   /** A free packet identifier for an outgoing message, or undefined if all 65535 are used. */

@@ -123,7 +123,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       broker.retained.set(topic, message); // [MQTT-3.3.1-5]
     }
   }
-  const deliveries = broker.route(message);
+  const deliveries = broker.route(message, conn);
   if (packet.qos === 2) session.incomingQos2.add(packet.packetId!);
   const noSubscribers = deliveries === 0 && conn.version === 5;
   acknowledge(conn, packet, noSubscribers ? ReasonCode.NoMatchingSubscribers : 0);
