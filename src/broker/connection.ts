@@ -16,11 +16,12 @@ import {
   ReasonCode,
 } from "../codec/mod.ts";
 import type { Broker } from "./broker.ts";
-import { dispatch } from "./dispatch.ts";
+import { dispatch, fail } from "./dispatch.ts";
 import { OutQueue } from "./out_queue.ts";
 import type { Session } from "./session.ts";
 
-const MIN_READ_SIZE = 2 * 1024;
+/** First read buffer: enough for a CONNECT; it doubles while reads fill it. */
+const MIN_READ_SIZE = 256;
 /** Longest a publisher is paused for one congested subscriber before it may go on (ms). */
 const MAX_FLOW_CONTROL_WAIT_MS = 1000;
 const MAX_READ_SIZE = 64 * 1024;
@@ -75,9 +76,9 @@ export class Connection {
   /** The highest topic alias the client accepts from us (5.0). */
   clientTopicAliasMaximum = 0;
   /** Topic aliases the client has set, alias -> topic (5.0). */
-  readonly inboundAliases = new Map<number, string>();
+  inboundAliases: Map<number, string> | undefined;
   /** Topic aliases we have set for the client, topic -> alias (5.0). */
-  readonly outboundAliases = new Map<string, number>();
+  outboundAliases: Map<string, number> | undefined;
   /** Whether the client asked for problem information (5.0 request problem information). */
   requestProblemInformation = true;
   /** Whether the will must be published when this connection ends. */
@@ -147,7 +148,8 @@ export class Connection {
       }
     } catch (error) {
       if (this.closed) return;
-      if (error instanceof MqttError) this.protocolFailure(error);
+      // fail() also answers an unsupported protocol level, which the decoder raises.
+      if (error instanceof MqttError) fail(this, error);
       else this.close("lost");
     }
   }

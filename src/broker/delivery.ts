@@ -161,13 +161,14 @@ function encodeParticular(
   }
   let topic = message.topic;
   if (conn.clientTopicAliasMaximum > 0) {
-    const alias = conn.outboundAliases.get(topic);
+    const aliases = conn.outboundAliases ??= new Map();
+    const alias = aliases.get(topic);
     if (alias !== undefined) {
       properties.topicAlias = alias;
       topic = "";
-    } else if (conn.outboundAliases.size < conn.clientTopicAliasMaximum) {
-      const next = conn.outboundAliases.size + 1;
-      conn.outboundAliases.set(topic, next);
+    } else if (aliases.size < conn.clientTopicAliasMaximum) {
+      const next = aliases.size + 1;
+      aliases.set(topic, next);
       properties.topicAlias = next;
     }
   }

@@ -7,8 +7,11 @@
  */
 
 /** First buffer size; buffers are allocated on first use, so idle connections hold none. */
-const INITIAL_SIZE = 4 * 1024;
+const INITIAL_SIZE = 1024;
+/** Buffers up to this size are let go once everything is written (idle memory). */
+const KEEP_ABOVE = 16 * 1024;
 const EMPTY = new Uint8Array(0);
+const EMPTY_WAITERS: (() => void)[] = [];
 
 /** Something bytes can be written to, as `Deno.Conn` is. */
 export interface Writable {
@@ -25,7 +28,7 @@ export class OutQueue {
   #writing = 0;
   #scheduled = false;
   #failed = false;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] = EMPTY_WAITERS;
   #onError: (error: unknown) => void;
   /** Total bytes written to the sink. */
   bytesWritten = 0;
@@ -83,6 +86,7 @@ export class OutQueue {
   /** Resolves when everything appended so far has been written (or the sink failed). */
   drained(): Promise<void> {
     if (this.pendingBytes === 0 || this.#failed) return Promise.resolve();
+    if (this.#drainWaiters === EMPTY_WAITERS) this.#drainWaiters = [];
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -115,8 +119,16 @@ export class OutQueue {
       }
       this.#writing = 0;
     }
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const resolve of waiters) resolve();
+    // Idle again: small buffers go, so an idle connection holds none; large ones stay, as
+    // their connection is busy.
+    if (this.#collected === 0 && this.#collect.length <= KEEP_ABOVE) {
+      this.#collect = EMPTY;
+      this.#spare = EMPTY;
+    }
+    if (this.#drainWaiters.length > 0) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = EMPTY_WAITERS;
+      for (const resolve of waiters) resolve();
+    }
   }
 }

@@ -37,8 +37,8 @@ export class FrameReader {
   maxPacketSize: number;
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
-  /** Fixed header bytes of a packet whose header was cut by the end of a chunk. */
-  #header = new Uint8Array(5);
+  /** Fixed header bytes of a packet whose header was cut by the end of a chunk (lazy). */
+  #header: Uint8Array = EMPTY;
   #headerLength = 0;
   /** A packet being completed across chunks, and how much of it has arrived. */
   #partial: Uint8Array | null = null;
@@ -78,6 +78,7 @@ export class FrameReader {
     for (;;) {
       if (i >= end) {
         // Header cut by the end of the chunk: keep its bytes.
+        if (this.#header === EMPTY) this.#header = new Uint8Array(5);
         this.#header.set(chunk.subarray(start, end));
         this.#headerLength = end - start;
         this.#pos = end;

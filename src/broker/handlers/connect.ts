@@ -73,10 +73,11 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   conn.keepAliveMs = keepAlive * 1000;
 
   // Session takeover [MQTT-3.1.4-3].
-  const existing = broker.sessions.get(clientId);
+  let existing = broker.sessions.get(clientId);
   if (existing?.connection !== undefined) {
     broker.log.info(`Client ${clientId} already connected, closing old connection.`);
     existing.connection.disconnect(ReasonCode.SessionTakenOver, undefined, "takeover");
+    existing = broker.sessions.get(clientId); // gone if it ended with that connection
   }
 
   const expiry = v5
@@ -119,7 +120,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const user = packet.username !== undefined ? `, u'${packet.username}'` : "";
   broker.log.info(
     `New client connected from ${conn.remote} as ${clientId} ` +
-      `(${PROTOCOL_LOG_NAME[version]}, c${packet.clean ? 1 : 0}, k${keepAlive}${user}).`,
+      `(${PROTOCOL_LOG_NAME[version]}, c${packet.clean ? 1 : 0}, k${packet.keepAlive}${user}).`,
   );
   if (sessionPresent) resumeDelivery(broker, conn, session);
 }

@@ -54,11 +54,11 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
         );
       }
       if (topic === "") {
-        const known = conn.inboundAliases.get(alias);
+        const known = conn.inboundAliases?.get(alias);
         if (known === undefined) throw protocolError(`topic alias ${alias} was never set`);
         topic = known;
       } else {
-        conn.inboundAliases.set(alias, topic);
+        (conn.inboundAliases ??= new Map()).set(alias, topic);
       }
     }
   }
