@@ -62,9 +62,11 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
 
   let keepAlive = packet.keepAlive;
   let serverKeepAlive: number | undefined;
-  if (keepAlive > options.maxKeepalive) {
+  // A 5.0 client asking for no keep alive gets max_keepalive, as Mosquitto 2.0 answers.
+  if (keepAlive > options.maxKeepalive || (v5 && keepAlive === 0)) {
     if (!v5) {
-      // 3.x cannot be told another keep alive: refused as Mosquitto does.
+      // 3.x cannot be told another keep alive: refused as Mosquitto does (keep alive 0 stays
+      // allowed for 3.x).
       refuse(conn, ReasonCode.ClientIdentifierNotValid, `keep alive ${keepAlive} too long`);
       return;
     }

@@ -1,6 +1,6 @@
 /**
  * DISCONNECT from a client: a normal end. The will is discarded unless the reason is 0x04
- * [MQTT-3.14.4-3]; a 5.0 client may change its session expiry, but not from 0 [MQTT-3.14.2-2].
+ * [MQTT-3.14.4-3]; a 5.0 client may change its session expiry, but not from 0 (MQTT 5.0 §3.14.2.2.2).
  *
  * @module
  */
@@ -14,7 +14,9 @@ export function handleDisconnect(conn: Connection, packet: DisconnectPacket): vo
   const expiry = packet.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {
     if (session.expiryInterval === 0 && expiry !== 0) {
-      throw protocolError("DISCONNECT sets a session expiry after CONNECT set 0 [MQTT-3.14.2-2]");
+      throw protocolError(
+        "DISCONNECT sets a session expiry after CONNECT set 0 (MQTT 5.0 §3.14.2.2.2)",
+      );
     }
     session.expiryInterval = expiry;
   }

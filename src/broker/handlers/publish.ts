@@ -77,8 +77,10 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       conn.send({ type: "pubrec", packetId: id, reasonCode: 0 });
       return;
     }
+    // Only 5.0 clients were told a receive maximum (CONNACK); 3.x has none, as in Mosquitto.
     if (
-      options.maxInflightMessages > 0 && session.incomingQos2.size >= options.maxInflightMessages
+      conn.version === 5 && options.maxInflightMessages > 0 &&
+      session.incomingQos2.size >= options.maxInflightMessages
     ) {
       throw new MqttError(
         ReasonCode.ReceiveMaximumExceeded,
