@@ -82,12 +82,27 @@ export class Broker {
     return n;
   }
 
-  /** Open the listeners and start serving. */
+  /**
+   * Open the listeners and start serving. A listener that cannot open throws (after closing
+   * those already open), unless it is optional: then a warning says why it is missing.
+   */
   start(): void {
     for (const l of this.options.listeners) {
-      const listener = listenTcp(l.host, l.port);
-      const family = isIpv6(listener.hostname) ? "ipv6" : "ipv4";
-      this.log.notice(`Opening ${family} listen socket on port ${listener.port}.`);
+      const family = isIpv6(l.host ?? "") ? "ipv6" : "ipv4";
+      this.log.notice(`Opening ${family} listen socket on port ${l.port}.`);
+      let listener: TcpListener;
+      try {
+        listener = listenTcp(l.host, l.port);
+      } catch (error) {
+        const why = `${l.host ?? "*"}:${l.port}: ${(error as Error).message}`;
+        if (l.optional) {
+          this.log.warning(`Warning: cannot open ${family} listen socket ${why}`);
+          continue;
+        }
+        for (const open of this.#listeners) open.close();
+        this.#listeners = [];
+        throw new Error(`cannot open listen socket ${why}`);
+      }
       this.#listeners.push(listener);
       this.#acceptLoops.push(this.#acceptLoop(listener));
     }

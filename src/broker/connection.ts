@@ -25,6 +25,8 @@ const MIN_READ_SIZE = 256;
 /** Longest a publisher is paused for one congested subscriber before it may go on (ms). */
 const MAX_FLOW_CONTROL_WAIT_MS = 1000;
 const MAX_READ_SIZE = 64 * 1024;
+/** Longest a closing connection waits for a client to read what is queued for it (ms). */
+const CLOSE_FLUSH_TIMEOUT_MS = 1000;
 
 /** How a connection ended, for the log line and the will. */
 export type CloseKind =
@@ -193,18 +195,24 @@ export class Connection {
     this.close(kind);
   }
 
-  /** Close the connection after writing what is queued. Idempotent. */
+  /**
+   * Close the connection after writing what is queued, or after CLOSE_FLUSH_TIMEOUT_MS if the
+   * client does not read it. Idempotent.
+   */
   close(kind: CloseKind): void {
     if (this.closed) return;
     this.closed = true;
     this.broker.connectionClosed(this, kind);
     const socket = this.#socket;
-    this.out.drained().finally(() => {
+    const closeSocket = () => {
+      clearTimeout(timer);
       try {
         socket.close();
       } catch {
-        // already closed by the peer
+        // already closed by the peer or by the timer
       }
-    });
+    };
+    const timer = setTimeout(closeSocket, CLOSE_FLUSH_TIMEOUT_MS);
+    this.out.drained().finally(closeSocket);
   }
 }

@@ -160,6 +160,7 @@ function encodeParticular(
     properties.subscriptionIdentifiers = delivery.subscriptionIds;
   }
   let topic = message.topic;
+  let newAlias = false;
   if (conn.clientTopicAliasMaximum > 0) {
     const aliases = conn.outboundAliases ??= new Map();
     const alias = aliases.get(topic);
@@ -170,9 +171,10 @@ function encodeParticular(
       const next = aliases.size + 1;
       aliases.set(topic, next);
       properties.topicAlias = next;
+      newAlias = true;
     }
   }
-  return encodePacket({
+  const bytes = encodePacket({
     type: "publish",
     topic,
     payload: message.payload,
@@ -182,6 +184,9 @@ function encodeParticular(
     packetId: qos > 0 ? packetId : undefined,
     properties,
   }, 5);
+  // A PUBLISH too large for the client is dropped unseen: it must not set an alias.
+  if (newAlias && bytes.length > conn.clientMaximumPacketSize) conn.outboundAliases!.delete(topic);
+  return bytes;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface ListenerOptions {
   port: number;
   /** Address to bind; undefined binds all addresses. */
   host?: string;
+  /** A listener the broker may run without (the default ::1 on a host without IPv6). */
+  optional?: boolean;
 }
 
 /** Everything the broker core reads. */
@@ -54,7 +56,7 @@ export interface BrokerOptions {
 /** Mosquitto 2.0's defaults, with one local-only listener on port 1883. */
 export function defaultBrokerOptions(): BrokerOptions {
   return {
-    listeners: [{ port: 1883, host: "127.0.0.1" }, { port: 1883, host: "::1" }],
+    listeners: [{ port: 1883, host: "127.0.0.1" }, { port: 1883, host: "::1", optional: true }],
     maxInflightMessages: 20,
     maxQueuedMessages: 1000,
     maxQueuedBytes: 0,

@@ -65,10 +65,7 @@ export async function runBroker(args: string[], io: CliIo): Promise<number> {
   }
   const options = defaultBrokerOptions();
   if (parsed.verbose) options.logger = new Logger({ types: ALL_LOG_TYPES });
-  options.listeners = [{ host: "127.0.0.1", port: parsed.port }, {
-    host: "::1",
-    port: parsed.port,
-  }];
+  options.listeners = options.listeners.map((l) => ({ ...l, port: parsed.port }));
   const log = options.logger;
   log.notice(`midge version ${MIDGE_VERSION} starting`);
   log.notice("Using default config.");
