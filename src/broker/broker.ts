@@ -189,7 +189,7 @@ export class Broker {
       const retain = session.matchRetainAsPublished && message.retain;
       deliver(this, session, message, qos, retain, session.matchSubscriptionIds);
       if (
-        publisher !== undefined && session.connection !== undefined &&
+        publisher !== undefined && session.connection !== undefined && !session.stalled &&
         session.queuedCount >= flowControlLimit(this)
       ) {
         publisher.congestedBy = session;

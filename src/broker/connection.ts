@@ -16,6 +16,7 @@ import {
   ReasonCode,
 } from "../codec/mod.ts";
 import type { Broker } from "./broker.ts";
+import { flowControlLimit } from "./delivery.ts";
 import { dispatch, fail } from "./dispatch.ts";
 import { OutQueue } from "./out_queue.ts";
 import type { Session } from "./session.ts";
@@ -141,6 +142,7 @@ export class Connection {
           if (congested !== undefined) {
             this.congestedBy = undefined;
             await congested.waitForDrain(MAX_FLOW_CONTROL_WAIT_MS);
+            if (congested.queuedCount > flowControlLimit(this.broker) / 2) congested.stalled = true;
             if (this.closed) break;
           }
         }

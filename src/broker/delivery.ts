@@ -209,7 +209,10 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
     else startInflight(broker, conn, session, delivery);
   }
   if (session.queuedCount === 0) session.droppingLogged = false;
-  if (session.queuedCount <= flowControlLimit(broker) / 2) session.notifyDrained();
+  if (session.queuedCount <= flowControlLimit(broker) / 2) {
+    session.stalled = false;
+    session.notifyDrained();
+  }
 }
 
 /**

@@ -73,6 +73,11 @@ export class Session {
   will: Will | undefined;
   /** Timer of a delayed will, if one is pending. */
   willTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set when a publisher waited for this queue to drain and it did not: the client is stalled,
+   * and publishers stop waiting for it (its queue limit drops instead) until it catches up.
+   */
+  stalled = false;
   /** Whether "messages are being dropped" was logged since the queue last emptied. */
   droppingLogged = false;
   #queue: Delivery[] = [];

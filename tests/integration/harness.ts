@@ -7,6 +7,8 @@
  */
 
 import {
+  type AckPacket,
+  type AckType,
   type ConnackPacket,
   type ConnectPacket,
   decodePacket,
@@ -18,6 +20,10 @@ import {
 import { Broker } from "../../src/broker/broker.ts";
 import { type BrokerOptions, defaultBrokerOptions } from "../../src/broker/options.ts";
 import { ALL_LOG_TYPES, Logger } from "../../src/log/logger.ts";
+
+/** The packet interface of a type tag (the four acks share `AckPacket`). */
+export type PacketOfType<T extends Packet["type"]> = T extends AckType ? AckPacket
+  : Extract<Packet, { type: T }>;
 
 /** A running broker for one test. */
 export interface TestBroker {
@@ -172,10 +178,10 @@ export class RawClient {
   async expect<T extends Packet["type"]>(
     type: T,
     timeoutMs = 2000,
-  ): Promise<Extract<Packet, { type: T }>> {
+  ): Promise<PacketOfType<T>> {
     const p = await this.next(timeoutMs);
     if (p.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(p)}`);
-    return p as Extract<Packet, { type: T }>;
+    return p as PacketOfType<T>;
   }
 
   /** Assert that no packet arrives within `ms`. */

@@ -96,7 +96,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     sessionPresent = true;
     broker.cancelDelayedWill(session); // [MQTT-3.1.3-9]
   } else {
-    if (existing !== undefined) broker.endSession(existing);
+    if (existing !== undefined) {
+      // A new connection for the client id drops a pending delayed will, clean start or not
+      // [MQTT-3.1.2-8] (as Mosquitto does); ending the session must not publish it.
+      broker.cancelDelayedWill(existing);
+      broker.endSession(existing);
+    }
     session = new Session(clientId, version, expiry);
     broker.sessions.set(clientId, session);
   }

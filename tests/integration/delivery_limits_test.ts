@@ -1,0 +1,436 @@
+/**
+ * Limits on the way out, over real sockets: the in-flight window (max_inflight_messages and a
+ * 5.0 client's receive maximum), the queue (max_queued_messages, max_queued_bytes), a 5.0
+ * client's maximum packet size, message expiry, and a subscriber that stops reading.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { encodePacket, type PublishPacket, ReasonCode } from "../../src/codec/mod.ts";
+import { delay, type RawClient, waitFor } from "./harness.ts";
+import {
+  ackDelivery,
+  expectAck,
+  payloadText,
+  pub,
+  publishAcked,
+  receive,
+  sub,
+  subscribe,
+  sync,
+  versionName,
+  VERSIONS,
+  withBroker,
+} from "./pubsub_helpers.ts";
+
+/** Send `n` QoS 1 messages "m0".."m<n-1>" (or `payloadBytes` of "0", "1", ...) in one write. */
+async function sendBurst(
+  publisher: RawClient,
+  topic: string,
+  n: number,
+  payloadBytes = 0,
+): Promise<void> {
+  const packets: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const payload = payloadBytes > 0 ? new Uint8Array(payloadBytes).fill(0x30 + i) : `m${i}`;
+    packets.push(
+      encodePacket(pub(topic, payload, { qos: 1, packetId: i + 1 }), publisher.version),
+    );
+  }
+  const all = new Uint8Array(packets.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of packets) {
+    all.set(p, at);
+    at += p.length;
+  }
+  await publisher.sendBytes(all);
+}
+
+/** `sendBurst`, then take the `n` PUBACKs. */
+async function publishBurst(
+  publisher: RawClient,
+  topic: string,
+  n: number,
+  payloadBytes = 0,
+): Promise<void> {
+  await sendBurst(publisher, topic, n, payloadBytes);
+  for (let i = 0; i < n; i++) assert.equal((await expectAck(publisher, "puback")).packetId, i + 1);
+}
+
+/** Take `n` PUBLISH packets, acknowledging each, all within `totalMs`. */
+async function receiveAckedWithin(
+  client: RawClient,
+  n: number,
+  totalMs: number,
+): Promise<PublishPacket[]> {
+  const deadline = Date.now() + totalMs;
+  const out: PublishPacket[] = [];
+  while (out.length < n) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      const p = await client.expect("publish", left);
+      out.push(p);
+      await ackDelivery(client, p);
+    } catch {
+      break;
+    }
+  }
+  assert.equal(out.length, n, `${out.length} of ${n} messages within ${totalMs} ms`);
+  return out;
+}
+
+// ---------------------------------------------------------------- in-flight window
+
+for (const v of VERSIONS) {
+  Deno.test(`max_inflight_messages 2: a subscriber that does not acknowledge gets 2, then one more per PUBACK (${versionName(v)})`, async () => {
+    await withBroker({ maxInflightMessages: 2 }, async ({ connect, client }) => {
+      const { client: s, connack } = await connect("sub", { protocolVersion: v });
+      if (v === 5) assert.equal(connack.properties?.receiveMaximum, 2);
+      await subscribe(s, sub("if/t", 1));
+      const publisher = await client("pub");
+      await publishBurst(publisher, "if/t", 5);
+      const first = await receive(s, 2);
+      assert.deepEqual(first.map(payloadText), ["m0", "m1"]);
+      await s.expectNothing(300);
+      await ackDelivery(s, first[0]);
+      const [third] = await receive(s, 1);
+      assert.equal(payloadText(third), "m2");
+      await s.expectNothing(300);
+      await ackDelivery(s, first[1]);
+      await ackDelivery(s, third);
+      assert.deepEqual((await receive(s, 2)).map(payloadText), ["m3", "m4"]);
+    });
+  });
+}
+
+Deno.test("5.0 receive maximum 1: one QoS 1/2 message in flight, the next after PUBACK or PUBCOMP (not PUBREC) [MQTT-3.3.4-9]", async () => {
+  await withBroker({}, async ({ client }) => {
+    const s = await client("sub", { protocolVersion: 5, properties: { receiveMaximum: 1 } });
+    await subscribe(s, sub("rm/t", 2));
+    const publisher = await client("pub");
+    await publishAcked(publisher, pub("rm/t", "one", { qos: 1, packetId: 1 }));
+    await publishAcked(publisher, pub("rm/t", "two", { qos: 2, packetId: 2 }));
+    await publishAcked(publisher, pub("rm/t", "three", { qos: 1, packetId: 3 }));
+    const [one] = await receive(s, 1);
+    assert.deepEqual([payloadText(one), one.qos], ["one", 1]);
+    await s.expectNothing(300);
+    await s.send({ type: "puback", packetId: one.packetId!, reasonCode: 0 });
+    const [two] = await receive(s, 1);
+    assert.deepEqual([payloadText(two), two.qos], ["two", 2]);
+    await s.send({ type: "pubrec", packetId: two.packetId!, reasonCode: 0 });
+    await expectAck(s, "pubrel");
+    await s.expectNothing(300); // still in flight until PUBCOMP
+    await s.send({ type: "pubcomp", packetId: two.packetId!, reasonCode: 0 });
+    const [three] = await receive(s, 1);
+    assert.equal(payloadText(three), "three");
+  });
+});
+
+Deno.test("5.0: more unreleased QoS 2 PUBLISH than the receive maximum in CONNACK is DISCONNECT 0x93", async () => {
+  await withBroker({ maxInflightMessages: 2 }, async ({ connect }) => {
+    const { client: p, connack } = await connect("pub", { protocolVersion: 5 });
+    assert.equal(connack.properties?.receiveMaximum, 2);
+    for (let id = 1; id <= 3; id++) await p.send(pub("rx/t", `${id}`, { qos: 2, packetId: id }));
+    assert.equal((await expectAck(p, "pubrec")).packetId, 1);
+    assert.equal((await expectAck(p, "pubrec")).packetId, 2);
+    assert.equal((await p.expect("disconnect")).reasonCode, ReasonCode.ReceiveMaximumExceeded);
+    await p.expectClosed();
+  });
+});
+
+Deno.test("3.1.1 has no receive maximum: 25 unreleased QoS 2 PUBLISH are all accepted, as Mosquitto does", async () => {
+  await withBroker({}, async ({ client }) => {
+    const s = await client("sub");
+    await subscribe(s, sub("rx/t", 0));
+    const p = await client("pub");
+    for (let id = 1; id <= 25; id++) await p.send(pub("rx/t", `${id}`, { qos: 2, packetId: id }));
+    for (let id = 1; id <= 25; id++) assert.equal((await expectAck(p, "pubrec")).packetId, id);
+    for (let id = 1; id <= 25; id++) {
+      await p.send({ type: "pubrel", packetId: id, reasonCode: 0 });
+      assert.equal((await expectAck(p, "pubcomp")).packetId, id);
+    }
+    assert.equal((await receive(s, 25)).length, 25);
+  });
+});
+
+// ---------------------------------------------------------------- queue limits
+
+Deno.test("max_queued_messages: beyond the in-flight window and the queue, messages are dropped and counted", async () => {
+  await withBroker(
+    { maxInflightMessages: 2, maxQueuedMessages: 3 },
+    async ({ client, tb }) => {
+      const s = await client("sub");
+      await subscribe(s, sub("mq/t", 1));
+      const publisher = await client("pub");
+      await publishBurst(publisher, "mq/t", 7);
+      assert.equal(tb.broker.metrics.publishDropped, 2);
+      assert.ok(
+        tb.logs.includes("Outgoing messages are being dropped for client sub."),
+        tb.logs.join("\n"),
+      );
+      const got: PublishPacket[] = [];
+      while (got.length < 5) {
+        const p = (await receive(s, 1))[0];
+        got.push(p);
+        await ackDelivery(s, p);
+      }
+      assert.deepEqual(got.map(payloadText), ["m0", "m1", "m2", "m3", "m4"]);
+      await s.expectNothing(300);
+    },
+  );
+});
+
+Deno.test("max_queued_messages for an offline persistent session: the queue keeps the first, drops and counts the rest", async () => {
+  await withBroker(
+    { maxInflightMessages: 2, maxQueuedMessages: 3 },
+    async ({ client, connect, tb }) => {
+      const away = await client("away", { clean: false });
+      await subscribe(away, sub("mq/t", 1));
+      await away.send({ type: "disconnect", reasonCode: 0 });
+      await away.expectClosed();
+      const publisher = await client("pub");
+      await publishBurst(publisher, "mq/t", 10);
+      assert.equal(tb.broker.metrics.publishDropped, 7);
+      const { client: back, connack } = await connect("away", { clean: false });
+      assert.equal(connack.sessionPresent, true);
+      const got: PublishPacket[] = [];
+      while (got.length < 3) {
+        const p = (await receive(back, 1))[0];
+        got.push(p);
+        await ackDelivery(back, p);
+      }
+      assert.deepEqual(got.map(payloadText), ["m0", "m1", "m2"]);
+      await back.expectNothing(300);
+    },
+  );
+});
+
+Deno.test("max_queued_bytes: payload bytes queued beyond the in-flight window are bounded, the excess dropped and counted", async () => {
+  await withBroker(
+    { maxInflightMessages: 1, maxQueuedBytes: 300 },
+    async ({ client, tb }) => {
+      const s = await client("sub", { protocolVersion: 5 });
+      await subscribe(s, sub("qb/t", 1));
+      const publisher = await client("pub");
+      await publishBurst(publisher, "qb/t", 6, 100); // 1 in flight, 3 x 100 bytes queued
+      assert.equal(tb.broker.metrics.publishDropped, 2);
+      const got: PublishPacket[] = [];
+      while (got.length < 4) {
+        const p = (await receive(s, 1))[0];
+        got.push(p);
+        await ackDelivery(s, p);
+      }
+      assert.deepEqual(got.map((p) => p.payload[0] - 0x30), [0, 1, 2, 3]);
+      await s.expectNothing(300);
+    },
+  );
+});
+
+// ---------------------------------------------------------------- client maximum packet size
+
+Deno.test("5.0 maximum packet size: a PUBLISH larger than the client accepts is never sent to it, others still get it [MQTT-3.1.2-24] [MQTT-3.1.2-25]", async () => {
+  await withBroker({ maxInflightMessages: 1 }, async ({ client, tb }) => {
+    const small = await client("small", {
+      protocolVersion: 5,
+      properties: { maximumPacketSize: 64 },
+    });
+    await subscribe(small, sub("ps/#", 1));
+    const big = await client("big", { protocolVersion: 5 });
+    await subscribe(big, sub("ps/#", 1));
+    const publisher = await client("pub");
+    await publishAcked(publisher, pub("ps/t", new Uint8Array(100), { qos: 1, packetId: 1 }));
+    await publishAcked(publisher, pub("ps/t", "fits", { qos: 1, packetId: 2 }));
+    // The dropped message does not hold the only in-flight slot [MQTT-3.1.2-25].
+    const [got] = await receive(small, 1);
+    assert.equal(payloadText(got), "fits");
+    assert.ok(small.frames.every((f) => f.length <= 64));
+    await ackDelivery(small, got);
+    await small.expectNothing(300);
+    assert.equal(tb.broker.metrics.publishDropped, 1);
+    const both = [];
+    for (let i = 0; i < 2; i++) {
+      const [p] = await receive(big, 1);
+      both.push(p.payload.length);
+      await ackDelivery(big, p);
+    }
+    assert.deepEqual(both, [100, 4]);
+  });
+});
+
+Deno.test("an outbound topic alias is not taken by a PUBLISH too large to send [MQTT-3.1.2-25] [MQTT-3.3.2-11]", async () => {
+  await withBroker({}, async ({ client }) => {
+    const s = await client("sub", {
+      protocolVersion: 5,
+      properties: { maximumPacketSize: 64, topicAliasMaximum: 5 },
+    });
+    await subscribe(s, sub("pa/#", 0));
+    const publisher = await client("pub");
+    await publishAcked(publisher, pub("pa/t", new Uint8Array(100))); // dropped for s
+    await publishAcked(publisher, pub("pa/t", "small"));
+    const [got] = await receive(s, 1);
+    assert.equal(payloadText(got), "small");
+    // The client never saw the dropped PUBLISH, so it must get the topic name here.
+    assert.equal(got.topic, "pa/t", `alias ${got.properties?.topicAlias} used before it was set`);
+  });
+});
+
+// ---------------------------------------------------------------- message expiry
+
+Deno.test("message expiry: a queued or retained message's interval is reduced by its wait, an expired one is dropped [MQTT-3.3.2-5] [MQTT-3.3.2-6]", async () => {
+  await withBroker({}, async ({ client, connect }) => {
+    const persistent = { protocolVersion: 5 as const, properties: { sessionExpiryInterval: 60 } };
+    const away = await client("away", persistent);
+    await subscribe(away, sub("ex/#", 1));
+    await away.send({ type: "disconnect", reasonCode: 0 });
+    await away.expectClosed();
+    const online = await client("online", { protocolVersion: 5 });
+    await subscribe(online, sub("ex/#", 1));
+
+    const publisher = await client("pub", { protocolVersion: 5 });
+    const expiring = (t: string, s: number, id: number) =>
+      pub(t, t, { qos: 1, packetId: id, properties: { messageExpiryInterval: s } });
+    await publishAcked(publisher, expiring("ex/short", 1, 1));
+    await publishAcked(publisher, expiring("ex/long", 2, 2));
+    await publishAcked(publisher, pub("ex/never", "ex/never", { qos: 1, packetId: 3 }));
+    const retained = (t: string, s: number) =>
+      pub(t, t, { retain: true, properties: { messageExpiryInterval: s } });
+    await publishAcked(publisher, retained("rex/short", 1));
+    await publishAcked(publisher, retained("rex/long", 2));
+    const live = await receive(online, 3);
+    assert.deepEqual(
+      live.map((p) => [p.topic, p.properties?.messageExpiryInterval]),
+      [["ex/short", 1], ["ex/long", 2], ["ex/never", undefined]],
+    );
+
+    await delay(1400); // the 1 s messages expired 400 ms ago; the 2 s ones have 600 ms left
+    const late = await client("late", { protocolVersion: 5 });
+    await subscribe(late, sub("rex/#", 0));
+    const [kept] = await receive(late, 1);
+    assert.deepEqual([kept.topic, kept.retain, kept.properties?.messageExpiryInterval], [
+      "rex/long",
+      true,
+      1,
+    ]);
+    const { client: back, connack } = await connect("away", { ...persistent, clean: false });
+    assert.equal(connack.sessionPresent, true);
+    const got = await receive(back, 2);
+    assert.deepEqual(
+      got.map((p) => [p.topic, p.properties?.messageExpiryInterval]),
+      [["ex/long", 1], ["ex/never", undefined]],
+    );
+    await back.expectNothing(300);
+  });
+});
+
+Deno.test("a subscriber that stops acknowledging QoS 1 does not throttle its publisher for the others; its drops are counted", async () => {
+  await withBroker(
+    { maxInflightMessages: 2, maxQueuedMessages: 10 },
+    async ({ client, tb }) => {
+      const stalled = await client("stalled"); // reads, never acknowledges
+      await subscribe(stalled, sub("st/#", 1));
+      const live = await client("live");
+      await subscribe(live, sub("st/#", 1));
+      const publisher = await client("pub");
+      const n = 40;
+      await sendBurst(publisher, "st/t", n);
+      // As Mosquitto does: 2 in flight and 10 queued for the stalled client, the rest dropped;
+      // the live subscriber and the publisher go on at full speed.
+      const got = await receiveAckedWithin(live, n, 3000);
+      assert.deepEqual(got.map(payloadText), Array.from({ length: n }, (_, i) => `m${i}`));
+      assert.equal(tb.broker.metrics.publishDropped, n - 2 - 10);
+      assert.equal((await receive(stalled, 2)).length, 2);
+    },
+  );
+});
+
+// ---------------------------------------------------------------- a subscriber that stops reading
+
+/** A subscriber that connects, subscribes to `filter` at QoS 0, and then never reads again. */
+async function stalledSubscriber(port: number, filter: string): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const hello = [
+    encodePacket({
+      type: "connect",
+      protocolVersion: 4,
+      clientId: "slow",
+      clean: true,
+      keepAlive: 0,
+    }, 4),
+    encodePacket({ type: "subscribe", packetId: 1, subscriptions: [sub(filter, 0)] }, 4),
+  ];
+  for (const p of hello) await conn.write(p);
+  // CONNACK (4 bytes) and SUBACK (5 bytes), and not one byte more.
+  const buf = new Uint8Array(9);
+  let got = 0;
+  while (got < 9) {
+    const n = await conn.read(buf.subarray(got));
+    if (n === null) throw new Error("broker closed the stalled subscriber");
+    got += n;
+  }
+  assert.deepEqual([...buf], [0x20, 0x02, 0x00, 0x00, 0x90, 0x03, 0x00, 0x01, 0x00]);
+  return conn;
+}
+
+Deno.test("a subscriber that never reads does not delay a fast one on the same topic; its QoS 0 drops are counted", async () => {
+  const maxOutputBytes = 1024 * 1024;
+  await withBroker({ maxOutputBytes }, async ({ client, tb }) => {
+    const fast = await client("fast");
+    await subscribe(fast, sub("fl/#", 0));
+    const slow = await stalledSubscriber(tb.port, "fl/#");
+    try {
+      const publisher = await client("pub");
+      const count = 256;
+      const payload = new Uint8Array(32 * 1024); // 8 MiB in all
+      const frame = encodePacket(pub("fl/t", payload), 4);
+      const started = Date.now();
+      for (let i = 0; i < count; i++) await publisher.sendBytes(frame);
+      await sync(publisher);
+      const got = await receive(fast, count, 5000);
+      const elapsed = Date.now() - started;
+      assert.equal(got.length, count);
+      assert.ok(elapsed < 5000, `fast subscriber took ${elapsed} ms`);
+      assert.ok(tb.broker.metrics.publishDropped > 0, "drops for the stalled subscriber counted");
+      const slowConn = [...tb.broker.connections].find((c) => c.clientId === "slow");
+      assert.ok(
+        slowConn !== undefined && slowConn.out.pendingBytes <= maxOutputBytes + frame.length,
+      );
+    } finally {
+      slow.close();
+    }
+    await waitFor(() => tb.broker.connectedCount === 2, "the stalled subscriber to be gone");
+  });
+});
+
+Deno.test("stopping the broker does not wait for a subscriber that never reads", async () => {
+  await withBroker({ maxOutputBytes: 1024 * 1024 }, async ({ client, tb }) => {
+    const slow = await stalledSubscriber(tb.port, "fl/#");
+    try {
+      const publisher = await client("pub");
+      const frame = encodePacket(pub("fl/t", new Uint8Array(64 * 1024)), 4);
+      for (let i = 0; i < 128; i++) await publisher.sendBytes(frame); // 8 MiB
+      await sync(publisher);
+      const slowConn = [...tb.broker.connections].find((c) => c.clientId === "slow")!;
+      assert.ok(slowConn.out.pendingBytes > 0, "output stuck behind the stalled reader");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopped = tb.stop().then(() => "stopped");
+      const outcome = await Promise.race([
+        stopped,
+        new Promise<string>((resolve) => timer = setTimeout(() => resolve("hung"), 2000)),
+      ]);
+      clearTimeout(timer);
+      if (outcome === "hung") {
+        slow.close(); // lets stop() finish, so the failure below is the only one
+        await stopped;
+      }
+      assert.equal(outcome, "stopped", "stop() still waiting after 2 s");
+    } finally {
+      try {
+        slow.close();
+      } catch {
+        // closed above
+      }
+    }
+  });
+});
