@@ -52,7 +52,9 @@ export class Broker {
   readonly connections: Set<Connection> = new Set();
   #listeners: TcpListener[] = [];
   #acceptLoops: Promise<void>[] = [];
-  #connectionLoops: Set<Promise<void>> = new Set();
+  /** Connections whose read loop has not ended yet, and who waits for them all to end. */
+  #liveReadLoops = 0;
+  #readLoopsEnded: (() => void) | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #matchStamp = 0;
   #now: () => number;
@@ -120,11 +122,11 @@ export class Broker {
       const conn = new Connection(this, socket, remote.hostname, remote.port);
       this.connections.add(conn);
       this.log.info(`New connection from ${conn.remote} on port ${listener.port}.`);
-      const loop = conn.run().finally(() => {
-        this.#connectionLoops.delete(loop);
+      this.#liveReadLoops++;
+      conn.start(() => {
         conn.close("lost");
+        if (--this.#liveReadLoops === 0) this.#readLoopsEnded?.();
       });
-      this.#connectionLoops.add(loop);
     }
   }
 
@@ -139,7 +141,10 @@ export class Broker {
       conn.publishWillOnClose = false;
       conn.disconnect(ReasonCode.ServerShuttingDown, undefined, "server");
     }
-    await Promise.all([...this.#connectionLoops]);
+    if (this.#liveReadLoops > 0) {
+      await new Promise<void>((resolve) => this.#readLoopsEnded = resolve);
+      this.#readLoopsEnded = undefined;
+    }
     clearInterval(this.#sweepTimer);
     for (const session of this.sessions.values()) this.cancelDelayedWill(session);
     this.#listeners = [];
@@ -270,9 +275,7 @@ export class Broker {
     for (const filter of session.subscriptions.keys()) {
       this.trie.unsubscribe(session.clientId, filter);
     }
-    session.subscriptions.clear();
-    session.clearQueue();
-    session.inflight.clear();
+    session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 

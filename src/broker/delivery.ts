@@ -84,9 +84,9 @@ function startInflight(
   if (packetId === undefined) return enqueue(broker, session, delivery);
   keepMessage(delivery.message);
   const outgoing: Outgoing = { ...delivery, packetId, state: "publish" };
-  session.inflight.set(packetId, outgoing);
+  session.setInflight(outgoing);
   if (!writePublish(broker, conn, outgoing, packetId, false)) {
-    session.inflight.delete(packetId);
+    session.deleteInflight(packetId);
     return false;
   }
   return true;

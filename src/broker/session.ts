@@ -10,6 +10,10 @@ import type { ProtocolVersion, QoS, Will } from "../codec/mod.ts";
 import type { Connection } from "./connection.ts";
 import type { Message } from "./message.ts";
 
+// deno-lint-ignore no-explicit-any
+const EMPTY_MAP: ReadonlyMap<any, any> = new Map();
+const EMPTY_SET: ReadonlySet<number> = new Set();
+
 /** Session expiry that means "never" (MQTT 5.0 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
 
@@ -57,18 +61,15 @@ export class Session {
   readonly clientId: string;
   /** Protocol version of the last connection. */
   version: ProtocolVersion;
-  /** Subscriptions by filter. */
-  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  #subscriptions: Map<string, SubscriptionOptions> | undefined;
   /** Seconds the session outlives its connection; 0 ends it with the connection. */
   expiryInterval: number;
   /** The connection, while the client is connected. */
   connection: Connection | undefined;
   /** When the last connection ended (ms), for expiry. */
   disconnectedAt = 0;
-  /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
-  readonly inflight = new Map<number, Outgoing>();
-  /** Inbound QoS 2 packet ids that got PUBREC and await PUBREL (exactly once). */
-  readonly incomingQos2 = new Set<number>();
+  #inflight: Map<number, Outgoing> | undefined;
+  #incomingQos2: Set<number> | undefined;
   /** The will of the current or last connection. */
   will: Will | undefined;
   /** Timer of a delayed will, if one is pending. */
@@ -102,6 +103,62 @@ export class Session {
     this.clientId = clientId;
     this.version = version;
     this.expiryInterval = expiryInterval;
+  }
+
+  // The collections are created on first use: most connections of a large fleet are idle and
+  // never need them (an empty Map costs about 200 bytes).
+
+  /** Subscriptions by filter. */
+  get subscriptions(): ReadonlyMap<string, SubscriptionOptions> {
+    return this.#subscriptions ?? EMPTY_MAP;
+  }
+
+  /** Add or replace the subscription to `filter`. */
+  setSubscription(filter: string, options: SubscriptionOptions): void {
+    (this.#subscriptions ??= new Map()).set(filter, options);
+  }
+
+  /** Remove the subscription to `filter`; returns whether there was one. */
+  deleteSubscription(filter: string): boolean {
+    return this.#subscriptions?.delete(filter) ?? false;
+  }
+
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
+  get inflight(): ReadonlyMap<number, Outgoing> {
+    return this.#inflight ?? EMPTY_MAP;
+  }
+
+  /** Record a message in flight under its packet id. */
+  setInflight(outgoing: Outgoing): void {
+    (this.#inflight ??= new Map()).set(outgoing.packetId, outgoing);
+  }
+
+  /** Forget the message in flight under `packetId`; returns whether there was one. */
+  deleteInflight(packetId: number): boolean {
+    return this.#inflight?.delete(packetId) ?? false;
+  }
+
+  /** Inbound QoS 2 packet ids that got PUBREC and await PUBREL (exactly once). */
+  get incomingQos2(): ReadonlySet<number> {
+    return this.#incomingQos2 ?? EMPTY_SET;
+  }
+
+  /** Remember an inbound QoS 2 packet id until its PUBREL. */
+  addIncomingQos2(packetId: number): void {
+    (this.#incomingQos2 ??= new Set()).add(packetId);
+  }
+
+  /** Release an inbound QoS 2 packet id; returns whether it was held. */
+  deleteIncomingQos2(packetId: number): boolean {
+    return this.#incomingQos2?.delete(packetId) ?? false;
+  }
+
+  /** Forget subscriptions, messages in flight and queued (the session ends). */
+  clear(): void {
+    this.#subscriptions = undefined;
+    this.#inflight = undefined;
+    this.#incomingQos2 = undefined;
+    this.clearQueue();
   }
 
   /** Messages waiting in the queue. */
@@ -167,9 +224,10 @@ export class Session {
 
   /** A free packet identifier for an outgoing message, or undefined if all 65535 are used. */
   allocatePacketId(): number | undefined {
-    if (this.inflight.size >= 65535) return undefined;
+    const inflight = this.inflight;
+    if (inflight.size >= 65535) return undefined;
     let id = this.#nextPacketId;
-    while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1;
+    while (inflight.has(id)) id = id === 65535 ? 1 : id + 1;
     this.#nextPacketId = id === 65535 ? 1 : id + 1;
     return id;
   }

@@ -18,6 +18,6 @@ export function handlePubcomp(conn: Connection, packet: AckPacket): void {
     );
     return;
   }
-  session.inflight.delete(packet.packetId);
+  session.deleteInflight(packet.packetId);
   fillInflight(conn.broker, conn, session);
 }

@@ -126,7 +126,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     }
   }
   const deliveries = broker.route(message, conn);
-  if (packet.qos === 2) session.incomingQos2.add(packet.packetId!);
+  if (packet.qos === 2) session.addIncomingQos2(packet.packetId!);
   const noSubscribers = deliveries === 0 && conn.version === 5;
   acknowledge(conn, packet, noSubscribers ? ReasonCode.NoMatchingSubscribers : 0);
 }

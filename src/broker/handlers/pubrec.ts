@@ -22,7 +22,7 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
     return;
   }
   if (packet.reasonCode >= 0x80) {
-    session.inflight.delete(packet.packetId);
+    session.deleteInflight(packet.packetId);
     fillInflight(conn.broker, conn, session);
     return;
   }

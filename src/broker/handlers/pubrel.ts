@@ -10,7 +10,7 @@ import type { Connection } from "../connection.ts";
 
 /** Handle a PUBREL. */
 export function handlePubrel(conn: Connection, packet: AckPacket): void {
-  const known = conn.session!.incomingQos2.delete(packet.packetId);
+  const known = conn.session!.deleteIncomingQos2(packet.packetId);
   conn.send({
     type: "pubcomp",
     packetId: packet.packetId,

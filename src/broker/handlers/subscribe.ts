@@ -28,7 +28,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       subscriptionId,
     };
     const isNew = broker.trie.subscribe(session.clientId, s.topicFilter, options);
-    session.subscriptions.set(s.topicFilter, options);
+    session.setSubscription(s.topicFilter, options);
     reasonCodes.push(s.qos);
     broker.log.log("subscribe", `${session.clientId} ${s.qos} ${s.topicFilter}`);
     // Retained messages: never for shared subscriptions [MQTT-3.8.4-6 note]; by retain

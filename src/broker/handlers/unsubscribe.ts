@@ -14,7 +14,7 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   const session = conn.session!;
   const reasonCodes = packet.topicFilters.map((filter) => {
     const existed = broker.trie.unsubscribe(session.clientId, filter);
-    session.subscriptions.delete(filter);
+    session.deleteSubscription(filter);
     broker.log.log("unsubscribe", `${session.clientId} ${filter}`);
     return existed ? 0 : ReasonCode.NoSubscriptionExisted;
   });
