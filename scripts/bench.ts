@@ -1,0 +1,239 @@
+/**
+ * The load benchmark: Midge against Mosquitto 2.0 (when `mosquitto` is on PATH) in the same
+ * run, with the project's own load generator (scripts/bench/). Part of `deno task bench`.
+ *
+ * ```
+ * deno run -A scripts/bench.ts [--quick] [--only SCENARIO[,SCENARIO]] [--reps N]
+ * ```
+ *
+ * For each repetition, for each scenario, each broker in turn (the order alternates between
+ * repetitions): start the broker fresh, pinned to CPU 1 (`taskset -c 1`), on a loopback port
+ * in 18860-18879; run the generator as its own process pinned to CPU 0 (`taskset -c 0 deno run
+ * scripts/bench/generator.ts`), so that broker and generator never share a core and every run
+ * starts with a fresh heap; stop the broker by pid. The Markdown report goes to standard output,
+ * progress to standard error. Scenarios: fanin, fanout, pairs, latency, conns
+ * (scripts/bench/scenarios.ts). `--quick`: one repetition, 2 s runs.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type BrokerName, findOnPath, mosquittoVersion, startBroker } from "./bench/brokers.ts";
+import { type GeneratorJob, type GeneratorOutput, RESULT_PREFIX } from "./bench/generator.ts";
+import { renderReport, type RunRecord } from "./bench/report.ts";
+import { type Scenario, SCENARIO_NAMES, type ScenarioName, scenarios } from "./bench/scenarios.ts";
+
+const GENERATOR = new URL("./bench/generator.ts", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+const FIRST_PORT = 18860;
+const PORTS = 20;
+const BROKER_CPU = 1;
+const GENERATOR_CPU = 0;
+/** Seconds a generator run may take beyond its own deadlines before it is killed. */
+const GENERATOR_SLACK_S = 60;
+const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
+
+const USAGE = `usage: deno run -A scripts/bench.ts [--quick] [--only SCENARIO[,SCENARIO]] [--reps N]
+
+  --quick        one repetition, 2 s runs (about 30 s)
+  --only LIST    run only these scenarios: ${SCENARIO_NAMES.join(", ")}
+  --reps N       repetitions (default 3; --quick: 1)`;
+
+/** Parsed command line. */
+interface Options {
+  quick: boolean;
+  only: ScenarioName[];
+  reps: number;
+}
+
+function parseOptions(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean" },
+      only: { type: "string", multiple: true },
+      reps: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const only = (values.only ?? []).flatMap((s) => s.split(",")).filter((s) => s !== "");
+  for (const name of only) {
+    if (!SCENARIO_NAMES.includes(name as ScenarioName)) {
+      throw new Error(`--only: unknown scenario '${name}' (${SCENARIO_NAMES.join(", ")})`);
+    }
+  }
+  const reps = values.reps !== undefined ? Number(values.reps) : values.quick ? 1 : 3;
+  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error("--reps: 1-20");
+  return { quick: values.quick ?? false, only: only as ScenarioName[], reps };
+}
+
+async function uptime(): Promise<string> {
+  try {
+    const out = await new Deno.Command("uptime", { stdout: "piped" }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  } catch {
+    return `loadavg ${Deno.readTextFileSync("/proc/loadavg").trim()}`;
+  }
+}
+
+/** The commit Midge was measured at, and whether src/ had uncommitted changes. */
+async function midgeRevision(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args, cwd: ROOT, stdout: "piped", stderr: "null" })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  };
+  try {
+    const head = await git("rev-parse", "--short", "HEAD");
+    const dirty = await git("status", "--porcelain", "--", "src");
+    if (head === undefined) return "unknown revision";
+    return dirty
+      ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)`
+      : head;
+  } catch {
+    return "unknown revision (no git)";
+  }
+}
+
+/** Run one generator job in its own process on the generator's core. */
+async function runGenerator(job: GeneratorJob): Promise<GeneratorOutput> {
+  const budgetS = job.kind === "load"
+    ? job.spec.durationS + job.spec.drainS + 20 + GENERATOR_SLACK_S
+    : GENERATOR_SLACK_S * 2;
+  const child = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      String(GENERATOR_CPU),
+      Deno.execPath(),
+      "run",
+      "-A",
+      GENERATOR,
+      JSON.stringify(job),
+    ],
+    cwd: ROOT,
+    env: ENV,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, budgetS * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const stdout = new TextDecoder().decode(out.stdout);
+  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+  if (line === undefined) {
+    const stderr = new TextDecoder().decode(out.stderr).trim().slice(-500);
+    return { kind: "error", message: `generator exited ${out.code} without a result: ${stderr}` };
+  }
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as GeneratorOutput;
+}
+
+/** One line of progress for a finished run. */
+function progressLine(output: GeneratorOutput): string {
+  if (output.kind === "error") return `ERROR ${output.message}`;
+  if (output.kind === "conns") {
+    const r = output.result;
+    const perConn = r.bytesPerConnection !== undefined
+      ? `${(r.bytesPerConnection / 1024).toFixed(2)} KiB/conn`
+      : "no RSS";
+    return `${r.connected}/${r.connections} connected, ${r.connectsPerS.toFixed(0)}/s, ${perConn}`;
+  }
+  const r = output.result;
+  const lat = `p50 ${(r.latency.p50Us / 1000).toFixed(2)} ms p99 ${
+    (r.latency.p99Us / 1000).toFixed(2)
+  } ms`;
+  return `${Math.round(r.deliveredPerS).toLocaleString("en-US")} msg/s delivered, ${lat}, ` +
+    `missing ${r.missing}/${r.expected}, dups ${r.duplicates}, lost conns ${r.lostConnections}` +
+    `${r.exact ? "" : " NOT EXACT"}; cpu broker ${r.cpu.brokerPct?.toFixed(0)}% gen ${
+      r.cpu.generatorPct?.toFixed(0)
+    }% other ${r.cpu.otherPct?.toFixed(0)}%`;
+}
+
+/** Run the benchmark; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(args);
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  const all = scenarios(options.quick);
+  const chosen: Scenario[] = options.only.length > 0
+    ? all.filter((s) => options.only.includes(s.name))
+    : all;
+  const brokers: BrokerName[] = ["Midge"];
+  const mosquitto = findOnPath("mosquitto");
+  if (mosquitto !== undefined) brokers.push("Mosquitto");
+  else console.error("bench: mosquitto is not on PATH: measuring Midge alone");
+
+  const started = performance.now();
+  const before = await uptime();
+  const revision = await midgeRevision();
+  const workDir = await Deno.makeTempDir({ prefix: "midge-bench-" });
+  const records: RunRecord[] = [];
+  let run = 0;
+  try {
+    for (let rep = 0; rep < options.reps; rep++) {
+      for (const scenario of chosen) {
+        const order = rep % 2 === 0 ? brokers : [...brokers].reverse();
+        for (const name of order) {
+          const port = FIRST_PORT + (run++ % PORTS);
+          const label = `[${rep + 1}/${options.reps}] ${scenario.name} ${name}`;
+          let output: GeneratorOutput;
+          try {
+            const broker = await startBroker(name, { port, cpu: BROKER_CPU, workDir });
+            try {
+              output = await runGenerator(scenario.job(port, broker.pid));
+            } finally {
+              await broker.stop();
+            }
+            if (output.kind === "error") output.message += ` ${broker.stderrTail().trim()}`;
+          } catch (error) {
+            output = { kind: "error", message: (error as Error).message };
+          }
+          console.error(`${label}: ${progressLine(output)}`);
+          records.push({ scenario: scenario.name, broker: name, repetition: rep, output });
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+  const after = await uptime();
+  const cmdline = ["deno", "run", "-A", "scripts/bench.ts", ...args].join(" ");
+  const environment = [
+    `midge: ${revision} (measured at the start of the run)`,
+    `host: ${navigator.hardwareConcurrency} cores, Linux ${Deno.osRelease()}, deno ${Deno.version.deno}` +
+    (mosquitto !== undefined ? `, ${(await mosquittoVersion()) ?? "mosquitto"}` : ""),
+    `brokers: \`taskset -c ${BROKER_CPU} deno run -A scripts/bench/midge_server.ts PORT\`` +
+    (mosquitto !== undefined
+      ? `, \`taskset -c ${BROKER_CPU} mosquitto -c <scripts/bench/mosquitto.conf, listener PORT>\``
+      : "") +
+    " (fresh process per run, 127.0.0.1, ports 18860-18879)",
+    `generator: \`taskset -c ${GENERATOR_CPU} deno run -A scripts/bench/generator.ts '<job JSON>'\`` +
+    " (a fresh process per run)",
+  ];
+  console.log(renderReport(records, {
+    command: cmdline,
+    scenarios: chosen,
+    brokers,
+    repetitions: options.reps,
+    environment,
+    uptime: { before, after },
+    elapsedS: (performance.now() - started) / 1000,
+  }));
+  return records.some((r) => r.output.kind === "error") ? 2 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

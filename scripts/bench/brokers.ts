@@ -1,0 +1,144 @@
+/**
+ * Starting and stopping the brokers under test: each run gets a fresh broker process pinned
+ * to one core with `taskset` (which execs the broker, so the child's pid is the broker's own),
+ * listening on 127.0.0.1 only, stopped by pid afterwards (TERM, then KILL).
+ *
+ * @module
+ */
+
+/** Names of the brokers the benchmark knows. */
+export type BrokerName = "Midge" | "Mosquitto";
+
+/** A broker process serving one run. */
+export interface RunningBroker {
+  /** Which broker. */
+  name: BrokerName;
+  /** Its process id (the broker itself, not a wrapper). */
+  pid: number;
+  /** The port it listens on (127.0.0.1). */
+  port: number;
+  /** The end of its standard error, for error reports. */
+  stderrTail(): string;
+  /** Stop it: SIGTERM, then SIGKILL after 3 s. Resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 3_000;
+const STDERR_TAIL_BYTES = 4096;
+const MIDGE_SERVER = new URL("./midge_server.ts", import.meta.url).pathname;
+const MOSQUITTO_CONF = new URL("./mosquitto.conf", import.meta.url).pathname;
+
+/** The path of `program` on PATH, or undefined. */
+export function findOnPath(program: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir === "") continue;
+    try {
+      const path = `${dir}/${program}`;
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/** `mosquitto -h`'s first line ("mosquitto version 2.0.11"), or undefined. */
+export async function mosquittoVersion(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("mosquitto", { args: ["-h"], stdout: "piped" }).output();
+    return new TextDecoder().decode(out.stdout).split("\n")[0].trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command line (without taskset) that starts `name` on `port`. */
+async function brokerCommand(name: BrokerName, port: number, workDir: string): Promise<string[]> {
+  if (name === "Midge") return [Deno.execPath(), "run", "-A", MIDGE_SERVER, String(port)];
+  // mosquitto's -p would add a listener on every interface: set the port in a copy instead.
+  const conf = (await Deno.readTextFile(MOSQUITTO_CONF))
+    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`);
+  const path = `${workDir}/mosquitto-${port}.conf`;
+  await Deno.writeTextFile(path, conf);
+  return ["mosquitto", "-c", path];
+}
+
+/** Resolve once 127.0.0.1:`port` accepts a TCP connection, or reject after `timeoutMs`. */
+async function waitForPort(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (let attempt = 0; attempt < timeoutMs / 25 + 1 && performance.now() < deadline; attempt++) {
+    if (!alive()) throw new Error("exited before listening");
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  throw new Error(`not listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** Start `name` on `port`, pinned to CPU `cpu`; resolves once it accepts connections. */
+export async function startBroker(
+  name: BrokerName,
+  options: { port: number; cpu: number; workDir: string },
+): Promise<RunningBroker> {
+  const command = await brokerCommand(name, options.port, options.workDir);
+  const child = new Deno.Command("taskset", {
+    args: ["-c", String(options.cpu), ...command],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+  }).spawn();
+  let tail = "";
+  const decoder = new TextDecoder();
+  const drainStderr = (async () => {
+    for await (const chunk of child.stderr) {
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-STDERR_TAIL_BYTES);
+    }
+  })().catch(() => {});
+  let exited = false;
+  const status = child.status.finally(() => {
+    exited = true;
+  });
+  const broker: RunningBroker = {
+    name,
+    pid: child.pid,
+    port: options.port,
+    stderrTail: () => tail,
+    async stop() {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), STOP_GRACE_MS);
+        });
+        const first = await Promise.race([status, grace]);
+        clearTimeout(timer);
+        if (first === "timeout" && !exited) {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+      }
+      await status;
+      await drainStderr;
+    },
+  };
+  try {
+    await waitForPort(options.port, READY_TIMEOUT_MS, () => !exited);
+  } catch (error) {
+    await broker.stop();
+    throw new Error(`${name}: ${(error as Error).message}\n${tail}`);
+  }
+  return broker;
+}
