@@ -14,7 +14,18 @@ export const DEFAULT_TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-lin
 export async function compileTarget(target: string): Promise<boolean> {
   const output = `dist/midge-${target}`;
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", "--unstable-kv", "-A", "--target", target, "--output", output, "main.ts"],
+    args: [
+      "compile",
+      "--unstable-kv",
+      "-A",
+      // As `deno task start`: a 1 MiB young generation (about 5 KB less per idle connection).
+      "--v8-flags=--max-semi-space-size=1",
+      "--target",
+      target,
+      "--output",
+      output,
+      "main.ts",
+    ],
     env: { RUST_BACKTRACE: "0" },
     stdout: "inherit",
     stderr: "inherit",

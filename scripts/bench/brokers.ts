@@ -27,6 +27,8 @@ const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;
 const STDERR_TAIL_BYTES = 4096;
 const MIDGE_SERVER = new URL("./midge_server.ts", import.meta.url).pathname;
+/** The V8 flags of `deno task start` (deno.json), so the broker measured is the one users run. */
+const MIDGE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 const MOSQUITTO_CONF = new URL("./mosquitto.conf", import.meta.url).pathname;
 
 /** The path of `program` on PATH, or undefined. */
@@ -55,7 +57,9 @@ export async function mosquittoVersion(): Promise<string | undefined> {
 
 /** The command line (without taskset) that starts `name` on `port`. */
 async function brokerCommand(name: BrokerName, port: number, workDir: string): Promise<string[]> {
-  if (name === "Midge") return [Deno.execPath(), "run", "-A", MIDGE_SERVER, String(port)];
+  if (name === "Midge") {
+    return [Deno.execPath(), "run", "-A", MIDGE_V8_FLAGS, MIDGE_SERVER, String(port)];
+  }
   // mosquitto's -p would add a listener on every interface: set the port in a copy instead.
   const conf = (await Deno.readTextFile(MOSQUITTO_CONF))
     .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`);

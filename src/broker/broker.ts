@@ -17,6 +17,8 @@ import { Metrics } from "./metrics.ts";
 import type { BrokerOptions } from "./options.ts";
 import { NEVER_EXPIRES, type Session, type SubscriptionOptions } from "./session.ts";
 
+const NO_TARGETS: Session[] = [];
+
 /** How often keep alive, connect timeouts and session expiry are checked (ms). */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -58,6 +60,30 @@ export class Broker {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #matchStamp = 0;
   #now: () => number;
+  // The routing pass in progress, for #collectTarget (one function for every pass rather than
+  // a closure per message).
+  #routeTargets: Session[] = NO_TARGETS;
+  #routePublisherId = "";
+  #collectTarget = (_id: string, sub: SubscriptionOptions): void => {
+    const session = sub.session;
+    // No local: not back to the publisher [MQTT-3.8.3-3].
+    if (sub.noLocal && session.clientId === this.#routePublisherId) return;
+    if (session.matchStamp !== this.#matchStamp) {
+      session.matchStamp = this.#matchStamp;
+      session.matchQos = sub.qos;
+      session.matchRetainAsPublished = sub.retainAsPublished;
+      session.matchSubscriptionIds = sub.subscriptionId !== undefined
+        ? [sub.subscriptionId]
+        : undefined;
+      this.#routeTargets.push(session);
+    } else {
+      if (sub.qos > session.matchQos) session.matchQos = sub.qos;
+      if (sub.retainAsPublished) session.matchRetainAsPublished = true;
+      if (sub.subscriptionId !== undefined) {
+        (session.matchSubscriptionIds ??= []).push(sub.subscriptionId);
+      }
+    }
+  };
   #isOnline = (clientId: string): boolean => this.sessions.get(clientId)?.connection !== undefined;
 
   /** A broker with `options`; `now` is the clock (ms), replaceable in tests. */
@@ -123,10 +149,7 @@ export class Broker {
       this.connections.add(conn);
       this.log.info(`New connection from ${conn.remote} on port ${listener.port}.`);
       this.#liveReadLoops++;
-      conn.start(() => {
-        conn.close("lost");
-        if (--this.#liveReadLoops === 0) this.#readLoopsEnded?.();
-      });
+      conn.start();
     }
   }
 
@@ -151,6 +174,11 @@ export class Broker {
     this.#acceptLoops = [];
   }
 
+  /** Called once by each connection when its read loop has ended. */
+  readLoopEnded(): void {
+    if (--this.#liveReadLoops === 0) this.#readLoopsEnded?.();
+  }
+
   /** Make `conn` the connection of `session`. */
   attach(session: Session, conn: Connection): void {
     session.connection = conn;
@@ -166,28 +194,12 @@ export class Broker {
    * grows past the flow-control limit, `publisher` is told to pause reading until it drains.
    */
   route(message: Message, publisher?: Connection): number {
-    const stamp = ++this.#matchStamp;
+    ++this.#matchStamp;
     const targets: Session[] = [];
-    this.trie.match(message.topic, (_id, sub) => {
-      const session = sub.session;
-      // No local: not back to the publisher [MQTT-3.8.3-3].
-      if (sub.noLocal && session.clientId === message.publisherId) return;
-      if (session.matchStamp !== stamp) {
-        session.matchStamp = stamp;
-        session.matchQos = sub.qos;
-        session.matchRetainAsPublished = sub.retainAsPublished;
-        session.matchSubscriptionIds = sub.subscriptionId !== undefined
-          ? [sub.subscriptionId]
-          : undefined;
-        targets.push(session);
-      } else {
-        if (sub.qos > session.matchQos) session.matchQos = sub.qos;
-        if (sub.retainAsPublished) session.matchRetainAsPublished = true;
-        if (sub.subscriptionId !== undefined) {
-          (session.matchSubscriptionIds ??= []).push(sub.subscriptionId);
-        }
-      }
-    }, this.#isOnline);
+    this.#routeTargets = targets;
+    this.#routePublisherId = message.publisherId;
+    this.trie.match(message.topic, this.#collectTarget, this.#isOnline);
+    this.#routeTargets = NO_TARGETS;
     for (const session of targets) {
       const qos = Math.min(message.qos, session.matchQos) as QoS;
       // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
@@ -282,6 +294,7 @@ export class Broker {
   #sweep(): void {
     const now = this.now();
     for (const conn of this.connections) {
+      conn.out.trimIfIdle(); // buffers idle for a whole sweep are let go
       if (!conn.isConnected) {
         if (now - conn.openedAt > this.options.connectTimeoutMs) {
           this.log.notice(`Client ${conn.remote} sent no CONNECT in time, closing.`);

@@ -32,7 +32,14 @@ export function deliver(
   subscriptionIds: number[] | undefined,
 ): boolean {
   if (message.expiresAt !== undefined && message.expiresAt <= broker.now()) return false;
-  const delivery: Delivery = { message, qos, retain, subscriptionIds };
+  const delivery: Delivery = {
+    message,
+    qos,
+    retain,
+    subscriptionIds,
+    packetId: 0,
+    state: "publish",
+  };
   const conn = session.connection;
   if (qos === 0) {
     if (conn !== undefined) return sendQos0(broker, conn, delivery);
@@ -83,7 +90,8 @@ function startInflight(
   const packetId = session.allocatePacketId();
   if (packetId === undefined) return enqueue(broker, session, delivery);
   keepMessage(delivery.message);
-  const outgoing: Outgoing = { ...delivery, packetId, state: "publish" };
+  const outgoing: Outgoing = delivery;
+  outgoing.packetId = packetId;
   session.setInflight(outgoing);
   if (!writePublish(broker, conn, outgoing, packetId, false)) {
     session.deleteInflight(packetId);

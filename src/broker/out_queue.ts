@@ -8,8 +8,7 @@
 
 /** First buffer size; buffers are allocated on first use, so idle connections hold none. */
 const INITIAL_SIZE = 1024;
-/** Buffers up to this size are let go once everything is written (idle memory). */
-const KEEP_ABOVE = 16 * 1024;
+
 const EMPTY = new Uint8Array(0);
 const EMPTY_WAITERS: (() => void)[] = [];
 
@@ -17,6 +16,26 @@ const EMPTY_WAITERS: (() => void)[] = [];
 export interface Writable {
   /** Write some of `data`; resolves to the number of bytes written. */
   write(data: Uint8Array): Promise<number>;
+}
+
+/** Who is told when a write fails (the connection). */
+export interface OutputOwner {
+  /** A write failed: the socket is gone. */
+  outputFailed(error: unknown): void;
+}
+
+/** Queues with output collected this turn, written by one microtask for all of them. */
+let flushQueue: OutQueue[] = [];
+
+function scheduleFlush(queue: OutQueue): void {
+  if (flushQueue.length === 0) queueMicrotask(flushScheduled);
+  flushQueue.push(queue);
+}
+
+function flushScheduled(): void {
+  const queues = flushQueue;
+  flushQueue = [];
+  for (const queue of queues) queue.flush();
 }
 
 /** Buffered, batched writes to one connection. */
@@ -29,14 +48,15 @@ export class OutQueue {
   #scheduled = false;
   #failed = false;
   #drainWaiters: (() => void)[] = EMPTY_WAITERS;
-  #onError: (error: unknown) => void;
+  #owner: OutputOwner;
+  #flushedSinceTrim = false;
   /** Total bytes written to the sink. */
   bytesWritten = 0;
 
-  /** Write to `sink`; `onError` hears of a failed write (the queue then drops everything). */
-  constructor(sink: Writable, onError: (error: unknown) => void) {
+  /** Write to `sink`; `owner` hears of a failed write (the queue then drops everything). */
+  constructor(sink: Writable, owner: OutputOwner) {
     this.#sink = sink;
-    this.#onError = onError;
+    this.#owner = owner;
   }
 
   /** Bytes appended but not yet written. */
@@ -83,6 +103,22 @@ export class OutQueue {
     if (dup) buf[at] |= 0x08;
   }
 
+  /**
+   * Let the buffers go if nothing was written since the last call and nothing is pending, so
+   * an idle connection holds none. The broker calls it every 250 ms: a busy connection
+   * keeps its buffers (allocating them per write made the garbage collector work hard).
+   */
+  trimIfIdle(): void {
+    if (this.#flushedSinceTrim) {
+      this.#flushedSinceTrim = false;
+      return;
+    }
+    if (this.pendingBytes === 0) {
+      this.#collect = EMPTY;
+      this.#spare = EMPTY;
+    }
+  }
+
   /** Resolves when everything appended so far has been written (or the sink failed). */
   drained(): Promise<void> {
     if (this.pendingBytes === 0 || this.#failed) return Promise.resolve();
@@ -93,35 +129,48 @@ export class OutQueue {
   #schedule(): void {
     if (this.#scheduled || this.#writing > 0) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#flush();
+    scheduleFlush(this);
+  }
+
+  /** Write what has been collected (called once per turn by `flushScheduled`). */
+  flush(): void {
+    this.#scheduled = false;
+    this.#writeCollected();
+  }
+
+  #writeCollected(): void {
+    if (this.#collected === 0 || this.#failed) return this.#idle();
+    const data = this.#collect.subarray(0, this.#collected);
+    this.#writing = data.length;
+    // Swap: the spare buffer collects while this one is written.
+    const written = this.#collect;
+    this.#collect = this.#spare;
+    this.#spare = written;
+    this.#collected = 0;
+    this.#writeFrom(data, 0);
+  }
+
+  /** Write `data` from `off` to the end, then go on with what was collected meanwhile. */
+  #writeFrom(data: Uint8Array, off: number): void {
+    this.#sink.write(off === 0 ? data : data.subarray(off)).then((n) => {
+      if (off + n < data.length) return this.#writeFrom(data, off + n);
+      this.bytesWritten += data.length;
+      this.#writing = 0;
+      this.#writeCollected();
+    }, (error) => {
+      this.#failed = true;
+      this.#collected = 0;
+      this.#writing = 0;
+      this.#owner.outputFailed(error);
+      this.#idle();
     });
   }
 
-  async #flush(): Promise<void> {
-    while (this.#collected > 0 && !this.#failed) {
-      const data = this.#collect.subarray(0, this.#collected);
-      this.#writing = data.length;
-      // Swap: the spare buffer collects while this one is written.
-      const written = this.#collect;
-      this.#collect = this.#spare;
-      this.#spare = written;
-      this.#collected = 0;
-      try {
-        let off = 0;
-        while (off < data.length) off += await this.#sink.write(data.subarray(off));
-        this.bytesWritten += data.length;
-      } catch (error) {
-        this.#failed = true;
-        this.#collected = 0;
-        this.#onError(error);
-      }
-      this.#writing = 0;
-    }
-    // Idle again: small buffers go, so an idle connection holds none; large ones stay, as
-    // their connection is busy.
-    if (this.#collected === 0 && this.#collect.length <= KEEP_ABOVE) {
+  #idle(): void {
+    this.#flushedSinceTrim = true;
+    // Small buffers go at once (an idle connection holds none); grown ones stay until a
+    // sweep finds them idle, as their connection is busy.
+    if (this.#collected === 0 && this.#spare.length <= INITIAL_SIZE) {
       this.#collect = EMPTY;
       this.#spare = EMPTY;
     }

@@ -35,7 +35,10 @@ export interface SubscriptionOptions {
   subscriptionId: number | undefined;
 }
 
-/** A message bound for this session with the per-subscriber parts decided. */
+/**
+ * A message bound for this session with the per-subscriber parts decided. The same object
+ * waits in the queue and then, for QoS 1 and 2, stays in flight until acknowledged.
+ */
 export interface Delivery {
   /** The message. */
   message: Message;
@@ -45,15 +48,14 @@ export interface Delivery {
   retain: boolean;
   /** Subscription identifiers of the matching subscriptions (5.0). */
   subscriptionIds: number[] | undefined;
-}
-
-/** A QoS 1 or 2 delivery that has a packet id and awaits its acknowledgement. */
-export interface Outgoing extends Delivery {
-  /** Packet identifier. */
+  /** Packet identifier once in flight (QoS 1 and 2); 0 before. */
   packetId: number;
-  /** "publish": awaiting PUBACK or PUBREC; "pubrel": PUBREL sent, awaiting PUBCOMP. */
+  /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
   state: "publish" | "pubrel";
 }
+
+/** A QoS 1 or 2 delivery in flight. */
+export type Outgoing = Delivery;
 
 /** A client's session state. */
 export class Session {
