@@ -59,6 +59,7 @@ export class Broker {
   #readLoopsEnded: (() => void) | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #matchStamp = 0;
+  #connected = 0;
   #now: () => number;
   // The routing pass in progress, for #collectTarget (one function for every pass rather than
   // a closure per message).
@@ -105,9 +106,7 @@ export class Broker {
 
   /** Clients connected now. */
   get connectedCount(): number {
-    let n = 0;
-    for (const c of this.connections) if (c.isConnected) n++;
-    return n;
+    return this.#connected;
   }
 
   /**
@@ -183,7 +182,7 @@ export class Broker {
   attach(session: Session, conn: Connection): void {
     session.connection = conn;
     conn.session = session;
-    const connected = this.connectedCount;
+    const connected = ++this.#connected;
     if (connected > this.metrics.clientsMaximum) this.metrics.clientsMaximum = connected;
   }
 
@@ -220,6 +219,7 @@ export class Broker {
     this.connections.delete(conn);
     const session = conn.session;
     if (session === undefined) return;
+    this.#connected--;
     const line = closeLine(conn.clientId, kind);
     if (line !== undefined) this.log.notice(line);
     if (session.connection !== conn) return; // already taken over
