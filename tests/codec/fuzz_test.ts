@@ -20,6 +20,7 @@ import {
   PROPERTY_DEFINITIONS,
   type ProtocolVersion,
 } from "../../src/codec/mod.ts";
+import { SeededRandom } from "../fixtures/random.ts";
 
 const VERSIONS: readonly ProtocolVersion[] = [3, 4, 5];
 /** Mutated inputs per version: 3 x 35,000 = 105,000 per run (`MIDGE_FUZZ_CASES` for a soak). */
@@ -108,36 +109,6 @@ const DICTIONARY: readonly Uint8Array[] = [
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
-
-/** mulberry32: small, fast, good enough to drive mutations. */
-class Rng {
-  #state: number;
-
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
 
 /** The seed of one case, mixed from the run's seed, the version and the case number. */
 function caseSeed(base: number, version: number, index: number): number {
@@ -576,66 +547,71 @@ function buildCorpus(version: ProtocolVersion): Seed[] {
 // ---------------------------------------------------------------------------------------------
 // Mutations
 
-type Mutation = (rng: Rng, bytes: Uint8Array, corpus: Seed[]) => Uint8Array;
+type Mutation = (rng: SeededRandom, bytes: Uint8Array, corpus: Seed[]) => Uint8Array;
 
 const MUTATIONS: readonly Mutation[] = [
   function flipBits(rng, bytes) {
     if (bytes.length === 0) return bytes;
     const out = bytes.slice();
-    for (let n = 1 + rng.int(4); n > 0; n--) out[rng.int(out.length)] ^= 1 << rng.int(8);
+    for (let n = 1 + rng.below(4); n > 0; n--) out[rng.below(out.length)] ^= 1 << rng.below(8);
     return out;
   },
   function interestingBytes(rng, bytes) {
     if (bytes.length === 0) return bytes;
     const out = bytes.slice();
-    for (let n = 1 + rng.int(3); n > 0; n--) {
-      out[rng.int(out.length)] = rng.pick(INTERESTING_BYTES);
+    for (let n = 1 + rng.below(3); n > 0; n--) {
+      out[rng.below(out.length)] = rng.pick(INTERESTING_BYTES);
     }
     return out;
   },
   function interestingU16(rng, bytes) {
     if (bytes.length < 2) return bytes;
     const out = bytes.slice();
-    const at = rng.int(out.length - 1);
+    const at = rng.below(out.length - 1);
     const value = rng.chance(0.5)
       ? rng.pick(INTERESTING_LENGTHS)
-      : out.length - at - 2 + rng.int(5) - 2;
+      : out.length - at - 2 + rng.below(5) - 2;
     out[at] = (value >>> 8) & 0xff;
     out[at + 1] = value & 0xff;
     return out;
   },
   function insertRandom(rng, bytes) {
-    const insert = Uint8Array.from({ length: 1 + rng.int(8) }, () => {
-      return rng.chance(0.5) ? rng.pick(INTERESTING_BYTES) : rng.int(256);
+    const insert = Uint8Array.from({ length: 1 + rng.below(8) }, () => {
+      return rng.chance(0.5) ? rng.pick(INTERESTING_BYTES) : rng.below(256);
     });
-    return replace(bytes, rng.int(bytes.length + 1), 0, insert);
+    return replace(bytes, rng.below(bytes.length + 1), 0, insert);
   },
   function deleteRange(rng, bytes) {
-    const at = rng.int(bytes.length + 1);
-    return replace(bytes, at, 1 + rng.int(Math.min(16, bytes.length - at + 1)), new Uint8Array(0));
+    const at = rng.below(bytes.length + 1);
+    return replace(
+      bytes,
+      at,
+      1 + rng.below(Math.min(16, bytes.length - at + 1)),
+      new Uint8Array(0),
+    );
   },
   function duplicateRange(rng, bytes) {
-    const at = rng.int(bytes.length + 1);
-    const range = bytes.slice(at, at + 1 + rng.int(16));
-    return replace(bytes, rng.int(bytes.length + 1), 0, range);
+    const at = rng.below(bytes.length + 1);
+    const range = bytes.slice(at, at + 1 + rng.below(16));
+    return replace(bytes, rng.below(bytes.length + 1), 0, range);
   },
   function truncate(rng, bytes) {
-    return bytes.subarray(0, rng.int(bytes.length + 1));
+    return bytes.subarray(0, rng.below(bytes.length + 1));
   },
   function extend(rng, bytes) {
-    const tail = Uint8Array.from({ length: 1 + rng.int(32) }, () => rng.int(256));
+    const tail = Uint8Array.from({ length: 1 + rng.below(32) }, () => rng.below(256));
     return concat([bytes, tail]);
   },
   function spliceTwo(rng, bytes, corpus) {
     const other = rng.pick(corpus).bytes;
     return concat([
-      bytes.subarray(0, rng.int(bytes.length + 1)),
-      other.subarray(rng.int(other.length + 1)),
+      bytes.subarray(0, rng.below(bytes.length + 1)),
+      other.subarray(rng.below(other.length + 1)),
     ]);
   },
   function dictionaryToken(rng, bytes) {
     const token = rng.pick(DICTIONARY);
-    const at = rng.int(bytes.length + 1);
+    const at = rng.below(bytes.length + 1);
     return replace(
       bytes,
       at,
@@ -644,14 +620,14 @@ const MUTATIONS: readonly Mutation[] = [
     );
   },
   function varintAt(rng, bytes) {
-    const at = rng.int(bytes.length + 1);
+    const at = rng.below(bytes.length + 1);
     const encoded = varintBytes(rng.pick(INTERESTING_LENGTHS), rng.chance(0.1) ? 1 : 0);
     return replace(bytes, at, Math.min(encoded.length, bytes.length - at), encoded);
   },
 ];
 
 /** Give one length field of a valid frame another value, in a right or wrong encoding. */
-function overwriteLengthField(rng: Rng, seed: Seed): Uint8Array {
+function overwriteLengthField(rng: SeededRandom, seed: Seed): Uint8Array {
   const field = rng.pick(seed.fields);
   const after = seed.bytes.length - field.offset - field.size;
   const choices = [
@@ -665,12 +641,12 @@ function overwriteLengthField(rng: Rng, seed: Seed): Uint8Array {
     after - 1,
   ];
   let value = rng.chance(0.6) ? rng.pick(choices) : rng.pick(INTERESTING_LENGTHS);
-  if (rng.chance(0.15)) value = rng.int(field.varint ? 0x1000_0000 : 0x10000);
+  if (rng.chance(0.15)) value = rng.below(field.varint ? 0x1000_0000 : 0x10000);
   value = Math.max(0, value);
   let encoded: Uint8Array;
   if (field.varint) {
-    const style = rng.int(10);
-    if (style === 0) encoded = varintBytes(value, 1 + rng.int(3)); // not minimal
+    const style = rng.below(10);
+    if (style === 0) encoded = varintBytes(value, 1 + rng.below(3)); // not minimal
     else if (style === 1) encoded = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x7f); // 5 bytes
     else encoded = varintBytes(Math.min(value, 0xfff_ffff));
   } else {
@@ -680,9 +656,9 @@ function overwriteLengthField(rng: Rng, seed: Seed): Uint8Array {
   return field.offset !== 1 && rng.chance(0.7) ? fixRemainingLength(out) : out;
 }
 
-function randomPacket(rng: Rng): Uint8Array {
-  const body = Uint8Array.from({ length: rng.int(48) }, () => {
-    return rng.chance(0.3) ? rng.pick(INTERESTING_BYTES) : rng.int(rng.chance(0.5) ? 8 : 256);
+function randomPacket(rng: SeededRandom): Uint8Array {
+  const body = Uint8Array.from({ length: rng.below(48) }, () => {
+    return rng.chance(0.3) ? rng.pick(INTERESTING_BYTES) : rng.below(rng.chance(0.5) ? 8 : 256);
   });
   if (rng.chance(0.4)) return body;
   const first = rng.pick([
@@ -708,12 +684,12 @@ function randomPacket(rng: Rng): Uint8Array {
 }
 
 /** One fuzz input: a mutated seed, or random bytes. */
-function mutate(rng: Rng, corpus: Seed[]): Uint8Array {
+function mutate(rng: SeededRandom, corpus: Seed[]): Uint8Array {
   if (rng.chance(0.05)) return randomPacket(rng);
   const seed = rng.pick(corpus);
   let bytes = seed.bytes;
   if (rng.chance(0.35)) bytes = overwriteLengthField(rng, seed);
-  const rounds = rng.chance(0.5) ? 1 : 1 + rng.int(4);
+  const rounds = rng.chance(0.5) ? 1 : 1 + rng.below(4);
   for (let k = 0; k < rounds; k++) bytes = rng.pick(MUTATIONS)(rng, bytes, corpus);
   if (bytes.length !== seed.bytes.length && rng.chance(0.6)) bytes = fixRemainingLength(bytes);
   return bytes;
@@ -863,11 +839,11 @@ function readStream(chunks: Uint8Array[], maxPacketSize: number | undefined): St
   return { frames, partial: reader.hasPartialPacket };
 }
 
-function chunksOf(rng: Rng, stream: Uint8Array): Uint8Array[] {
+function chunksOf(rng: SeededRandom, stream: Uint8Array): Uint8Array[] {
   const chunks: Uint8Array[] = [];
-  const style = rng.int(10);
+  const style = rng.below(10);
   for (let pos = 0; pos < stream.length;) {
-    const size = style === 0 ? 1 : style < 4 ? rng.int(5) : rng.int(stream.length - pos + 2);
+    const size = style === 0 ? 1 : style < 4 ? rng.below(5) : rng.below(stream.length - pos + 2);
     chunks.push(stream.subarray(pos, pos + size));
     pos += size;
   }
@@ -881,7 +857,7 @@ function sameOutcome(a: StreamOutcome, b: StreamOutcome): boolean {
 
 /** Run one case; returns its failures. */
 function runCase(seed: number, version: ProtocolVersion, corpus: Seed[]): Failure[] {
-  const rng = new Rng(seed);
+  const rng = new SeededRandom(seed);
   const input = mutate(rng, corpus);
   const failures: Failure[] = [];
   const where = `seed 0x${seed.toString(16).padStart(8, "0")}, version ${version}`;
@@ -898,7 +874,7 @@ function runCase(seed: number, version: ProtocolVersion, corpus: Seed[]): Failur
   // The frame reader: the input alone or followed by more packets, whole or in random chunks.
   const parts = [input];
   if (rng.chance(0.3)) {
-    for (let n = 1 + rng.int(3); n > 0; n--) {
+    for (let n = 1 + rng.below(3); n > 0; n--) {
       parts.push(rng.chance(0.5) ? rng.pick(corpus).bytes : mutate(rng, corpus));
     }
   }

@@ -59,6 +59,7 @@ import {
   type UserProperty,
   type Will,
 } from "../../src/codec/mod.ts";
+import { SeededRandom } from "../fixtures/random.ts";
 
 const VERSIONS: readonly ProtocolVersion[] = [3, 4, 5];
 const VERSION_NAME: Readonly<Record<ProtocolVersion, string>> = {
@@ -77,45 +78,6 @@ const FOUR_BYTE_LENGTH = 2_097_152;
 // Seeded randomness
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, and the same sequence everywhere for a given seed. */
-class Random {
-  #state: number;
-
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)];
-  }
-
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [items[i], items[j]] = [items[j], items[i]];
-    }
-    return items;
-  }
-}
-
 function readBaseSeed(): number {
   const name = "MIDGE_INTEROP_SEED";
   if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
@@ -132,43 +94,43 @@ function hex32(n: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Random values
+// SeededRandom values
 // ---------------------------------------------------------------------------------------------
 
 const U16_EDGES = [0, 1, 2, 127, 128, 255, 256, 0x7fff, 0x8000, 0xfffe, 0xffff];
 const U32_EDGES = [0, 1, 127, 128, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
 const VARINT_EDGES = [1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 268_435_455];
 
-function u16(rng: Random, min = 0): number {
-  return rng.chance(0.3) ? Math.max(min, rng.pick(U16_EDGES)) : rng.int(min, 0xffff);
+function u16(rng: SeededRandom, min = 0): number {
+  return rng.chance(0.3) ? Math.max(min, rng.pick(U16_EDGES)) : rng.between(min, 0xffff);
 }
 
-function u32(rng: Random, min = 0): number {
-  return rng.chance(0.3) ? Math.max(min, rng.pick(U32_EDGES)) : rng.int(min, 0xffffffff);
+function u32(rng: SeededRandom, min = 0): number {
+  return rng.chance(0.3) ? Math.max(min, rng.pick(U32_EDGES)) : rng.between(min, 0xffffffff);
 }
 
 /** A subscription identifier, 1 to 268,435,455 (a Variable Byte Integer of 1 to 4 bytes). */
-function subscriptionId(rng: Random): number {
-  return rng.chance(0.4) ? rng.pick(VARINT_EDGES) : rng.int(1, 268_435_455);
+function subscriptionId(rng: SeededRandom): number {
+  return rng.chance(0.4) ? rng.pick(VARINT_EDGES) : rng.between(1, 268_435_455);
 }
 
-function packetId(rng: Random): number {
+function packetId(rng: SeededRandom): number {
   return u16(rng, 1);
 }
 
-function flag(rng: Random): number {
-  return rng.int(0, 1);
+function flag(rng: SeededRandom): number {
+  return rng.between(0, 1);
 }
 
-function qos(rng: Random): QoS {
-  return rng.int(0, 2) as QoS;
+function qos(rng: SeededRandom): QoS {
+  return rng.between(0, 2) as QoS;
 }
 
 /** `length` random bytes; long ones repeat a random block, which is as good and much faster. */
-function randomBytes(rng: Random, length: number): Uint8Array {
+function randomBytes(rng: SeededRandom, length: number): Uint8Array {
   const out = new Uint8Array(length);
   const block = Math.min(length, 509);
-  for (let i = 0; i < block; i++) out[i] = rng.int(0, 255);
+  for (let i = 0; i < block; i++) out[i] = rng.between(0, 255);
   for (let filled = block; filled < length; filled *= 2) {
     out.copyWithin(filled, 0, Math.min(filled, length - filled));
   }
@@ -176,26 +138,26 @@ function randomBytes(rng: Random, length: number): Uint8Array {
 }
 
 /** Length of a Binary Data field: mostly short, sometimes long, rarely the 65,535 maximum. */
-function binaryLength(rng: Random): number {
+function binaryLength(rng: SeededRandom): number {
   const r = rng.next();
   if (r < 0.15) return 0;
-  if (r < 0.85) return rng.int(1, 32);
-  if (r < 0.995) return rng.int(33, 700);
+  if (r < 0.85) return rng.between(1, 32);
+  if (r < 0.995) return rng.between(33, 700);
   return 0xffff;
 }
 
-function binary(rng: Random): Uint8Array {
+function binary(rng: SeededRandom): Uint8Array {
   return randomBytes(rng, binaryLength(rng));
 }
 
 /** Length of a PUBLISH payload, through the 1, 2 and 3 byte remaining lengths. */
-function payloadLength(rng: Random): number {
+function payloadLength(rng: SeededRandom): number {
   const r = rng.next();
   if (r < 0.1) return 0;
-  if (r < 0.65) return rng.int(1, 40);
-  if (r < 0.9) return rng.int(41, 400);
-  if (r < 0.98) return rng.int(401, 5_000);
-  return rng.int(16_384, 20_000);
+  if (r < 0.65) return rng.between(1, 40);
+  if (r < 0.9) return rng.between(41, 400);
+  if (r < 0.98) return rng.between(401, 5_000);
+  return rng.between(16_384, 20_000);
 }
 
 /** Printable ASCII for strings in general. */
@@ -224,19 +186,21 @@ const NON_ASCII = [
 ];
 
 /** A valid MQTT string: no U+0000, no surrogates, no control characters. */
-function text(rng: Random, maxChars: number, ascii: string = TEXT_ASCII): string {
-  const length = rng.chance(0.02) ? rng.int(100, 300) : rng.int(0, maxChars);
+function text(rng: SeededRandom, maxChars: number, ascii: string = TEXT_ASCII): string {
+  const length = rng.chance(0.02) ? rng.between(100, 300) : rng.between(0, maxChars);
   const unicode = rng.chance(0.3);
   let s = "";
   for (let i = 0; i < length; i++) {
-    s += unicode && rng.chance(0.35) ? rng.pick(NON_ASCII) : ascii[rng.int(0, ascii.length - 1)];
+    s += unicode && rng.chance(0.35)
+      ? rng.pick(NON_ASCII)
+      : ascii[rng.between(0, ascii.length - 1)];
   }
   return s;
 }
 
-function nonEmptyText(rng: Random, maxChars: number, ascii: string = TEXT_ASCII): string {
+function nonEmptyText(rng: SeededRandom, maxChars: number, ascii: string = TEXT_ASCII): string {
   const s = text(rng, maxChars, ascii);
-  return s.length > 0 ? s : ascii[rng.int(0, ascii.length - 1)];
+  return s.length > 0 ? s : ascii[rng.between(0, ascii.length - 1)];
 }
 
 function utf8Length(s: string): number {
@@ -244,9 +208,9 @@ function utf8Length(s: string): number {
 }
 
 /** A topic name: levels without wildcards, possibly empty levels, sometimes under `$SYS`. */
-function topicName(rng: Random): string {
+function topicName(rng: SeededRandom): string {
   const levels: string[] = [];
-  const count = rng.int(1, 5);
+  const count = rng.between(1, 5);
   for (let i = 0; i < count; i++) levels.push(text(rng, 8, LEVEL_ASCII));
   if (rng.chance(0.05)) levels[0] = "$SYS";
   const topic = levels.join("/");
@@ -254,7 +218,7 @@ function topicName(rng: Random): string {
 }
 
 /** A topic filter with `+` and `#` where they may stand; in 5.0 sometimes `$share/GROUP/`. */
-function topicFilter(rng: Random, version: ProtocolVersion): string {
+function topicFilter(rng: SeededRandom, version: ProtocolVersion): string {
   let filter: string;
   const r = rng.next();
   if (r < 0.04) {
@@ -263,7 +227,7 @@ function topicFilter(rng: Random, version: ProtocolVersion): string {
     filter = "+";
   } else {
     const levels: string[] = [];
-    const count = rng.int(1, 5);
+    const count = rng.between(1, 5);
     for (let i = 0; i < count; i++) {
       levels.push(rng.chance(0.2) ? "+" : text(rng, 8, LEVEL_ASCII));
     }
@@ -285,16 +249,16 @@ function isShared(filter: string): boolean {
  * User properties grouped by name: each name once or several times in a row, names never all
  * digits, repeated names with non-empty values (see the module comment for why).
  */
-function userProperties(rng: Random): UserProperty[] {
+function userProperties(rng: SeededRandom): UserProperty[] {
   const out: UserProperty[] = [];
   const names = new Set<string>();
-  const count = rng.int(1, 4);
+  const count = rng.between(1, 4);
   for (let attempt = 0; names.size < count && attempt < 20; attempt++) {
     let name = text(rng, 10);
     if (/^[0-9]+$/.test(name)) name = `n${name}`;
     if (names.has(name)) continue;
     names.add(name);
-    const repeats = rng.chance(0.3) ? rng.int(2, 3) : 1;
+    const repeats = rng.chance(0.3) ? rng.between(2, 3) : 1;
     for (let i = 0; i < repeats; i++) {
       out.push([name, repeats > 1 ? nonEmptyText(rng, 16) : text(rng, 16)]);
     }
@@ -303,7 +267,7 @@ function userProperties(rng: Random): UserProperty[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Random properties (MQTT 5.0 §2.2.2.2: which property goes in which packet)
+// SeededRandom properties (MQTT 5.0 §2.2.2.2: which property goes in which packet)
 // ---------------------------------------------------------------------------------------------
 
 type Context =
@@ -319,7 +283,7 @@ type Context =
   | "disconnect"
   | "auth";
 
-type ValueGenerator = (rng: Random) => unknown;
+type ValueGenerator = (rng: SeededRandom) => unknown;
 
 const VALUE: Readonly<Record<keyof Properties, ValueGenerator>> = {
   payloadFormatIndicator: flag,
@@ -329,7 +293,7 @@ const VALUE: Readonly<Record<keyof Properties, ValueGenerator>> = {
   responseTopic: topicName,
   correlationData: binary,
   subscriptionIdentifiers: (rng) =>
-    Array.from({ length: rng.int(1, 4) }, () => subscriptionId(rng)),
+    Array.from({ length: rng.between(1, 4) }, () => subscriptionId(rng)),
   sessionExpiryInterval: (rng) => u32(rng),
   assignedClientIdentifier: (rng) => text(rng, 23),
   serverKeepAlive: (rng) => u16(rng),
@@ -412,8 +376,8 @@ const ALLOWED: Readonly<Record<Context, readonly (keyof Properties)[]>> = {
   auth: ["authenticationMethod", "authenticationData", "reasonString", "userProperties"],
 };
 
-/** Random properties for a context, in random key order (which is wire order), or none. */
-function randomProperties(rng: Random, context: Context): Properties | undefined {
+/** SeededRandom properties for a context, in random key order (which is wire order), or none. */
+function randomProperties(rng: SeededRandom, context: Context): Properties | undefined {
   if (rng.chance(0.3)) return undefined;
   const keys = rng.shuffle(ALLOWED[context].filter(() => rng.chance(0.45)));
   const props: Record<string, unknown> = {};
@@ -430,7 +394,7 @@ function randomProperties(rng: Random, context: Context): Properties | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
-// Random packets
+// SeededRandom packets
 // ---------------------------------------------------------------------------------------------
 
 function hexList(codes: string): number[] {
@@ -490,7 +454,7 @@ function typesOf(version: ProtocolVersion): PacketType[] {
   return TYPE_WEIGHTS.map(([type]) => type).filter((type) => version === 5 || type !== "auth");
 }
 
-function pickType(rng: Random, version: ProtocolVersion): PacketType {
+function pickType(rng: SeededRandom, version: ProtocolVersion): PacketType {
   const weights = TYPE_WEIGHTS.filter(([type]) => version === 5 || type !== "auth");
   let r = rng.next() * weights.reduce((sum, [, w]) => sum + w, 0);
   for (const [type, weight] of weights) {
@@ -500,7 +464,7 @@ function pickType(rng: Random, version: ProtocolVersion): PacketType {
   return weights[weights.length - 1][0];
 }
 
-function randomConnect(rng: Random, version: ProtocolVersion): ConnectPacket {
+function randomConnect(rng: SeededRandom, version: ProtocolVersion): ConnectPacket {
   const clean = rng.chance(0.5);
   let clientId: string;
   if (version === 3) {
@@ -539,7 +503,7 @@ function randomConnect(rng: Random, version: ProtocolVersion): ConnectPacket {
   return packet;
 }
 
-function randomConnack(rng: Random, version: ProtocolVersion): ConnackPacket {
+function randomConnack(rng: SeededRandom, version: ProtocolVersion): ConnackPacket {
   const codes = version === 5 ? CONNACK_CODES_V5 : [...V3_RETURN_CODE_OF.keys()];
   const reasonCode = rng.chance(0.4) ? 0 : rng.pick(codes);
   // Session present only on success ([MQTT-3.2.2-4] in 3.1.1, [MQTT-3.2.2-6] in 5.0); MQTT 3.1
@@ -554,7 +518,7 @@ function randomConnack(rng: Random, version: ProtocolVersion): ConnackPacket {
   return packet;
 }
 
-function randomPublish(rng: Random, version: ProtocolVersion, huge = false): PublishPacket {
+function randomPublish(rng: SeededRandom, version: ProtocolVersion, huge = false): PublishPacket {
   const level = qos(rng);
   let topic = topicName(rng);
   let properties = version === 5 ? randomProperties(rng, "publish") : undefined;
@@ -567,7 +531,7 @@ function randomPublish(rng: Random, version: ProtocolVersion, huge = false): Pub
   return {
     type: "publish",
     topic,
-    payload: randomBytes(rng, huge ? FOUR_BYTE_LENGTH + rng.int(0, 300) : payloadLength(rng)),
+    payload: randomBytes(rng, huge ? FOUR_BYTE_LENGTH + rng.between(0, 300) : payloadLength(rng)),
     qos: level,
     retain: rng.chance(0.4),
     dup: level > 0 && rng.chance(0.3), // DUP is 0 at QoS 0 [MQTT-3.3.1-2]
@@ -576,7 +540,7 @@ function randomPublish(rng: Random, version: ProtocolVersion, huge = false): Pub
   };
 }
 
-function randomAck(rng: Random, version: ProtocolVersion, type: AckType): AckPacket {
+function randomAck(rng: SeededRandom, version: ProtocolVersion, type: AckType): AckPacket {
   const packet: AckPacket = { type, packetId: packetId(rng), reasonCode: 0 };
   if (version !== 5) return packet;
   const codes = type === "puback" || type === "pubrec" ? PUBACK_CODES : PUBREL_CODES;
@@ -586,9 +550,9 @@ function randomAck(rng: Random, version: ProtocolVersion, type: AckType): AckPac
   return packet;
 }
 
-function randomSubscribe(rng: Random, version: ProtocolVersion): SubscribePacket {
+function randomSubscribe(rng: SeededRandom, version: ProtocolVersion): SubscribePacket {
   const subscriptions: Subscription[] = [];
-  const count = rng.int(1, 5);
+  const count = rng.between(1, 5);
   for (let i = 0; i < count; i++) {
     const filter = topicFilter(rng, version);
     const subscription: Subscription = {
@@ -602,7 +566,7 @@ function randomSubscribe(rng: Random, version: ProtocolVersion): SubscribePacket
       // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
       subscription.noLocal = !isShared(filter) && rng.chance(0.4);
       subscription.retainAsPublished = rng.chance(0.4);
-      subscription.retainHandling = rng.int(0, 2) as 0 | 1 | 2;
+      subscription.retainHandling = rng.between(0, 2) as 0 | 1 | 2;
     }
     subscriptions.push(subscription);
   }
@@ -612,42 +576,42 @@ function randomSubscribe(rng: Random, version: ProtocolVersion): SubscribePacket
   return packet;
 }
 
-function randomSuback(rng: Random, version: ProtocolVersion): SubackPacket {
+function randomSuback(rng: SeededRandom, version: ProtocolVersion): SubackPacket {
   const codes = version === 5 ? SUBACK_CODES_V5 : SUBACK_CODES_V3;
   const packet: SubackPacket = {
     type: "suback",
     packetId: packetId(rng),
-    reasonCodes: Array.from({ length: rng.int(1, 5) }, () => rng.pick(codes)),
+    reasonCodes: Array.from({ length: rng.between(1, 5) }, () => rng.pick(codes)),
   };
   const props = version === 5 ? randomProperties(rng, "suback") : undefined;
   if (props !== undefined) packet.properties = props;
   return packet;
 }
 
-function randomUnsubscribe(rng: Random, version: ProtocolVersion): UnsubscribePacket {
+function randomUnsubscribe(rng: SeededRandom, version: ProtocolVersion): UnsubscribePacket {
   const packet: UnsubscribePacket = {
     type: "unsubscribe",
     packetId: packetId(rng),
-    topicFilters: Array.from({ length: rng.int(1, 5) }, () => topicFilter(rng, version)),
+    topicFilters: Array.from({ length: rng.between(1, 5) }, () => topicFilter(rng, version)),
   };
   const props = version === 5 ? randomProperties(rng, "unsubscribe") : undefined;
   if (props !== undefined) packet.properties = props;
   return packet;
 }
 
-function randomUnsuback(rng: Random, version: ProtocolVersion): UnsubackPacket {
+function randomUnsuback(rng: SeededRandom, version: ProtocolVersion): UnsubackPacket {
   if (version !== 5) return { type: "unsuback", packetId: packetId(rng), reasonCodes: [] };
   const packet: UnsubackPacket = {
     type: "unsuback",
     packetId: packetId(rng),
-    reasonCodes: Array.from({ length: rng.int(1, 5) }, () => rng.pick(UNSUBACK_CODES)),
+    reasonCodes: Array.from({ length: rng.between(1, 5) }, () => rng.pick(UNSUBACK_CODES)),
   };
   const props = randomProperties(rng, "unsuback");
   if (props !== undefined) packet.properties = props;
   return packet;
 }
 
-function randomDisconnect(rng: Random, version: ProtocolVersion): DisconnectPacket {
+function randomDisconnect(rng: SeededRandom, version: ProtocolVersion): DisconnectPacket {
   const packet: DisconnectPacket = { type: "disconnect", reasonCode: 0 };
   if (version !== 5) return packet;
   if (rng.chance(0.6)) packet.reasonCode = rng.pick(DISCONNECT_CODES);
@@ -656,7 +620,7 @@ function randomDisconnect(rng: Random, version: ProtocolVersion): DisconnectPack
   return packet;
 }
 
-function randomAuth(rng: Random): AuthPacket {
+function randomAuth(rng: SeededRandom): AuthPacket {
   // Always an Authentication Method (§3.15.2.2.2), so never the short form mqtt-packet's
   // parser cannot read (see the module comment).
   const properties = randomProperties(rng, "auth") ?? {};
@@ -664,7 +628,7 @@ function randomAuth(rng: Random): AuthPacket {
   return { type: "auth", reasonCode: rng.pick(AUTH_CODES), properties };
 }
 
-function randomPacket(rng: Random, version: ProtocolVersion): Packet {
+function randomPacket(rng: SeededRandom, version: ProtocolVersion): Packet {
   const type = pickType(rng, version);
   switch (type) {
     case "connect":
@@ -703,7 +667,7 @@ function packetSeed(baseSeed: number, version: ProtocolVersion, index: number): 
 
 /** Packet `index` of a run for `version`: the same packet for the same base seed, always. */
 function packetAt(baseSeed: number, version: ProtocolVersion, index: number): Packet {
-  const rng = new Random(packetSeed(baseSeed, version, index));
+  const rng = new SeededRandom(packetSeed(baseSeed, version, index));
   if (index % HUGE_EVERY === HUGE_EVERY - 1) return randomPublish(rng, version, true);
   return randomPacket(rng, version);
 }

@@ -227,21 +227,27 @@ export class RawClient {
 /** CONNECT fields with defaults: clean start, keep alive 60, client id "test". */
 export type ConnectFields = Partial<Omit<ConnectPacket, "type">>;
 
-/** Open a connection, send CONNECT and return the client with the broker's CONNACK. */
-export async function connect(
-  port: number,
+/** Send CONNECT with `fields` over defaults and return the broker's CONNACK. */
+export async function sendConnect(
+  client: RawClient,
   fields: ConnectFields = {},
-): Promise<{ client: RawClient; connack: ConnackPacket }> {
-  const version = fields.protocolVersion ?? 4;
-  const client = await RawClient.open(port, version);
+): Promise<ConnackPacket> {
   await client.send({
     type: "connect",
-    protocolVersion: version,
+    protocolVersion: client.version,
     clientId: "test",
     clean: true,
     keepAlive: 60,
     ...fields,
   });
-  const connack = await client.expect("connack");
-  return { client, connack };
+  return await client.expect("connack");
+}
+
+/** Open a connection, send CONNECT and return the client with the broker's CONNACK. */
+export async function connect(
+  port: number,
+  fields: ConnectFields = {},
+): Promise<{ client: RawClient; connack: ConnackPacket }> {
+  const client = await RawClient.open(port, fields.protocolVersion ?? 4);
+  return { client, connack: await sendConnect(client, fields) };
 }

@@ -9,7 +9,14 @@
 import type { ConnackPacket, ProtocolVersion, QoS } from "../../src/codec/mod.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
 import { hexBytes, PACKET_FIXTURES, text } from "../fixtures/packets.ts";
-import { type ConnectFields, hex, RawClient, startBroker, type TestBroker } from "./harness.ts";
+import {
+  type ConnectFields,
+  hex,
+  RawClient,
+  sendConnect,
+  startBroker,
+  type TestBroker,
+} from "./harness.ts";
 
 /** Bytes of the entry of the shared packet table (tests/fixtures/packets.ts) called `name`. */
 export function fixture(name: string): Uint8Array {
@@ -47,17 +54,8 @@ export async function withBroker(
     return client;
   };
   const connect = async (fields: ConnectFields = {}) => {
-    const version = fields.protocolVersion ?? 4;
-    const client = await open(version);
-    await client.send({
-      type: "connect",
-      protocolVersion: version,
-      clientId: "test",
-      clean: true,
-      keepAlive: 60,
-      ...fields,
-    });
-    return { client, connack: await client.expect("connack") };
+    const client = await open(fields.protocolVersion ?? 4);
+    return { client, connack: await sendConnect(client, fields) };
   };
   try {
     await body({ tb, open, connect });
