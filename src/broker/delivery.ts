@@ -11,7 +11,7 @@ import { encodePacket, type Properties, type QoS } from "../codec/mod.ts";
 import type { Broker } from "./broker.ts";
 import type { Connection } from "./connection.ts";
 import { keepMessage, type Message, sharedEncoding } from "./message.ts";
-import type { Delivery, Outgoing, Session } from "./session.ts";
+import type { Delivery, Session } from "./session.ts";
 
 /** QoS 1/2 messages that may be in flight to the client of `conn`. */
 function inflightLimit(broker: Broker, conn: Connection): number {
@@ -90,10 +90,9 @@ function startInflight(
   const packetId = session.allocatePacketId();
   if (packetId === undefined) return enqueue(broker, session, delivery);
   keepMessage(delivery.message);
-  const outgoing: Outgoing = delivery;
-  outgoing.packetId = packetId;
-  session.setInflight(outgoing);
-  if (!writePublish(broker, conn, outgoing, packetId, false)) {
+  delivery.packetId = packetId;
+  session.setInflight(delivery);
+  if (!writePublish(broker, conn, delivery, packetId, false)) {
     session.deleteInflight(packetId);
     return false;
   }

@@ -54,9 +54,6 @@ export interface Delivery {
   state: "publish" | "pubrel";
 }
 
-/** A QoS 1 or 2 delivery in flight. */
-export type Outgoing = Delivery;
-
 /** A client's session state. */
 export class Session {
   /** Client identifier. */
@@ -70,7 +67,7 @@ export class Session {
   connection: Connection | undefined;
   /** When the last connection ended (ms), for expiry. */
   disconnectedAt = 0;
-  #inflight: Map<number, Outgoing> | undefined;
+  #inflight: Map<number, Delivery> | undefined;
   #incomingQos2: Set<number> | undefined;
   /** The will of the current or last connection. */
   will: Will | undefined;
@@ -126,13 +123,13 @@ export class Session {
   }
 
   /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
-  get inflight(): ReadonlyMap<number, Outgoing> {
+  get inflight(): ReadonlyMap<number, Delivery> {
     return this.#inflight ?? EMPTY_MAP;
   }
 
   /** Record a message in flight under its packet id. */
-  setInflight(outgoing: Outgoing): void {
-    (this.#inflight ??= new Map()).set(outgoing.packetId, outgoing);
+  setInflight(delivery: Delivery): void {
+    (this.#inflight ??= new Map()).set(delivery.packetId, delivery);
   }
 
   /** Forget the message in flight under `packetId`; returns whether there was one. */

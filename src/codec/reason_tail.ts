@@ -14,7 +14,7 @@ import {
   writeProperties,
 } from "./properties.ts";
 import type { ByteReader } from "./reader.ts";
-import { isValidReasonCode, reasonCodeName, type ReasonCodePacket } from "./reason_codes.ts";
+import { isValidReasonCode, type ReasonCodePacket } from "./reason_codes.ts";
 import type { Properties } from "./types.ts";
 import type { ByteWriter } from "./writer.ts";
 import { varintSize } from "./writer.ts";
@@ -74,9 +74,4 @@ export function writeReasonTail(
   if (size.bytes === 0) return;
   w.u8(reasonCode);
   if (size.bytes > 1) writeProperties(w, properties, size.propertiesBytes);
-}
-
-/** Describe a reason code for messages: "0x87 (Not authorized)". */
-export function describeReason(code: number): string {
-  return `0x${code.toString(16).padStart(2, "0")} (${reasonCodeName(code)})`;
 }

@@ -264,22 +264,3 @@ export type Packet =
 
 /** The `type` tag of every packet. */
 export type PacketType = Packet["type"];
-
-/** Packet type numbers of the fixed header, by name. */
-export const PACKET_TYPE_NUMBER: Readonly<Record<PacketType, number>> = {
-  connect: 1,
-  connack: 2,
-  publish: 3,
-  puback: 4,
-  pubrec: 5,
-  pubrel: 6,
-  pubcomp: 7,
-  subscribe: 8,
-  suback: 9,
-  unsubscribe: 10,
-  unsuback: 11,
-  pingreq: 12,
-  pingresp: 13,
-  disconnect: 14,
-  auth: 15,
-};

@@ -128,8 +128,3 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string, byteLength: n
   }
   return pos + byteLength;
 }
-
-/** Encode a string to new UTF-8 bytes. */
-export function encodeUtf8(s: string): Uint8Array {
-  return textEncoder.encode(s);
-}

@@ -103,8 +103,3 @@ export class Logger {
     this.log("debug", message);
   }
 }
-
-/** A logger that writes nothing. */
-export function silentLogger(): Logger {
-  return new Logger({ types: [], sinks: [] });
-}

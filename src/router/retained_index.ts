@@ -82,11 +82,6 @@ export class RetainedIndex<V> {
   match(filter: string, visit: RetainedVisitor<V>): void {
     walk(this.#root, filter.split("/"), 0, visit);
   }
-
-  /** Visit every retained message. */
-  forEach(visit: RetainedVisitor<V>): void {
-    visitSubtree(this.#root, visit, false);
-  }
 }
 
 function visitSubtree<V>(node: Node<V>, visit: RetainedVisitor<V>, skipDollar: boolean): void {

@@ -173,15 +173,6 @@ export class SubscriptionTrie<O> {
     const dollar = topic.charCodeAt(0) === 0x24; // '$' [MQTT-4.7.2-1]
     matchNode(this.#root, levels, 0, dollar, visit, eligible);
   }
-
-  /** Whether any subscription (shared or not) matches `topic`. */
-  hasMatch(topic: string): boolean {
-    let found = false;
-    this.match(topic, () => {
-      found = true;
-    });
-    return found;
-  }
 }
 
 function visitAll<O>(node: Node<O>, visit: MatchVisitor<O>, eligible?: MemberFilter): void {

@@ -46,12 +46,3 @@ Deno.test("RetainedIndex: set replaces, delete clears and prunes, size counts", 
   index.set("a/b", "4");
   assert.deepStrictEqual(matched(index, "a/+"), ["a/b"]);
 });
-
-Deno.test("RetainedIndex: forEach visits every message once", () => {
-  const index = new RetainedIndex<number>();
-  const topics = ["a", "a/b", "$SYS/x", "c/d/e", "/"];
-  topics.forEach((t, i) => index.set(t, i));
-  const seen: string[] = [];
-  index.forEach((t) => seen.push(t));
-  assert.deepStrictEqual(seen.sort(), [...topics].sort());
-});

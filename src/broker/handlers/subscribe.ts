@@ -16,7 +16,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   const session = conn.session!;
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
   const reasonCodes: number[] = [];
-  const retainedToSend: [SubscriptionOptions, boolean][] = [];
+  const retainedToSend: SubscriptionOptions[] = [];
   for (const s of packet.subscriptions) {
     const options: SubscriptionOptions = {
       session,
@@ -37,11 +37,11 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       !isSharedFilter(s.topicFilter) &&
       (s.retainHandling === 0 || (s.retainHandling === 1 && isNew))
     ) {
-      retainedToSend.push([options, isNew]);
+      retainedToSend.push(options);
     }
   }
   conn.send({ type: "suback", packetId: packet.packetId, reasonCodes });
-  for (const [options] of retainedToSend) {
+  for (const options of retainedToSend) {
     broker.retained.match(options.filter, (_topic, message) => {
       const qos = Math.min(message.qos, options.qos) as QoS;
       const ids = options.subscriptionId !== undefined ? [options.subscriptionId] : undefined;
