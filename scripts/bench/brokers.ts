@@ -28,7 +28,7 @@ const STOP_GRACE_MS = 3_000;
 const STDERR_TAIL_BYTES = 4096;
 const MIDGE_SERVER = new URL("./midge_server.ts", import.meta.url).pathname;
 /** The V8 flags of `deno task start` (deno.json), so the broker measured is the one users run. */
-const MIDGE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+const MIDGE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--single-threaded-gc";
 const MOSQUITTO_CONF = new URL("./mosquitto.conf", import.meta.url).pathname;
 
 /** The path of `program` on PATH, or undefined. */

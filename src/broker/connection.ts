@@ -52,10 +52,10 @@ export interface Socket {
 export class Connection {
   /** The broker. */
   readonly broker: Broker;
-  /** "ip:port" of the peer, as Mosquitto logs it. */
-  readonly remote: string;
   /** Address of the peer without the port. */
   readonly remoteAddress: string;
+  /** Port of the peer. */
+  readonly remotePort: number;
   /** Batched output. */
   readonly out: OutQueue;
   /** Protocol version; 4 until CONNECT says otherwise. */
@@ -101,11 +101,16 @@ export class Connection {
     this.broker = broker;
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
-    this.remote = `${remoteAddress}:${remotePort}`;
+    this.remotePort = remotePort;
     this.openedAt = this.lastPacketAt = broker.now();
     const maxPacketSize = broker.options.maxPacketSize;
     this.#reader = new FrameReader(maxPacketSize > 0 ? { maxPacketSize } : {});
     this.out = new OutQueue(socket, this);
+  }
+
+  /** "ip:port" of the peer, as Mosquitto logs it (built when logged: idle connections hold no copy). */
+  get remote(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
   }
 
   /** Whether CONNECT has been accepted. */

@@ -13,6 +13,9 @@ import type { Message } from "./message.ts";
 // deno-lint-ignore no-explicit-any
 const EMPTY_MAP: ReadonlyMap<any, any> = new Map();
 const EMPTY_SET: ReadonlySet<number> = new Set();
+/** The queue and the drain waiters of a session that never had any (never written to). */
+const NO_DELIVERIES: Delivery[] = [];
+const NO_WAITERS: (() => void)[] = [];
 
 /** Session expiry that means "never" (MQTT 5.0 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -80,11 +83,11 @@ export class Session {
   stalled = false;
   /** Whether "messages are being dropped" was logged since the queue last emptied. */
   droppingLogged = false;
-  #queue: Delivery[] = [];
+  #queue: Delivery[] = NO_DELIVERIES;
   #queueHead = 0;
   #queuedBytes = 0;
   #nextPacketId = 1;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] = NO_WAITERS;
 
   // Scratch used while routing one message, so overlapping subscriptions merge into one
   // delivery without allocating a map per message.
@@ -172,6 +175,7 @@ export class Session {
 
   /** Append a delivery to the queue. */
   enqueue(delivery: Delivery): void {
+    if (this.#queue === NO_DELIVERIES) this.#queue = [];
     this.#queue.push(delivery);
     this.#queuedBytes += delivery.message.payload.length;
   }
@@ -196,6 +200,7 @@ export class Session {
   waitForDrain(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
+      if (this.#drainWaiters === NO_WAITERS) this.#drainWaiters = [];
       const waiters = this.#drainWaiters;
       function done(): void {
         clearTimeout(timer);
@@ -215,7 +220,7 @@ export class Session {
 
   /** Drop every queued delivery (clean start). */
   clearQueue(): void {
-    this.#queue = [];
+    this.#queue = NO_DELIVERIES;
     this.#queueHead = 0;
     this.#queuedBytes = 0;
     this.notifyDrained();
