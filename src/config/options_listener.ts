@@ -1,0 +1,139 @@
+/**
+ * `[[listener]]`: one network listener each. In mosquitto.conf a `listener PORT [ADDRESS]`
+ * line starts one and the listener options after it belong to it.
+ *
+ * @module
+ */
+
+import { bool, int, oneOf, optionalInt, string } from "./schema.ts";
+
+const NO_TLS = "Midge has no TLS listeners yet; refusing is safer than listening in plain text.";
+
+function tls(name: string, kind: string, doc: string) {
+  return string<string | undefined>(name, kind, {
+    default: undefined,
+    doc,
+    support: "pending",
+    note: NO_TLS,
+    reload: false,
+  });
+}
+
+/** `[[listener]]` options. */
+export const LISTENER_OPTIONS = {
+  port: optionalInt("port", 1, 65535, {
+    default: undefined,
+    doc: "Port to listen on (required).",
+    reload: false,
+  }),
+  bind_address: string<string | undefined>("bind_address", "IP address or host name", {
+    default: undefined,
+    doc: "Address to listen on; unset = every address.",
+    reload: false,
+  }),
+  bind_interface: string<string | undefined>("bind_interface", "interface name", {
+    default: undefined,
+    doc: "Listen on this network interface only.",
+    support: "pending",
+    note: "Deno cannot bind to an interface; use bind_address with the interface's address.",
+    reload: false,
+  }),
+  http_dir: string<string | undefined>("http_dir", "directory", {
+    default: undefined,
+    doc: "Files served over HTTP by a WebSocket listener.",
+    support: "pending",
+    note: "Midge has no WebSocket listeners yet.",
+    reload: false,
+  }),
+  max_connections: int("max_connections", -1, 0x7fffffff, {
+    default: -1,
+    doc: "Clients connected through this listener at once; -1 = no limit.",
+    reload: false,
+  }),
+  max_qos: int("max_qos", 0, 2, {
+    default: 2,
+    doc: "Highest QoS clients of this listener may use.",
+    support: "pending",
+    note: "Not built yet.",
+    reload: false,
+  }),
+  max_topic_alias: int("max_topic_alias", 0, 65535, {
+    default: 10,
+    doc: "Topic aliases a 5.0 client of this listener may set; 0 = none.",
+    reload: false,
+  }),
+  mount_point: string<string | undefined>("mount_point", "topic prefix", {
+    default: undefined,
+    doc: "Prefix added to every topic of this listener's clients, removed on delivery.",
+    support: "pending",
+    note: "Not built yet; refusing is safer than mixing clients that were meant to be apart.",
+    reload: false,
+  }),
+  protocol: oneOf("protocol", ["mqtt", "websockets"], {
+    default: "mqtt",
+    doc: "mqtt (TCP) or websockets.",
+    reload: false,
+  }),
+  socket_domain: oneOf("socket_domain", ["ipv4", "ipv6"], {
+    default: undefined,
+    doc: "Listen on IPv4 or IPv6 only; unset = both.",
+    reload: false,
+  }),
+  use_username_as_clientid: bool("use_username_as_clientid", {
+    default: false,
+    doc: "Replace each client's id with its username.",
+    support: "pending",
+    note: "Arrives with password support.",
+    reload: false,
+  }),
+  cafile: tls("cafile", "file path", "CA certificates trusted for client certificates (PEM)."),
+  capath: tls("capath", "directory", "Directory of CA certificates (PEM)."),
+  certfile: tls(
+    "certfile",
+    "file path",
+    "The server certificate (PEM); with keyfile, enables TLS.",
+  ),
+  ciphers: tls("ciphers", "cipher:list", "TLS 1.2 ciphers allowed."),
+  "ciphers_tls1.3": tls("ciphers_tls1.3", "cipher:list", "TLS 1.3 cipher suites allowed."),
+  crlfile: tls("crlfile", "file path", "Certificate revocation list (PEM)."),
+  dhparamfile: tls("dhparamfile", "file path", "Diffie-Hellman parameters (PEM)."),
+  keyfile: tls("keyfile", "file path", "The server's private key (PEM)."),
+  require_certificate: bool("require_certificate", {
+    default: false,
+    doc: "Clients must present a certificate signed by cafile/capath.",
+    support: "pending",
+    note: NO_TLS,
+    reload: false,
+  }),
+  tls_engine: tls("tls_engine", "engine id", "OpenSSL engine."),
+  tls_engine_kpass_sha1: tls("tls_engine_kpass_sha1", "hex", "OpenSSL engine key password."),
+  tls_keyform: oneOf("tls_keyform", ["pem", "engine"], {
+    default: "pem",
+    doc: "Form of keyfile.",
+    support: "pending",
+    note: NO_TLS,
+    reload: false,
+  }),
+  tls_version: tls("tls_version", "tlsv1.3 | tlsv1.2 | tlsv1.1", "Lowest TLS version accepted."),
+  use_identity_as_username: bool("use_identity_as_username", {
+    default: false,
+    doc: "Use the client certificate's CN (or PSK identity) as username.",
+    support: "pending",
+    note: NO_TLS,
+    reload: false,
+  }),
+  use_subject_as_username: bool("use_subject_as_username", {
+    default: false,
+    doc: "Use the client certificate's subject as username.",
+    support: "pending",
+    note: NO_TLS,
+    reload: false,
+  }),
+  psk_hint: string<string | undefined>("psk_hint", "string", {
+    default: undefined,
+    doc: "Enables TLS-PSK on this listener with this hint.",
+    support: "refused",
+    note: "Deno's TLS has no pre-shared-key support.",
+    reload: false,
+  }),
+} as const;

@@ -1,0 +1,392 @@
+/**
+ * From a file as read (`RawConfig`) to a validated, frozen `Config`: every key looked up in
+ * the schema, every value parsed and checked, defaults filled in, Mosquitto 2.0's rules
+ * applied (local-only mode and anonymous access), and every problem collected with its file,
+ * line and key.
+ *
+ * @module
+ */
+
+import { closestName, ConfigError, type ConfigProblem } from "./errors.ts";
+import {
+  type BridgeConfig,
+  type Config,
+  type ConfigNotice,
+  findOption,
+  type ListenerConfig,
+  SECTION_NAMES,
+  SECTION_TABLES,
+  sectionOf,
+  type SecurityConfig,
+  tomlHeader,
+} from "./options.ts";
+import type { Origin, RawConfig, RawEntry, RawScalar, RawSection } from "./raw.ts";
+import { type OptionSpec, type SectionName, ValueProblem } from "./schema.ts";
+
+/** Facts about the process that some options are checked against. */
+export interface ProcessFacts {
+  /** The user the process runs as. */
+  userName: string;
+  /** Whether it runs as root. */
+  isRoot: boolean;
+}
+
+/** Collects problems and notices while validating one file. */
+class Checker {
+  readonly problems: ConfigProblem[] = [];
+  readonly notices: ConfigNotice[] = [];
+
+  constructor(readonly raw: RawConfig) {}
+
+  /** How a key is named in messages: its TOML path, or the bare name in mosquitto.conf. */
+  path(prefix: string, key: string): string {
+    return this.raw.format === "toml" ? prefix + key : key;
+  }
+
+  problem(origin: Origin, key: string, message: string): void {
+    this.problems.push({ origin, key, message });
+  }
+
+  notice(severity: ConfigNotice["severity"], origin: Origin, key: string, message: string): void {
+    this.notices.push({ severity, message: `${origin.file}:${origin.line}: ${key}: ${message}` });
+  }
+}
+
+/** Validate `raw`; throws `ConfigError` listing every problem. */
+export function validateConfig(raw: RawConfig, facts: ProcessFacts): Config {
+  const c = new Checker(raw);
+  const general = section(c, "general", raw.general, "", false);
+  const log = section(c, "log", raw.log, "log.", false);
+  const persistence = section(c, "persistence", raw.persistence, "persistence.", false);
+  const globalSecurity = section(c, "security", raw.security, "security.", false);
+  const perListener = globalSecurity.per_listener_settings === true;
+  if (perListener && raw.format === "toml") rejectGlobalPerListenerKeys(c, raw.security);
+  const localOnly = raw.listeners.length === 0;
+  const security = resolveSecurity(globalSecurity, {}, localOnly);
+  const listeners = raw.listeners.map((rawListener, i) =>
+    listener(c, rawListener, i, { perListener, globalSecurity, localOnly })
+  );
+  checkListenerClashes(c, listeners);
+  // Bridge keys are checked (unknown keys, bad values) but not each refused: one line per
+  // bridge says it cannot run.
+  const bridges = raw.bridges.map((rawBridge, i) => {
+    const values = section(c, "bridge", rawBridge, `bridge[${i + 1}].`, false, false);
+    c.problem(
+      rawBridge.origin,
+      c.path(`bridge[${i + 1}].`, "connection"),
+      "not built yet: Midge has no bridges yet",
+    );
+    return values as unknown as BridgeConfig;
+  });
+  checkLog(c, raw.log, log);
+  checkUser(c, raw.general, general.user as string | undefined, facts);
+  if (c.problems.length > 0) {
+    c.problems.sort((a, b) =>
+      a.origin.file === b.origin.file
+        ? a.origin.line - b.origin.line
+        : a.origin.file < b.origin.file
+        ? -1
+        : 1
+    );
+    throw new ConfigError(c.problems);
+  }
+  return deepFreeze({
+    file: raw.file === "" ? undefined : raw.file,
+    general,
+    log,
+    persistence,
+    security,
+    listeners,
+    bridges: bridges.map((b, i) => ({ ...b, origin: raw.bridges[i].origin })),
+    notices: c.notices,
+  }) as unknown as Config;
+}
+
+type Values = Record<string, unknown>;
+
+/** Validate the keys of one section; returns its values with defaults filled in. */
+function section(
+  c: Checker,
+  name: SectionName,
+  raw: RawSection,
+  prefix: string,
+  allowSecurity: boolean,
+  refusePending = true,
+): Values {
+  const table = SECTION_TABLES[name];
+  const values: Values = {};
+  for (const [key, spec] of Object.entries(table)) values[key] = spec.default;
+  for (const [key, entries] of raw.entries) {
+    const last = entries[entries.length - 1];
+    let spec = findOption(name, key);
+    let securityKey = false;
+    if (spec === undefined && allowSecurity) {
+      spec = findOption("security", key);
+      securityKey = spec?.perListener === true;
+      if (!securityKey) spec = undefined;
+    }
+    if (spec === undefined) {
+      if (ignoredBeforeListener(c, name, key)) {
+        c.notice(
+          "warning",
+          last.origin,
+          key,
+          "written before any listener line, where Mosquitto ignores it, and so does Midge: " +
+            "put it after a listener line",
+        );
+      } else {
+        c.problem(last.origin, c.path(prefix, key), unknownKeyMessage(c, name, key));
+      }
+      continue;
+    }
+    if (securityKey) continue; // validated by the listener, against the security table
+    const value = valueOf(c, spec, entries, c.path(prefix, key), refusePending);
+    if (value !== undefined) values[key] = value.parsed;
+  }
+  return values;
+}
+
+/** Parse the occurrences of one key; undefined when there is a problem. */
+function valueOf(
+  c: Checker,
+  spec: OptionSpec,
+  entries: RawEntry[],
+  path: string,
+  refusePending = true,
+): { parsed: unknown } | undefined {
+  const last = entries[entries.length - 1];
+  let written: RawScalar | RawScalar[];
+  if (spec.repeatable) {
+    written = entries.flatMap((e) => (Array.isArray(e.value) ? e.value : [e.value]));
+  } else {
+    if (entries.length > 1) {
+      const first = entries[entries.length - 2].origin;
+      c.notice(
+        "warning",
+        last.origin,
+        path,
+        `set again (also at ${first.file}:${first.line}); this value is used`,
+      );
+    }
+    written = last.value;
+  }
+  let parsed: unknown;
+  try {
+    parsed = spec.parse(written, last.text);
+  } catch (error) {
+    if (!(error instanceof ValueProblem)) throw error;
+    c.problem(last.origin, path, error.message);
+    return undefined;
+  }
+  switch (spec.support) {
+    case "refused":
+      c.problem(last.origin, path, `not supported: ${spec.note}`);
+      return undefined;
+    case "pending":
+      if (!refusePending || sameValue(parsed, spec.default)) break;
+      if (spec.pendingSeverity === "warning") {
+        c.notice("warning", last.origin, path, `not built yet: ${spec.note}`);
+      } else {
+        c.problem(last.origin, path, `not built yet: ${spec.note}`);
+        return undefined;
+      }
+      break;
+    case "legacy":
+      c.notice("notice", last.origin, path, spec.note ?? "ignored");
+      break;
+  }
+  return { parsed };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => v === b[i]);
+  }
+  return a === b;
+}
+
+/**
+ * In mosquitto.conf, a listener option (or, with per_listener_settings, a security option)
+ * before any listener line that does not open the default listener: Mosquitto ignores it
+ * (the reader leaves it at the top level). mount_point there is an error in Mosquitto too.
+ */
+function ignoredBeforeListener(c: Checker, name: SectionName, key: string): boolean {
+  if (c.raw.format !== "mosquitto" || name !== "general" || key === "mount_point") return false;
+  const home = sectionOf(key);
+  return home === "listener" ||
+    (home === "security" && findOption(home, key)?.perListener === true);
+}
+
+/** "unknown option", with the closest name and the section a known option belongs in. */
+function unknownKeyMessage(c: Checker, name: SectionName, key: string): string {
+  const home = sectionOf(key);
+  if (home !== undefined && home !== name) {
+    if (c.raw.format === "mosquitto") {
+      return home === "bridge"
+        ? "a bridge option outside a bridge: put it after a connection line"
+        : "written before any listener line: put it after a listener line";
+    }
+    if (home === "security" && name === "listener") {
+      return "set it in [security], or set per_listener_settings = true in [security]";
+    }
+    return home === "general"
+      ? "belongs at the top level, before the first [table]"
+      : `belongs in ${tomlHeader(home)}`;
+  }
+  const candidates = new Set(Object.keys(SECTION_TABLES[name]));
+  if (c.raw.format === "mosquitto") {
+    for (const s of SECTION_NAMES) {
+      for (const k of Object.keys(SECTION_TABLES[s])) candidates.add(k);
+    }
+  }
+  const guess = closestName(key, candidates);
+  return guess === undefined ? "unknown option" : `unknown option; did you mean ${guess}?`;
+}
+
+/** With per_listener_settings, TOML files must put per-listener options in the listeners. */
+function rejectGlobalPerListenerKeys(c: Checker, raw: RawSection): void {
+  for (const [key, entries] of raw.entries) {
+    if (findOption("security", key)?.perListener) {
+      c.problem(
+        entries[entries.length - 1].origin,
+        c.path("security.", key),
+        "per_listener_settings = true: set it in each [[listener]] instead",
+      );
+    }
+  }
+}
+
+/** The security in force: `own` over `global`, with allow_anonymous resolved. */
+function resolveSecurity(global: Values, own: Values, localOnly: boolean): SecurityConfig {
+  const merged = { ...global, ...own };
+  merged.allow_anonymous ??= localOnly;
+  return merged as unknown as SecurityConfig;
+}
+
+interface ListenerContext {
+  perListener: boolean;
+  globalSecurity: Values;
+  localOnly: boolean;
+}
+
+function listener(
+  c: Checker,
+  raw: RawSection,
+  index: number,
+  context: ListenerContext,
+): ListenerConfig {
+  const prefix = `listener[${index + 1}].`;
+  const values = section(c, "listener", raw, prefix, true);
+  const own: Values = {};
+  for (const [key, entries] of raw.entries) {
+    const spec = findOption("listener", key) === undefined
+      ? findOption("security", key)
+      : undefined;
+    if (spec === undefined || !spec.perListener) continue;
+    const origin = entries[entries.length - 1].origin;
+    if (!context.perListener) {
+      c.problem(
+        origin,
+        c.path(prefix, key),
+        c.raw.format === "toml"
+          ? "set it in [security], or set per_listener_settings = true in [security]"
+          : "per_listener_settings is false",
+      );
+      continue;
+    }
+    const value = valueOf(c, spec, entries, c.path(prefix, key));
+    if (value !== undefined) own[key] = value.parsed;
+  }
+  if (!raw.entries.has("port")) c.problem(raw.origin, c.path(prefix, "port"), "is required");
+  if (values.protocol === "websockets") {
+    const origin = raw.entries.get("protocol")?.at(-1)?.origin ?? raw.origin;
+    c.problem(
+      origin,
+      c.path(prefix, "protocol"),
+      "not built yet: Midge has no WebSocket listeners yet",
+    );
+  }
+  const address = values.bind_address as string | undefined;
+  const domain = values.socket_domain as string | undefined;
+  if (address !== undefined && domain !== undefined && isIpLiteral(address)) {
+    const family = address.includes(":") ? "ipv6" : "ipv4";
+    if (family !== domain) {
+      const origin = raw.entries.get("socket_domain")?.at(-1)?.origin ?? raw.origin;
+      c.problem(origin, c.path(prefix, "socket_domain"), `${domain} cannot bind ${address}`);
+    }
+  }
+  const security = resolveSecurity(context.globalSecurity, own, context.localOnly);
+  return {
+    ...values,
+    port: (values.port as number) ?? 0,
+    security,
+    origin: raw.origin,
+  } as unknown as ListenerConfig;
+}
+
+function isIpLiteral(address: string): boolean {
+  return address.includes(":") || /^[0-9.]+$/.test(address);
+}
+
+/** Two listeners on the same port and address cannot both listen. */
+function checkListenerClashes(c: Checker, listeners: ListenerConfig[]): void {
+  const seen = new Map<string, ListenerConfig>();
+  listeners.forEach((l, i) => {
+    if (l.port === 0) return;
+    const key = `${l.bind_address ?? "*"} ${l.port}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      c.problem(
+        l.origin,
+        c.path(`listener[${i + 1}].`, "port"),
+        `port ${l.port} on ${l.bind_address ?? "every address"} is already used by the ` +
+          `listener at ${earlier.origin.file}:${earlier.origin.line}`,
+      );
+    } else {
+      seen.set(key, l);
+    }
+  });
+}
+
+/**
+ * log_dest and log_type combinations in TOML, where a list is written at once. (In
+ * mosquitto.conf, as in Mosquitto, `none` drops what was listed before it.)
+ */
+function checkLog(c: Checker, raw: RawSection, log: Values): void {
+  if (c.raw.format !== "toml") return;
+  const dests = log.log_dest as string[];
+  const destOrigin = raw.entries.get("log_dest")?.at(-1)?.origin;
+  if (destOrigin !== undefined) {
+    if (dests.includes("none") && dests.length > 1) {
+      c.problem(destOrigin, c.path("log.", "log_dest"), "none cannot be combined with others");
+    }
+    if (dests.filter((d) => d.startsWith("file ")).length > 1) {
+      c.problem(destOrigin, c.path("log.", "log_dest"), "only one file destination is allowed");
+    }
+  }
+  const types = log.log_type as string[];
+  const typeOrigin = raw.entries.get("log_type")?.at(-1)?.origin;
+  if (typeOrigin !== undefined && types.includes("none") && types.length > 1) {
+    c.problem(typeOrigin, c.path("log.", "log_type"), "none cannot be combined with others");
+  }
+}
+
+/** `user`: Deno cannot change user; accept what needs no change. */
+function checkUser(c: Checker, raw: RawSection, user: string | undefined, facts: ProcessFacts) {
+  if (user === undefined || !facts.isRoot || user === facts.userName) return;
+  const origin = raw.entries.get("user")!.at(-1)!.origin;
+  c.problem(
+    origin,
+    c.path("", "user"),
+    `Midge cannot switch from ${facts.userName} to ${user} itself: start it as ${user} ` +
+      `(User=${user} in the systemd unit, conf/midge.service), or remove this option`,
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
