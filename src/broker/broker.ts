@@ -14,7 +14,7 @@ import { type CloseKind, Connection } from "./connection.ts";
 import { deliver, flowControlLimit } from "./delivery.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Metrics } from "./metrics.ts";
-import type { BrokerOptions } from "./options.ts";
+import type { BrokerOptions, ListenerOptions } from "./options.ts";
 import { NEVER_EXPIRES, type Session, type SubscriptionOptions } from "./session.ts";
 
 const NO_TARGETS: Session[] = [];
@@ -40,8 +40,6 @@ function closeLine(id: string, kind: CloseKind): string | undefined {
 export class Broker {
   /** Options in force. */
   readonly options: BrokerOptions;
-  /** The logger. */
-  readonly log: Logger;
   /** Counters. */
   readonly metrics: Metrics = new Metrics();
   /** Sessions by client id, connected or not. */
@@ -53,6 +51,8 @@ export class Broker {
   /** Open connections, connected or still before CONNECT. */
   readonly connections: Set<Connection> = new Set();
   #listeners: TcpListener[] = [];
+  /** Open sockets per listener, for `max_connections`. */
+  #listenerSockets = new Map<ListenerOptions, number>();
   #acceptLoops: Promise<void>[] = [];
   /** Connections whose read loop has not ended yet, and who waits for them all to end. */
   #liveReadLoops = 0;
@@ -90,8 +90,12 @@ export class Broker {
   /** A broker with `options`; `now` is the clock (ms), replaceable in tests. */
   constructor(options: BrokerOptions, now: () => number = Date.now) {
     this.options = options;
-    this.log = options.logger;
     this.#now = now;
+  }
+
+  /** The logger (`options.logger`, which a reload may replace). */
+  get log(): Logger {
+    return this.options.logger;
   }
 
   /** The current time in ms. */
@@ -115,38 +119,77 @@ export class Broker {
    */
   start(): void {
     for (const l of this.options.listeners) {
-      const family = isIpv6(l.host ?? "") ? "ipv6" : "ipv4";
-      this.log.notice(`Opening ${family} listen socket on port ${l.port}.`);
-      let listener: TcpListener;
-      try {
-        listener = listenTcp(l.host, l.port);
-      } catch (error) {
-        const why = `${l.host ?? "*"}:${l.port}: ${(error as Error).message}`;
-        if (l.optional) {
-          this.log.warning(`Warning: cannot open ${family} listen socket ${why}`);
-          continue;
-        }
-        for (const open of this.#listeners) open.close();
-        this.#listeners = [];
-        throw new Error(`cannot open listen socket ${why}`);
-      }
-      this.#listeners.push(listener);
-      this.#acceptLoops.push(this.#acceptLoop(listener));
+      const opened = this.#open(l);
+      if (opened === undefined) continue;
+      this.#listeners.push(opened);
+      this.#listenerSockets.set(l, 0);
+      this.#acceptLoops.push(this.#acceptLoop(opened, l));
     }
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
   }
 
-  async #acceptLoop(listener: TcpListener): Promise<void> {
+  /**
+   * Open one listener. Without an address it binds every address: IPv6 and IPv4 on one
+   * dual-stack socket, or IPv4 alone where the host has no IPv6 (or `socket_domain` says).
+   */
+  #open(l: ListenerOptions): TcpListener | undefined {
+    const anyAddress = l.host === undefined;
+    const hosts = !anyAddress
+      ? [l.host!]
+      : l.socketDomain === "ipv4"
+      ? ["0.0.0.0"]
+      : l.socketDomain === "ipv6"
+      ? ["::"]
+      : ["::", "0.0.0.0"];
+    const families = [...new Set(hosts.map((h) => (isIpv6(h) ? "ipv6" : "ipv4")))].sort();
+    for (const family of families) {
+      this.log.info(`Opening ${family} listen socket on port ${l.port}.`);
+    }
+    let failure = "";
+    for (const host of hosts) {
+      try {
+        return listenTcp(host, l.port);
+      } catch (error) {
+        failure = `${anyAddress ? "*" : host}:${l.port}: ${(error as Error).message}`;
+        if (host === "::" && hosts.length > 1) continue; // no IPv6 here: IPv4 alone
+      }
+    }
+    if (l.optional) {
+      this.log.warning(`Warning: cannot open ${families.join("/")} listen socket ${failure}`);
+      return undefined;
+    }
+    for (const open of this.#listeners) open.close();
+    this.#listeners = [];
+    throw new Error(`cannot open listen socket ${failure}`);
+  }
+
+  async #acceptLoop(listener: TcpListener, options: ListenerOptions): Promise<void> {
     for await (const socket of listener.accept()) {
       const remote = socket.remoteAddr as Deno.NetAddr;
+      const open = this.#listenerSockets.get(options) ?? 0;
+      const max = options.maxConnections ?? -1;
+      if (max >= 0 && open >= max) {
+        this.log.notice(
+          `Client connection from ${remote.hostname} denied: max_connections exceeded.`,
+        );
+        socket.close();
+        continue;
+      }
+      this.#listenerSockets.set(options, open + 1);
       try {
         socket.setNoDelay(true);
       } catch {
         // the peer may already be gone
       }
-      const conn = new Connection(this, socket, remote.hostname, remote.port);
+      const conn = new Connection(this, socket, {
+        address: remote.hostname,
+        port: remote.port,
+        listener: options,
+      });
       this.connections.add(conn);
-      this.log.info(`New connection from ${conn.remote} on port ${listener.port}.`);
+      if (this.log.connectionMessages) {
+        this.log.notice(`New connection from ${conn.remote} on port ${listener.port}.`);
+      }
       this.#liveReadLoops++;
       conn.start();
     }
@@ -169,6 +212,7 @@ export class Broker {
     }
     clearInterval(this.#sweepTimer);
     for (const session of this.sessions.values()) this.cancelDelayedWill(session);
+    this.#listenerSockets.clear();
     this.#listeners = [];
     this.#acceptLoops = [];
   }
@@ -216,12 +260,15 @@ export class Broker {
 
   /** Called by a connection as it closes: log, detach the session, the will, expiry. */
   connectionClosed(conn: Connection, kind: CloseKind): void {
-    this.connections.delete(conn);
+    if (this.connections.delete(conn)) {
+      const open = this.#listenerSockets.get(conn.listener);
+      if (open !== undefined) this.#listenerSockets.set(conn.listener, open - 1);
+    }
     const session = conn.session;
     if (session === undefined) return;
     this.#connected--;
     const line = closeLine(conn.clientId, kind);
-    if (line !== undefined) this.log.notice(line);
+    if (line !== undefined && this.log.connectionMessages) this.log.notice(line);
     if (session.connection !== conn) return; // already taken over
     session.connection = undefined;
     session.disconnectedAt = this.now();
@@ -315,5 +362,16 @@ export class Broker {
         this.endSession(session);
       }
     }
+  }
+
+  /**
+   * Publish a message from the broker itself (its log lines on `$SYS/broker/log/...`): QoS 0,
+   * not retained, no publisher, routed like a client's message. `payload` is kept as it is,
+   * not copied: the caller must not reuse it.
+   */
+  publishFromBroker(topic: string, payload: Uint8Array): void {
+    const message = newMessage(topic, payload, 0, false, "");
+    message.owned = true;
+    this.route(message);
   }
 }

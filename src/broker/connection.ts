@@ -16,6 +16,7 @@ import {
   ReasonCode,
 } from "../codec/mod.ts";
 import type { Broker } from "./broker.ts";
+import type { ListenerOptions } from "./options.ts";
 import { flowControlLimit } from "./delivery.ts";
 import { dispatch, fail } from "./dispatch.ts";
 import { OutQueue } from "./out_queue.ts";
@@ -56,6 +57,8 @@ export class Connection {
   readonly remoteAddress: string;
   /** Port of the peer. */
   readonly remotePort: number;
+  /** The listener the client connected through. */
+  readonly listener: ListenerOptions;
   /** Batched output. */
   readonly out: OutQueue;
   /** Protocol version; 4 until CONNECT says otherwise. */
@@ -96,12 +99,17 @@ export class Connection {
   #bufferFilled = false;
   #ended = false;
 
-  /** Wrap an accepted socket. */
-  constructor(broker: Broker, socket: Socket, remoteAddress: string, remotePort: number) {
+  /** Wrap a socket accepted by `peer.listener` from `peer.address`:`peer.port`. */
+  constructor(
+    broker: Broker,
+    socket: Socket,
+    peer: { address: string; port: number; listener: ListenerOptions },
+  ) {
     this.broker = broker;
     this.#socket = socket;
-    this.remoteAddress = remoteAddress;
-    this.remotePort = remotePort;
+    this.remoteAddress = peer.address;
+    this.remotePort = peer.port;
+    this.listener = peer.listener;
     this.openedAt = this.lastPacketAt = broker.now();
     const maxPacketSize = broker.options.maxPacketSize;
     this.#reader = new FrameReader(maxPacketSize > 0 ? { maxPacketSize } : {});

@@ -7,14 +7,35 @@
 
 import { Logger } from "../log/logger.ts";
 
+/** Who may connect through a listener; unset fields take the broker-wide value. */
+export interface ListenerSecurity {
+  /** `allow_anonymous`: clients without a username may connect. */
+  allowAnonymous?: boolean;
+  /** `allow_zero_length_clientid`. */
+  allowZeroLengthClientId?: boolean;
+  /** `auto_id_prefix`. */
+  autoIdPrefix?: string;
+}
+
 /** One TCP listener. */
 export interface ListenerOptions {
   /** Port; 0 picks a free one (tests). */
   port: number;
-  /** Address to bind; undefined binds all addresses. */
+  /**
+   * Address to bind; undefined binds every address (IPv6 and IPv4 where the host has IPv6,
+   * else IPv4).
+   */
   host?: string;
+  /** `socket_domain`: with no host, bind every address of this family only. */
+  socketDomain?: "ipv4" | "ipv6";
   /** A listener the broker may run without (the default ::1 on a host without IPv6). */
   optional?: boolean;
+  /** `max_connections`: clients connected through this listener at once; -1 = no limit. */
+  maxConnections?: number;
+  /** `max_topic_alias` of this listener (else the broker-wide value). */
+  maxTopicAlias?: number;
+  /** Security of this listener (`per_listener_settings`). */
+  security?: ListenerSecurity;
 }
 
 /** Everything the broker core reads. */
@@ -43,6 +64,8 @@ export interface BrokerOptions {
   persistentClientExpiration: number;
   /** `auto_id_prefix`: prefix of assigned client ids. */
   autoIdPrefix: string;
+  /** `allow_anonymous`: clients without a username may connect. */
+  allowAnonymous: boolean;
   /** `allow_zero_length_clientid`: assign an id to clients that send an empty one. */
   allowZeroLengthClientId: boolean;
   /** Milliseconds a new socket has to send CONNECT. */
@@ -68,6 +91,7 @@ export function defaultBrokerOptions(): BrokerOptions {
     retainAvailable: true,
     persistentClientExpiration: 0,
     autoIdPrefix: "auto-",
+    allowAnonymous: true,
     allowZeroLengthClientId: true,
     connectTimeoutMs: 10_000,
     maxOutputBytes: 16 * 1024 * 1024,

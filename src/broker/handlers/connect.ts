@@ -29,21 +29,30 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   conn.version = version;
   const props = packet.properties;
 
+  const security = conn.listener.security;
   let clientId = packet.clientId;
   let assignedId = false;
   if (clientId === "") {
     // 3.1 has no assigned ids; 3.1.1 only with a clean session [MQTT-3.1.3-8]; 5.0 always
     // [MQTT-3.1.3-6].
-    const allowed = options.allowZeroLengthClientId &&
+    const allowed = (security?.allowZeroLengthClientId ?? options.allowZeroLengthClientId) &&
       (version === 5 || (version === 4 && packet.clean));
     if (!allowed) {
       refuse(conn, ReasonCode.ClientIdentifierNotValid, "empty client id");
       return;
     }
-    clientId = options.autoIdPrefix + crypto.randomUUID().toUpperCase();
+    clientId = (security?.autoIdPrefix ?? options.autoIdPrefix) +
+      crypto.randomUUID().toUpperCase();
     assignedId = true;
   }
   conn.clientId = clientId;
+
+  // allow_anonymous false: a client without a username is not let in. (With no password file
+  // there is nothing to check a username against, so one is enough, as in Mosquitto 2.0.)
+  if (packet.username === undefined && !(security?.allowAnonymous ?? options.allowAnonymous)) {
+    refuse(conn, ReasonCode.NotAuthorized, "not authorised");
+    return;
+  }
 
   if (v5) {
     if (props?.authenticationMethod !== undefined) {
@@ -114,7 +123,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   if (v5) {
     // Mosquitto 2.0's order.
     connackProps = {};
-    if (options.maxTopicAlias > 0) connackProps.topicAliasMaximum = options.maxTopicAlias;
+    const maxTopicAlias = conn.listener.maxTopicAlias ?? options.maxTopicAlias;
+    if (maxTopicAlias > 0) connackProps.topicAliasMaximum = maxTopicAlias;
     if (serverKeepAlive !== undefined) connackProps.serverKeepAlive = serverKeepAlive;
     if (assignedId) connackProps.assignedClientIdentifier = clientId;
     if (!options.retainAvailable) connackProps.retainAvailable = 0;
@@ -125,9 +135,11 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   conn.send({ type: "connack", sessionPresent, reasonCode: 0, properties: connackProps });
   const user = packet.username !== undefined ? `, u'${packet.username}'` : "";
-  broker.log.info(
-    `New client connected from ${conn.remote} as ${clientId} ` +
-      `(${PROTOCOL_LOG_NAME[version]}, c${packet.clean ? 1 : 0}, k${packet.keepAlive}${user}).`,
-  );
+  if (broker.log.connectionMessages) {
+    broker.log.notice(
+      `New client connected from ${conn.remote} as ${clientId} ` +
+        `(${PROTOCOL_LOG_NAME[version]}, c${packet.clean ? 1 : 0}, k${packet.keepAlive}${user}).`,
+    );
+  }
   if (sessionPresent) resumeDelivery(broker, conn, session);
 }

@@ -47,10 +47,11 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     }
     const alias = props.topicAlias;
     if (alias !== undefined) {
-      if (alias > options.maxTopicAlias) {
+      const maxTopicAlias = conn.listener.maxTopicAlias ?? options.maxTopicAlias;
+      if (alias > maxTopicAlias) {
         throw new MqttError(
           ReasonCode.TopicAliasInvalid,
-          `topic alias ${alias} is above the maximum of ${options.maxTopicAlias} [MQTT-3.3.2-9]`,
+          `topic alias ${alias} is above the maximum of ${maxTopicAlias} [MQTT-3.3.2-9]`,
         );
       }
       if (topic === "") {

@@ -1,0 +1,148 @@
+/**
+ * Per-listener settings over real sockets: allow_anonymous (global and per listener),
+ * max_connections, max_topic_alias, allow_zero_length_clientid and auto_id_prefix per
+ * listener, and listening on every address.
+ */
+
+import assert from "node:assert/strict";
+import { ReasonCode } from "../../src/codec/mod.ts";
+import { connect, RawClient, sendConnect, startBroker, waitFor } from "./harness.ts";
+
+Deno.test("allow_anonymous false: a 3.1.1 client without a username gets CONNACK 5 (not authorised) and is closed", async () => {
+  const tb = startBroker({ allowAnonymous: false });
+  try {
+    const { client, connack } = await connect(tb.port, { clientId: "anon" });
+    assert.equal(connack.reasonCode, ReasonCode.NotAuthorized);
+    assert.deepEqual([...client.frames[0]], [0x20, 0x02, 0x00, 0x05]); // return code 5 on the wire
+    await client.expectClosed();
+    await client.close();
+    assert.ok(
+      tb.logs.some((l) => /Client anon from 127\.0\.0\.1:\d+ refused: not authorised\./.test(l)),
+    );
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("allow_anonymous false: a 5.0 client without a username gets 0x87; with a username it connects (no password file)", async () => {
+  const tb = startBroker({ allowAnonymous: false });
+  try {
+    const anon = await connect(tb.port, { protocolVersion: 5, clientId: "anon5" });
+    assert.equal(anon.connack.reasonCode, ReasonCode.NotAuthorized);
+    await anon.client.expectClosed();
+    await anon.client.close();
+    const named = await connect(tb.port, {
+      protocolVersion: 5,
+      clientId: "named",
+      username: "ann",
+    });
+    assert.equal(named.connack.reasonCode, 0);
+    await named.client.close();
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("per-listener security: anonymous allowed on one listener and refused on the other", async () => {
+  const tb = startBroker({
+    allowAnonymous: false,
+    listeners: [
+      { host: "127.0.0.1", port: 0, security: { allowAnonymous: true, autoIdPrefix: "lab-" } },
+      { host: "127.0.0.1", port: 0, security: { allowAnonymous: false } },
+    ],
+  });
+  try {
+    const [open, closed] = tb.broker.ports;
+    const a = await connect(open, { protocolVersion: 5, clientId: "" });
+    assert.equal(a.connack.reasonCode, 0);
+    assert.match(String(a.connack.properties?.assignedClientIdentifier), /^lab-/);
+    await a.client.close();
+    const b = await connect(closed, { clientId: "x" });
+    assert.deepEqual([...b.client.frames[0]], [0x20, 0x02, 0x00, 0x05]);
+    await b.client.close();
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("per-listener allow_zero_length_clientid false refuses an empty id there only (0x85)", async () => {
+  const tb = startBroker({
+    listeners: [
+      { host: "127.0.0.1", port: 0, security: { allowZeroLengthClientId: false } },
+      { host: "127.0.0.1", port: 0 },
+    ],
+  });
+  try {
+    const [strict, lax] = tb.broker.ports;
+    const a = await connect(strict, { protocolVersion: 5, clientId: "" });
+    assert.equal(a.connack.reasonCode, ReasonCode.ClientIdentifierNotValid);
+    await a.client.close();
+    const b = await connect(lax, { protocolVersion: 5, clientId: "" });
+    assert.equal(b.connack.reasonCode, 0);
+    assert.match(String(b.connack.properties?.assignedClientIdentifier), /^auto-/);
+    await b.client.close();
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("max_connections 2: the third socket is closed at once and logged; a place frees when one leaves", async () => {
+  const tb = startBroker({ listeners: [{ host: "127.0.0.1", port: 0, maxConnections: 2 }] });
+  try {
+    const one = await connect(tb.port, { clientId: "one" });
+    const two = await connect(tb.port, { clientId: "two" });
+    const three = await RawClient.open(tb.port);
+    await three.expectClosed();
+    await three.close();
+    assert.ok(
+      tb.logs.some((l) =>
+        l === "Client connection from 127.0.0.1 denied: max_connections exceeded."
+      ),
+    );
+    await one.client.send({ type: "disconnect", reasonCode: 0 });
+    await one.client.expectClosed();
+    await one.client.close();
+    await waitFor(() => tb.broker.connectedCount === 1, "the first client to be gone");
+    const four = await connect(tb.port, { clientId: "four" });
+    assert.equal(four.connack.reasonCode, 0);
+    await four.client.close();
+    await two.client.close();
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("max_topic_alias per listener: announced in CONNACK and enforced (0x94 above it)", async () => {
+  const tb = startBroker({ listeners: [{ host: "127.0.0.1", port: 0, maxTopicAlias: 2 }] });
+  try {
+    const { client, connack } = await connect(tb.port, { protocolVersion: 5, clientId: "ta" });
+    assert.equal(connack.properties?.topicAliasMaximum, 2);
+    await client.send({
+      type: "publish",
+      topic: "a/b",
+      payload: new Uint8Array(1),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: 3 },
+    });
+    const disconnect = await client.expect("disconnect");
+    assert.equal(disconnect.reasonCode, ReasonCode.TopicAliasInvalid);
+    await client.close();
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("a listener without an address accepts IPv4 clients (dual stack where the host has IPv6)", async () => {
+  const tb = startBroker({ listeners: [{ port: 0 }] });
+  try {
+    const client = await RawClient.open(tb.port);
+    const connack = await sendConnect(client, { clientId: "v4" });
+    assert.equal(connack.reasonCode, 0);
+    await client.close();
+    assert.ok(tb.logs.includes(`Opening ipv4 listen socket on port 0.`));
+  } finally {
+    await tb.stop();
+  }
+});
