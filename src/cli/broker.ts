@@ -1,26 +1,51 @@
 /**
- * `midge [broker]`: run the broker with Mosquitto's command-line options (-p, -v; -c and -d
- * arrive with the configuration step).
+ * `midge [broker]`: run the broker with Mosquitto's command-line options (-c, -p, -v, -d) and
+ * `--test-config`; load and validate the configuration, write the pid file, and handle the
+ * signals: SIGINT/SIGTERM stop gracefully, SIGHUP reloads, SIGUSR1 saves persistent state.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.ts";
-import { defaultBrokerOptions } from "../broker/options.ts";
-import { ALL_LOG_TYPES, Logger } from "../log/logger.ts";
+import { ConfigError } from "../config/errors.ts";
+import { defaultConfig, loadConfig } from "../config/load.ts";
+import type { Config } from "../config/options.ts";
+import { loggerFromConfig } from "../log/from_config.ts";
+import type { Logger } from "../log/logger.ts";
 import { MIDGE_VERSION } from "../version.ts";
+import { brokerOptionsFromConfig, localOnlyListeners } from "./broker_options.ts";
 import type { CliIo } from "./dispatch.ts";
+import { Reloader } from "./reloader.ts";
 
 const USAGE = `midge broker ${MIDGE_VERSION}
 
-Usage: midge [broker] [-p port] [-v]
+Usage: midge [broker] [-c config_file] [-p port] [-v] [--test-config]
 
- -p : listen on this port instead of 1883 (on 127.0.0.1 and ::1 only, as with no config file).
- -v : verbose mode: log everything, as log_type all.`;
+ -c : read the configuration from a file: FILE.toml is TOML, any other name is read as a
+      mosquitto.conf. Without -c, Midge listens on 127.0.0.1 and ::1 port 1883 only.
+ -p : with no config file, listen on this port instead of 1883 (still local only).
+ -v : verbose mode: log everything, as log_type all.
+ -d : not available: Deno cannot put itself in the background (see below).
+ --test-config : check the configuration file, print what is wrong, and exit 0 (valid) or 1.
+
+In the background, run Midge under systemd (conf/midge.service) or with
+'nohup midge -c FILE &'. SIGHUP reloads the configuration, SIGTERM stops gracefully.`;
+
+/** The parsed command line. */
+export interface BrokerArgs {
+  /** `-c`. */
+  configFile: string | undefined;
+  /** `-p`. */
+  port: number | undefined;
+  /** `-v`. */
+  verbose: boolean;
+  /** `--test-config`. */
+  testConfig: boolean;
+}
 
 /** Parse the broker's options; a usage error is thrown as an Error with the message to print. */
-export function parseBrokerArgs(args: string[]): { port: number; verbose: boolean } {
+export function parseBrokerArgs(args: string[]): BrokerArgs {
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -28,22 +53,38 @@ export function parseBrokerArgs(args: string[]): { port: number; verbose: boolea
       verbose: { type: "boolean", short: "v" },
       config: { type: "string", short: "c" },
       daemon: { type: "boolean", short: "d" },
+      "test-config": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
   });
   if (values.help) throw new UsageHelp();
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
-  if (values.config !== undefined) throw new Error("-c: configuration files are not built yet");
-  if (values.daemon) throw new Error("-d: daemon mode is not built yet");
-  let port = 1883;
+  if (values.daemon) {
+    throw new Error(
+      "-d: Midge cannot put itself in the background (Deno cannot fork). Run it under " +
+        "systemd (conf/midge.service) or with 'nohup midge -c FILE &'",
+    );
+  }
+  let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`-p: invalid port '${values.port}', must be 1-65535`);
     }
+    if (values.config !== undefined) {
+      throw new Error("-p cannot be combined with -c: set the port in the file's listener");
+    }
   }
-  return { port, verbose: values.verbose ?? false };
+  if (values["test-config"] && values.config === undefined) {
+    throw new Error("--test-config needs -c FILE");
+  }
+  return {
+    configFile: values.config,
+    port,
+    verbose: values.verbose ?? false,
+    testConfig: values["test-config"] ?? false,
+  };
 }
 
 /** Thrown for -h: print the usage and exit 0. */
@@ -51,7 +92,7 @@ class UsageHelp extends Error {}
 
 /** Run the broker until SIGINT or SIGTERM; resolves to the exit code. */
 export async function runBroker(args: string[], io: CliIo): Promise<number> {
-  let parsed;
+  let parsed: BrokerArgs;
   try {
     parsed = parseBrokerArgs(args);
   } catch (error) {
@@ -63,34 +104,115 @@ export async function runBroker(args: string[], io: CliIo): Promise<number> {
     io.err("Run 'midge broker -h' for usage.");
     return 1;
   }
-  const options = defaultBrokerOptions();
-  if (parsed.verbose) options.logger = new Logger({ types: ALL_LOG_TYPES });
-  options.listeners = options.listeners.map((l) => ({ ...l, port: parsed.port }));
-  const log = options.logger;
-  log.notice(`midge version ${MIDGE_VERSION} starting`);
-  log.notice("Using default config.");
-  log.notice(
-    "Starting in local only mode. Connections will only be possible from clients running on " +
-      "this machine.",
-  );
-  log.notice("Create a configuration file which defines a listener to allow remote access.");
+  let config: Config;
+  try {
+    config = parsed.configFile === undefined
+      ? defaultConfig()
+      : await loadConfig(parsed.configFile);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const line of error.message.split("\n")) io.err(line);
+    const n = error.problems.length;
+    io.err(
+      `${parsed.configFile}: ${n} problem${n === 1 ? "" : "s"}; ` +
+        (parsed.testConfig ? "the configuration is not valid." : "not starting."),
+    );
+    return 1;
+  }
+  if (parsed.testConfig) {
+    for (const notice of config.notices) io.err(`${notice.severity}: ${notice.message}`);
+    io.out(`${parsed.configFile}: the configuration is valid.`);
+    return 0;
+  }
+  return await serve(config, parsed, io);
+}
+
+/** Start the broker with `config` and serve until a stop signal. */
+async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<number> {
+  let log: Logger;
+  // log_dest topic publishes through the broker, which exists once the logger does.
+  const started: { broker?: Broker } = {};
+  const publish = (topic: string, payload: Uint8Array) =>
+    started.broker?.publishFromBroker(topic, payload);
+  try {
+    log = loggerFromConfig(config.log, { verbose: parsed.verbose, publish });
+  } catch (error) {
+    io.err(`Error: ${(error as Error).message}`);
+    return 1;
+  }
+  log.info(`midge version ${MIDGE_VERSION} starting`);
+  if (config.file === undefined) {
+    log.info("Using default config.");
+  } else {
+    log.info(`Config loaded from ${config.file}.`);
+  }
+  for (const notice of config.notices) log.log(notice.severity, notice.message);
+  const options = brokerOptionsFromConfig(config, log);
+  if (config.listeners.length === 0) {
+    options.listeners = localOnlyListeners(parsed.port ?? 1883);
+    log.notice(
+      "Starting in local only mode. Connections will only be possible from clients running on " +
+        "this machine.",
+    );
+    log.notice("Create a configuration file which defines a listener to allow remote access.");
+  }
+  const closed = config.listeners.filter((l) => !l.security.allow_anonymous);
+  if (closed.length > 0) {
+    log.warning(
+      `allow_anonymous is false on port${closed.length > 1 ? "s" : ""} ` +
+        `${closed.map((l) => l.port).join(", ")} and Midge has no password file support yet: ` +
+        "only clients that send a username can connect there.",
+    );
+  }
+  const pidFile = config.general.pid_file;
+  if (pidFile !== undefined) {
+    try {
+      await Deno.writeTextFile(pidFile, `${Deno.pid}\n`);
+    } catch (error) {
+      log.error(`Error: Unable to write pid file ${pidFile}: ${(error as Error).message}`);
+      await log.close();
+      return 1;
+    }
+  }
   const broker = new Broker(options);
+  started.broker = broker;
   try {
     broker.start();
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);
     await broker.stop();
+    await removePidFile(pidFile);
+    await log.close();
     return 1;
   }
-  log.notice(`midge version ${MIDGE_VERSION} running`);
+  log.info(`midge version ${MIDGE_VERSION} running`);
+  const reloader = new Reloader(broker, config, { verbose: parsed.verbose, publish });
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
-  const onSignal = () => resolve();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const onStop = () => resolve();
+  const onHup = () => void reloader.reload();
+  const onUsr1 = () => reloader.saveState();
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", onStop],
+    ["SIGTERM", onStop],
+    ["SIGHUP", onHup],
+    ["SIGUSR1", onUsr1],
+  ];
+  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   await stopped;
-  Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  log.notice(`midge version ${MIDGE_VERSION} terminating`);
+  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  await reloader.idle();
+  broker.log.info(`midge version ${MIDGE_VERSION} terminating`);
   await broker.stop();
+  await removePidFile(pidFile);
+  await broker.log.close();
   return 0;
+}
+
+async function removePidFile(path: string | undefined): Promise<void> {
+  if (path === undefined) return;
+  try {
+    await Deno.remove(path);
+  } catch {
+    // already gone
+  }
 }

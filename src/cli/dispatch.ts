@@ -24,6 +24,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "run the MQTT broker (the default)",
     run: async (args, io) => (await import("./broker.ts")).runBroker(args, io),
   },
+  convert: {
+    summary: "print a mosquitto.conf file as Midge's TOML configuration",
+    run: async (args, io) => (await import("./convert.ts")).runConvert(args, io),
+  },
   pub: { summary: "publish a message, like mosquitto_pub" },
   sub: { summary: "subscribe and print messages, like mosquitto_sub" },
   rr: { summary: "request and wait for a response, like mosquitto_rr" },

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { capture } from "../fixtures/cli_io.ts";
 import { EXIT_USAGE, runCli } from "../../src/cli/dispatch.ts";
 import { MIDGE_VERSION } from "../../src/version.ts";
 
@@ -18,16 +19,6 @@ async function runMain(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-function capture(): {
-  io: { out(l: string): void; err(l: string): void };
-  out: string[];
-  err: string[];
-} {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l) => out.push(l), err: (l) => err.push(l) }, out, err };
-}
-
 Deno.test("main.ts: a command that is not built yet exits 2 with one line saying so", async () => {
   for (const command of ["pub", "sub", "rr", "passwd"]) {
     const r = await runMain(command, "-t", "x");
@@ -40,11 +31,9 @@ Deno.test("main.ts: a command that is not built yet exits 2 with one line saying
 
 Deno.test("runCli: options without a command mean the broker, as mosquitto -c does", async () => {
   const c = capture();
-  assert.equal(await runCli(["-c", "x.conf"], c.io), 1);
-  assert.deepStrictEqual(c.err, [
-    "Error: -c: configuration files are not built yet",
-    "Run 'midge broker -h' for usage.",
-  ]);
+  assert.equal(await runCli(["-c", "/nonexistent/x.conf"], c.io), 1);
+  assert.match(c.err[0], /^\/nonexistent\/x\.conf: cannot read: /);
+  assert.equal(c.err[1], "/nonexistent/x.conf: 1 problem; not starting.");
   const b = capture();
   assert.equal(await runCli(["broker", "-p", "70000"], b.io), 1);
   assert.match(b.err[0], /-p: invalid port '70000', must be 1-65535/);

@@ -1,0 +1,70 @@
+/**
+ * From a validated configuration to the broker's runtime options, and which of them a reload
+ * (SIGHUP) may change.
+ *
+ * @module
+ */
+
+import type { BrokerOptions, ListenerOptions, ListenerSecurity } from "../broker/options.ts";
+import { defaultBrokerOptions } from "../broker/options.ts";
+import type { Config, ListenerConfig, SecurityConfig } from "../config/options.ts";
+import type { Logger } from "../log/logger.ts";
+
+/** The listeners of local-only mode (no listener configured): loopback, IPv4 and IPv6. */
+export function localOnlyListeners(port: number): ListenerOptions[] {
+  return [{ port, host: "127.0.0.1" }, { port, host: "::1", optional: true }];
+}
+
+function listenerSecurity(security: SecurityConfig): ListenerSecurity {
+  return {
+    allowAnonymous: security.allow_anonymous,
+    allowZeroLengthClientId: security.allow_zero_length_clientid,
+    autoIdPrefix: security.auto_id_prefix,
+  };
+}
+
+function listenerOptions(l: ListenerConfig): ListenerOptions {
+  return {
+    port: l.port,
+    host: l.bind_address,
+    socketDomain: l.socket_domain,
+    maxConnections: l.max_connections,
+    maxTopicAlias: l.max_topic_alias,
+    security: listenerSecurity(l.security),
+  };
+}
+
+/** The options `config` gives the broker, logging to `logger`. */
+export function brokerOptionsFromConfig(config: Config, logger: Logger): BrokerOptions {
+  const options = defaultBrokerOptions();
+  options.logger = logger;
+  options.listeners = config.listeners.length === 0
+    ? localOnlyListeners(1883)
+    : config.listeners.map(listenerOptions);
+  applyReloadable(options, config);
+  return options;
+}
+
+/**
+ * The options a reload changes in place, as Mosquitto reloads them: limits and queues,
+ * client id rules and anonymous access (per listener too). Listeners themselves stay.
+ */
+export function applyReloadable(options: BrokerOptions, config: Config): void {
+  const g = config.general;
+  options.maxInflightMessages = g.max_inflight_messages;
+  options.maxQueuedMessages = g.max_queued_messages;
+  options.maxQueuedBytes = g.max_queued_bytes;
+  options.queueQos0Messages = g.queue_qos0_messages;
+  options.maxPacketSize = g.max_packet_size;
+  options.messageSizeLimit = g.message_size_limit;
+  options.maxKeepalive = g.max_keepalive;
+  options.retainAvailable = g.retain_available;
+  options.persistentClientExpiration = g.persistent_client_expiration;
+  options.allowAnonymous = config.security.allow_anonymous;
+  options.allowZeroLengthClientId = config.security.allow_zero_length_clientid;
+  options.autoIdPrefix = config.security.auto_id_prefix;
+  config.listeners.forEach((l, i) => {
+    const listener = options.listeners[i];
+    if (listener !== undefined) listener.security = listenerSecurity(l.security);
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * `midge convert FILE`: print a mosquitto.conf file (with the files its include_dir lines
+ * load) as Midge's TOML configuration, with comments, on standard output.
+ *
+ * @module
+ */
+
+import { convertMosquitto } from "../config/convert.ts";
+import { ConfigError, formatProblem } from "../config/errors.ts";
+import { readMosquittoConf } from "../config/mosquitto_conf.ts";
+import type { CliIo } from "./dispatch.ts";
+
+const USAGE = "Usage: midge convert FILE";
+
+const HELP = `${USAGE}
+
+Print the mosquitto.conf FILE, and the files its include_dir lines load, as a Midge TOML
+configuration on standard output: each key with its documentation and the line it came from.
+Lines that cannot be converted are kept as "# UNKNOWN:" comments and counted on standard error.
+
+Example: midge convert /etc/mosquitto/mosquitto.conf > midge.toml`;
+
+/** Run `midge convert` with `args` (after the command name); resolves to the exit code. */
+export async function runConvert(args: string[], io: CliIo): Promise<number> {
+  if (args.includes("-h") || args.includes("--help")) {
+    io.out(HELP);
+    return 0;
+  }
+  const files = args[0] === "--" ? args.slice(1) : args;
+  const option = args[0] === "--" ? undefined : files.find((a) => a.startsWith("-"));
+  if (option !== undefined || files.length !== 1) {
+    io.err(
+      option !== undefined
+        ? `midge convert: unknown option '${option}'`
+        : files.length === 0
+        ? "midge convert: which file? Give the mosquitto.conf to convert."
+        : `midge convert: one file at a time, not ${files.length}`,
+    );
+    io.err(USAGE);
+    return 1;
+  }
+  const path = files[0];
+  if (path.toLowerCase().endsWith(".toml")) {
+    io.err(`midge convert: ${path} is a TOML file already; give a mosquitto.conf file`);
+    io.err(USAGE);
+    return 1;
+  }
+  let raw;
+  try {
+    raw = await readMosquittoConf(path);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) io.err(formatProblem(problem));
+    return 1;
+  }
+  const { toml, unconverted } = convertMosquitto(raw);
+  io.out(toml.trimEnd());
+  if (unconverted > 0) {
+    io.err(
+      `midge convert: ${unconverted} line${unconverted === 1 ? "" : "s"} of ${path} could ` +
+        'not be converted; they are kept as "# UNKNOWN:" comments.',
+    );
+  }
+  return 0;
+}

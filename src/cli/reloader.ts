@@ -1,0 +1,105 @@
+/**
+ * SIGHUP and SIGUSR1 for a running broker: reload the configuration file and apply what
+ * Mosquitto applies on reload (limits, security, logging; log files are reopened), log each
+ * change, and keep the running configuration when the file has become invalid.
+ *
+ * @module
+ */
+
+import type { Broker } from "../broker/broker.ts";
+import { ConfigError } from "../config/errors.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/options.ts";
+import { loggerFromConfig } from "../log/from_config.ts";
+import { applyReloadable } from "./broker_options.ts";
+import { configChanges } from "./config_changes.ts";
+
+/** How loggers are built for this process. */
+export interface LoggerSettings {
+  /** `-v` was given. */
+  verbose: boolean;
+  /** Publishes log lines for `log_dest topic`. */
+  publish: (topic: string, payload: Uint8Array) => void;
+}
+
+/** Reloads one broker's configuration on request. */
+export class Reloader {
+  #broker: Broker;
+  #config: Config;
+  #settings: LoggerSettings;
+  #running: Promise<void> = Promise.resolve();
+
+  /** Reload `broker`, started with `config`. */
+  constructor(broker: Broker, config: Config, settings: LoggerSettings) {
+    this.#broker = broker;
+    this.#config = config;
+    this.#settings = settings;
+  }
+
+  /** The configuration in force. */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** Reload now (SIGHUP); reloads run one at a time. */
+  reload(): Promise<void> {
+    this.#running = this.#running.then(() => this.#reload());
+    return this.#running;
+  }
+
+  /** Resolves when no reload is running. */
+  idle(): Promise<void> {
+    return this.#running;
+  }
+
+  async #reload(): Promise<void> {
+    const log = () => this.#broker.log;
+    const file = this.#config.file;
+    log().reopen(); // first, so that a rotated log file gets the lines below
+    log().notice("Reloading config.");
+    if (file === undefined) return;
+    let next: Config;
+    try {
+      next = await loadConfig(file);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      log().error(`Reload of ${file} rejected; the running configuration is kept:`);
+      for (const line of error.message.split("\n")) log().error(line);
+      return;
+    }
+    const changes = configChanges(this.#config, next);
+    const logChanged = JSON.stringify(this.#config.log) !== JSON.stringify(next.log);
+    if (logChanged) {
+      let logger;
+      try {
+        logger = loggerFromConfig(next.log, this.#settings);
+      } catch (error) {
+        log().error(`Reload of ${file} rejected: ${(error as Error).message}`);
+        return;
+      }
+      const old = this.#broker.options.logger;
+      this.#broker.options.logger = logger;
+      void old.close();
+    }
+    applyReloadable(this.#broker.options, next);
+    for (const notice of next.notices) log().log(notice.severity, notice.message);
+    for (const change of changes.applied) log().notice(`Reloaded ${change}.`);
+    for (const change of changes.needRestart) {
+      log().warning(`Not reloaded (restart to apply): ${change}.`);
+    }
+    if (changes.applied.length === 0 && changes.needRestart.length === 0) {
+      log().notice("Reload: nothing changed.");
+    }
+    this.#config = next;
+  }
+
+  /** SIGUSR1: save persistent state now. */
+  saveState(): void {
+    const log = this.#broker.log;
+    if (!this.#config.persistence.persistence) {
+      log.notice("SIGUSR1: persistence is off; nothing to save.");
+    } else {
+      log.warning("SIGUSR1: persistence is not built yet; nothing was saved.");
+    }
+  }
+}

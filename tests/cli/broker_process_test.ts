@@ -1,0 +1,214 @@
+/**
+ * `midge -c FILE` as a real process: --test-config, -d, the pid file, log files, SIGHUP reload
+ * (applied, and rejected for a bad file while the old configuration keeps running), log file
+ * reopening, and SIGTERM ending with DISCONNECT 0x8B to a 5.0 client.
+ */
+
+import assert from "node:assert/strict";
+import { ReasonCode } from "../../src/codec/mod.ts";
+import { connect, waitFor } from "../integration/harness.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
+
+/** Run `midge ARGS` to completion. */
+async function midge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: ENV,
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** A port that was free a moment ago. */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** `midge -c file` in the background, its output discarded (the tests log to a file). */
+function spawnBroker(file: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "-c", file],
+    env: ENV,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** Make sure `child` has ended (killing it if a test failed first). */
+async function ended(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already ended
+  }
+  await child.status;
+}
+
+async function readOr(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
+  }
+}
+
+Deno.test("--test-config: exit 0 for a valid file, 1 with every problem for a bad one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = `${dir}/good.toml`;
+    await Deno.writeTextFile(good, "retry_interval = 20\n[[listener]]\nport = 1883\n");
+    const ok = await midge(["-c", good, "--test-config"]);
+    assert.equal(ok.code, 0);
+    assert.equal(ok.stdout.trim(), `${good}: the configuration is valid.`);
+    assert.match(ok.stderr, /notice: .*good\.toml:1: retry_interval: /);
+    const bad = `${dir}/bad.toml`;
+    await Deno.writeTextFile(bad, '[[listener]]\nport = 70000\nbind_adress = "::1"\n');
+    const refused = await midge(["-c", bad, "--test-config"]);
+    assert.equal(refused.code, 1);
+    assert.deepEqual(refused.stderr.trim().split("\n"), [
+      `${bad}:2: listener[1].port: must be 1-65535, not 70000`,
+      `${bad}:3: listener[1].bind_adress: unknown option; did you mean bind_address?`,
+      `${bad}: 2 problems; the configuration is not valid.`,
+    ]);
+    const missing = await midge(["-c", `${dir}/nope.toml`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.toml: cannot read: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("-d is refused with the way to run in the background; -p with -c is refused", async () => {
+  const daemon = await midge(["-d"]);
+  assert.equal(daemon.code, 1);
+  assert.match(
+    daemon.stderr,
+    /-d: Midge cannot put itself in the background .*conf\/midge\.service/,
+  );
+  const both = await midge(["-c", "x.toml", "-p", "1884"]);
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /-p cannot be combined with -c/);
+});
+
+Deno.test("a broker with a bad config file does not start, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/midge.toml`;
+    await Deno.writeTextFile(file, "max_queued_messages = -5\n");
+    const run = await midge(["-c", file]);
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.stderr.trim().split("\n"), [
+      `${file}:1: max_queued_messages: must be at least 0, not -5`,
+      `${file}: 1 problem; not starting.`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGHUP reloads, keeps the old config when the new one is bad, reopens the log; SIGTERM sends 0x8B and removes the pid file", async () => {
+  const dir = await Deno.makeTempDir();
+  const port = freePort();
+  const file = `${dir}/midge.toml`;
+  const logFile = `${dir}/midge.log`;
+  const pidFile = `${dir}/midge.pid`;
+  const write = (anonymous: boolean, extra = "") =>
+    Deno.writeTextFile(
+      file,
+      `pid_file = "${pidFile}"\n${extra}\n[log]\nlog_dest = ["file ${logFile}"]\n` +
+        `[security]\nallow_anonymous = ${anonymous}\n[[listener]]\nport = ${port}\n` +
+        `bind_address = "127.0.0.1"\n`,
+    );
+  await write(true);
+  const child = spawnBroker(file);
+  const log = () => readOr(logFile);
+  try {
+    await waitFor(async () => (await log()).includes("running"), "the broker to start", 20_000);
+    assert.equal((await Deno.readTextFile(pidFile)).trim(), String(child.pid));
+    const kept = await connect(port, { protocolVersion: 5, clientId: "kept" });
+    assert.equal(kept.connack.reasonCode, 0);
+
+    // A valid change: anonymous access off. Connected clients stay.
+    await write(false);
+    child.kill("SIGHUP");
+    await waitFor(async () => (await log()).includes("Reloaded allow_anonymous"), "the reload");
+    assert.match(await log(), /Reloaded allow_anonymous: true -> false\./);
+    const refused = await connect(port, { protocolVersion: 5, clientId: "late" });
+    assert.equal(refused.connack.reasonCode, ReasonCode.NotAuthorized);
+    await refused.client.close();
+
+    // A bad file: rejected, the running configuration stays.
+    await Deno.writeTextFile(file, (await Deno.readTextFile(file)) + 'max_keepalive = "x"\n');
+    child.kill("SIGHUP");
+    await waitFor(async () => (await log()).includes("rejected"), "the rejected reload");
+    assert.match(
+      await log(),
+      /Reload of .*midge\.toml rejected; the running configuration is kept:/,
+    );
+    assert.match(
+      await log(),
+      /midge\.toml:10: listener\[1\]\.max_keepalive: belongs at the top level, before the first \[table\]/,
+    );
+    const stillRefused = await connect(port, { protocolVersion: 5, clientId: "later" });
+    assert.equal(stillRefused.connack.reasonCode, ReasonCode.NotAuthorized);
+    await stillRefused.client.close();
+
+    // logrotate: the file is moved away; SIGHUP opens a new one at the path.
+    await write(false);
+    await Deno.rename(logFile, `${logFile}.1`);
+    child.kill("SIGHUP");
+    await waitFor(async () => (await log()).includes("Reloading config."), "a new log file");
+
+    child.kill("SIGTERM");
+    const disconnect = await kept.client.expect("disconnect", 5000);
+    assert.equal(disconnect.reasonCode, ReasonCode.ServerShuttingDown);
+    await kept.client.close();
+    const status = await child.status;
+    assert.equal(status.code, 0);
+    assert.match(await log(), /terminating/);
+    await assert.rejects(Deno.stat(pidFile), Deno.errors.NotFound);
+  } finally {
+    await ended(child);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("midge -c mosquitto.conf: a Mosquitto file with a listener, anonymous access and a log file serves clients", async () => {
+  const dir = await Deno.makeTempDir();
+  const port = freePort();
+  const file = `${dir}/mosquitto.conf`;
+  const logFile = `${dir}/mosquitto.log`;
+  await Deno.writeTextFile(
+    file,
+    `# as in /etc/mosquitto/mosquitto.conf\npid_file ${dir}/m.pid\npersistence false\n` +
+      `log_dest file ${logFile}\nlog_type all\nlog_timestamp_format %Y-%m-%dT%H:%M:%S\n\n` +
+      `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_connections 10\n`,
+  );
+  const child = spawnBroker(file);
+  try {
+    await waitFor(async () => (await readOr(logFile)).includes("running"), "the start", 20_000);
+    const { client, connack } = await connect(port, { clientId: "from-conf" });
+    assert.equal(connack.reasonCode, 0);
+    await client.close();
+    await waitFor(
+      async () => (await readOr(logFile)).includes("Client from-conf closed its connection."),
+      "the close to be logged",
+    );
+    const lines = (await readOr(logFile)).trim().split("\n");
+    assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d: midge version \S+ starting$/);
+    assert.ok(lines.some((l) => l.endsWith(`Config loaded from ${file}.`)));
+    assert.ok(lines.some((l) => l.endsWith(`Opening ipv4 listen socket on port ${port}.`)));
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+  } finally {
+    await ended(child);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
