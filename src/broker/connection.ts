@@ -20,6 +20,7 @@ import type { ListenerOptions } from "./options.ts";
 import { flowControlLimit } from "./delivery.ts";
 import { dispatch, fail } from "./dispatch.ts";
 import { OutQueue } from "./out_queue.ts";
+import { sentLine } from "./packet_log.ts";
 import type { Session } from "./session.ts";
 
 /** First read buffer: enough for a CONNECT; it doubles while reads fill it. */
@@ -225,6 +226,11 @@ export class Connection {
     if (this.closed) return;
     this.out.push(encodePacket(packet, this.version));
     this.broker.metrics.messagesSent++;
+    const log = this.broker.log;
+    if (log.enabled("debug")) {
+      const line = sentLine(this.logName, packet);
+      if (line !== undefined) log.debug(line);
+    }
   }
 
   /**

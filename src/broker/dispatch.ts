@@ -7,6 +7,7 @@
 
 import { MqttError, type Packet, protocolError, ReasonCode } from "../codec/mod.ts";
 import type { Connection } from "./connection.ts";
+import { receivedLines } from "./packet_log.ts";
 import { handleAuth } from "./handlers/auth.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleDisconnect } from "./handlers/disconnect.ts";
@@ -24,6 +25,10 @@ import { handleUnsubscribe } from "./handlers/unsubscribe.ts";
  * storage or authentication); the read loop awaits it before the next packet.
  */
 export function dispatch(conn: Connection, packet: Packet): Promise<void> | undefined {
+  const log = conn.broker.log;
+  if (log.enabled("debug") && conn.isConnected) {
+    for (const line of receivedLines(conn.clientId, packet)) log.debug(line);
+  }
   try {
     const pending = route(conn, packet);
     return pending?.catch((error) => fail(conn, error));

@@ -1,0 +1,70 @@
+/**
+ * `-v` / `log_type debug`: Mosquitto's lines for packets received and sent, so that a verbose
+ * Midge log reads like a verbose Mosquitto log.
+ */
+
+import assert from "node:assert/strict";
+import { connect, startBroker, waitFor } from "./harness.ts";
+
+Deno.test("debug lines name each packet received and sent, with Mosquitto's texts", async () => {
+  const tb = startBroker();
+  try {
+    const { client } = await connect(tb.port, { clientId: "dbg" });
+    await client.send({
+      type: "subscribe",
+      packetId: 1,
+      subscriptions: [{
+        topicFilter: "a/#",
+        qos: 1,
+        noLocal: false,
+        retainAsPublished: false,
+        retainHandling: 0,
+      }],
+    });
+    await client.expect("suback");
+    await client.send({
+      type: "publish",
+      topic: "a/b",
+      payload: new TextEncoder().encode("hello"),
+      qos: 1,
+      retain: false,
+      dup: false,
+      packetId: 7,
+    });
+    // The delivery to itself is queued before the acknowledgement.
+    const delivered = await client.expect("publish");
+    await client.expect("puback");
+    await client.send({ type: "puback", packetId: delivered.packetId!, reasonCode: 0 });
+    await client.send({ type: "pingreq" });
+    await client.expect("pingresp");
+    await client.send({ type: "unsubscribe", packetId: 2, topicFilters: ["a/#"] });
+    await client.expect("unsuback");
+    await client.send({ type: "disconnect", reasonCode: 0 });
+    await client.expectClosed();
+    await client.close();
+    await waitFor(() => tb.logs.includes("Client dbg disconnected."), "the disconnect");
+    const expected = [
+      "Sending CONNACK to dbg (0, 0)",
+      "Received SUBSCRIBE from dbg",
+      "\ta/# (QoS 1)",
+      "dbg 1 a/#",
+      "Sending SUBACK to dbg",
+      "Received PUBLISH from dbg (d0, q1, r0, m7, 'a/b', ... (5 bytes))",
+      `Sending PUBLISH to dbg (d0, q1, r0, m${delivered.packetId}, 'a/b', ... (5 bytes))`,
+      "Sending PUBACK to dbg (m7, rc0)",
+      `Received PUBACK from dbg (Mid: ${delivered.packetId}, RC:0)`,
+      "Received PINGREQ from dbg",
+      "Sending PINGRESP to dbg",
+      "Received UNSUBSCRIBE from dbg",
+      "\ta/#",
+      "dbg a/#",
+      "Sending UNSUBACK to dbg",
+      "Received DISCONNECT from dbg",
+      "Client dbg disconnected.",
+    ];
+    const relevant = tb.logs.filter((l) => expected.includes(l));
+    assert.deepEqual(relevant, expected);
+  } finally {
+    await tb.stop();
+  }
+});
