@@ -216,10 +216,9 @@ export async function main(args: string[]): Promise<number> {
     `midge: ${revision} (measured at the start of the run)`,
     `host: ${navigator.hardwareConcurrency} cores, Linux ${Deno.osRelease()}, deno ${Deno.version.deno}` +
     (mosquitto !== undefined ? `, ${(await mosquittoVersion()) ?? "mosquitto"}` : ""),
-    `brokers: \`taskset -c ${BROKER_CPU} deno run -A scripts/bench/midge_server.ts PORT\`` +
-    (mosquitto !== undefined
-      ? `, \`taskset -c ${BROKER_CPU} mosquitto -c <scripts/bench/mosquitto.conf, listener PORT>\``
-      : "") +
+    `brokers: \`taskset -c ${BROKER_CPU} deno run -A --v8-flags=... main.ts -c CONF\`` +
+    (mosquitto !== undefined ? `, \`taskset -c ${BROKER_CPU} mosquitto -c CONF\`` : "") +
+    ", CONF = scripts/bench/mosquitto.conf with its listener set to the run's port" +
     " (fresh process per run, 127.0.0.1, ports 18860-18879)",
     `generator: \`taskset -c ${GENERATOR_CPU} deno run -A scripts/bench/generator.ts '<job JSON>'\`` +
     " (a fresh process per run)",

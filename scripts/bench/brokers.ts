@@ -26,7 +26,7 @@ export interface RunningBroker {
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;
 const STDERR_TAIL_BYTES = 4096;
-const MIDGE_SERVER = new URL("./midge_server.ts", import.meta.url).pathname;
+const MIDGE_MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The V8 flags of `deno task start` (deno.json), so the broker measured is the one users run. */
 const MIDGE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--single-threaded-gc";
 const MOSQUITTO_CONF = new URL("./mosquitto.conf", import.meta.url).pathname;
@@ -55,16 +55,19 @@ export async function mosquittoVersion(): Promise<string | undefined> {
   }
 }
 
-/** The command line (without taskset) that starts `name` on `port`. */
+/**
+ * The command line (without taskset) that starts `name` on `port`. Both brokers read the same
+ * mosquitto.conf, copied with the listener line set to the port (mosquitto's -p would add a
+ * listener on every interface).
+ */
 async function brokerCommand(name: BrokerName, port: number, workDir: string): Promise<string[]> {
-  if (name === "Midge") {
-    return [Deno.execPath(), "run", "-A", MIDGE_V8_FLAGS, MIDGE_SERVER, String(port)];
-  }
-  // mosquitto's -p would add a listener on every interface: set the port in a copy instead.
   const conf = (await Deno.readTextFile(MOSQUITTO_CONF))
     .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`);
-  const path = `${workDir}/mosquitto-${port}.conf`;
+  const path = `${workDir}/${name.toLowerCase()}-${port}.conf`;
   await Deno.writeTextFile(path, conf);
+  if (name === "Midge") {
+    return [Deno.execPath(), "run", "-A", MIDGE_V8_FLAGS, MIDGE_MAIN, "-c", path];
+  }
   return ["mosquitto", "-c", path];
 }
 
