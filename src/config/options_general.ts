@@ -133,9 +133,9 @@ export const GENERAL_OPTIONS = {
     default: undefined,
     doc: "When started as root, the user to run as.",
     support: "different",
-    note: "Deno cannot drop privileges: accepted when it names the current user or when not " +
-      "run as root; otherwise set User= in the systemd unit (conf/midge.service). Mosquitto's " +
-      "default, mosquitto, does not apply.",
+    note: "Deno cannot drop privileges: accepted only when it names the user Midge runs as; " +
+      "otherwise refused, pointing at User= in the systemd unit (conf/midge.service). " +
+      "Mosquitto's default, mosquitto, does not apply.",
     reload: false,
   }),
   websockets_headers_size: int("websockets_headers_size", 0, 0xffff, {

@@ -371,15 +371,23 @@ function checkLog(c: Checker, raw: RawSection, log: Values): void {
   }
 }
 
-/** `user`: Deno cannot change user; accept what needs no change. */
+/**
+ * `user`: Deno cannot change user, so only the user Midge already runs as is accepted. (As
+ * root the file asks for a switch Midge cannot make; as another user, Mosquitto would ignore
+ * the option, but a file that names a user Midge does not run as is refused all the same,
+ * so that nobody believes the broker runs as that user.)
+ */
 function checkUser(c: Checker, raw: RawSection, user: string | undefined, facts: ProcessFacts) {
-  if (user === undefined || !facts.isRoot || user === facts.userName) return;
+  if (user === undefined || user === facts.userName) return;
   const origin = raw.entries.get("user")!.at(-1)!.origin;
+  const why = facts.isRoot
+    ? `Midge cannot switch from root to ${user} itself`
+    : `Midge runs as ${facts.userName}, not ${user}, and cannot change user`;
   c.problem(
     origin,
     c.path("", "user"),
-    `Midge cannot switch from ${facts.userName} to ${user} itself: start it as ${user} ` +
-      `(User=${user} in the systemd unit, conf/midge.service), or remove this option`,
+    `${why}: start it as ${user} (User=${user} in the systemd unit, conf/midge.service), or ` +
+      "remove this option",
   );
 }
 

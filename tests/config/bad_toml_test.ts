@@ -197,14 +197,17 @@ for (const { name, text, expected } of CASES) {
   });
 }
 
-Deno.test("user: refused as root when it names another user, pointing at systemd User=", () => {
+Deno.test("user: accepted only when it names the user Midge runs as; otherwise refused, pointing at systemd User=", () => {
   const text = 'user = "mosquitto"\n';
   assert.deepEqual(problems(text, { userName: "root", isRoot: true }), [
     "midge.toml:1: user: Midge cannot switch from root to mosquitto itself: start it as " +
     "mosquitto (User=mosquitto in the systemd unit, conf/midge.service), or remove this option",
   ]);
-  assert.deepEqual(problems(text, { userName: "mosquitto", isRoot: true }), []);
-  assert.deepEqual(problems(text, { userName: "pi", isRoot: false }), []);
+  assert.deepEqual(problems(text, { userName: "pi", isRoot: false }), [
+    "midge.toml:1: user: Midge runs as pi, not mosquitto, and cannot change user: start it as " +
+    "mosquitto (User=mosquitto in the systemd unit, conf/midge.service), or remove this option",
+  ]);
+  assert.deepEqual(problems(text, { userName: "mosquitto", isRoot: false }), []);
 });
 
 Deno.test("an unquoted dotted option name is explained", () => {

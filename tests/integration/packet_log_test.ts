@@ -68,3 +68,28 @@ Deno.test("debug lines name each packet received and sent, with Mosquitto's text
     await tb.stop();
   }
 });
+
+Deno.test("a password never appears in the log, even with every log type on", async () => {
+  const tb = startBroker();
+  try {
+    const secret = "s3cr3t-Pa55w0rd";
+    const password = new TextEncoder().encode(secret);
+    for (const version of [4, 5] as const) {
+      const { client, connack } = await connect(tb.port, {
+        protocolVersion: version,
+        clientId: `pw${version}`,
+        username: "ann",
+        password,
+      });
+      assert.equal(connack.reasonCode, 0);
+      await client.send({ type: "disconnect", reasonCode: 0 });
+      await client.expectClosed();
+      await client.close();
+    }
+    await waitFor(() => tb.logs.includes("Client pw5 disconnected."), "the second client");
+    assert.ok(tb.logs.some((l) => l.includes("u'ann'")), "the username is logged");
+    assert.ok(!tb.logs.some((l) => l.includes(secret)), "no line holds the password");
+  } finally {
+    await tb.stop();
+  }
+});
