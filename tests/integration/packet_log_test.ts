@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ALL_LOG_TYPES, Logger } from "../../src/log/logger.ts";
 import { connect, startBroker, waitFor } from "./harness.ts";
 
 Deno.test("debug lines name each packet received and sent, with Mosquitto's texts", async () => {
@@ -89,6 +90,30 @@ Deno.test("a password never appears in the log, even with every log type on", as
     await waitFor(() => tb.logs.includes("Client pw5 disconnected."), "the second client");
     assert.ok(tb.logs.some((l) => l.includes("u'ann'")), "the username is logged");
     assert.ok(!tb.logs.some((l) => l.includes(secret)), "no line holds the password");
+  } finally {
+    await tb.stop();
+  }
+});
+
+Deno.test("connection_messages false: no connect and disconnect lines, other lines stay", async () => {
+  const logs: string[] = [];
+  const logger = new Logger({
+    types: ALL_LOG_TYPES,
+    timestamp: false,
+    sinks: [(l) => logs.push(l)],
+    connectionMessages: false,
+  });
+  const tb = startBroker({ logger });
+  try {
+    const { client } = await connect(tb.port, { clientId: "quiet" });
+    await client.send({ type: "pingreq" });
+    await client.expect("pingresp");
+    await client.send({ type: "disconnect", reasonCode: 0 });
+    await client.expectClosed();
+    await client.close();
+    await waitFor(() => tb.broker.connectedCount === 0, "the client to be gone");
+    assert.ok(logs.includes("Received PINGREQ from quiet"));
+    assert.ok(!logs.some((l) => /New connection|New client connected|disconnected\./.test(l)));
   } finally {
     await tb.stop();
   }
