@@ -1,0 +1,373 @@
+/**
+ * A small MQTT client on the project's codec, for the tools (`midge pub`, `sub`, `rr`) and
+ * tests: CONNECT/CONNACK, PUBLISH at QoS 0, 1 and 2 both ways with their acknowledgements,
+ * SUBSCRIBE, UNSUBSCRIBE, keep alive, DISCONNECT. Writes are batched per turn of the event
+ * loop (the broker's OutQueue), so a tool streaming many messages makes few system calls.
+ *
+ * @module
+ */
+
+import {
+  type ConnackPacket,
+  type ConnectPacket,
+  decodePacket,
+  type DisconnectPacket,
+  encodePacket,
+  FrameReader,
+  MqttError,
+  type Packet,
+  type Properties,
+  type ProtocolVersion,
+  type PublishPacket,
+  type QoS,
+  type SubackPacket,
+  type Subscription,
+  type UnsubackPacket,
+} from "../../codec/mod.ts";
+import { OutQueue } from "../../broker/out_queue.ts";
+import type { ClientSocket } from "./socket.ts";
+
+/** What CONNECT carries, besides the protocol version. */
+export type ConnectFields = Omit<ConnectPacket, "type">;
+
+/** The broker refused the connection: CONNACK with a non-zero reason code. */
+export class ConnackRefused extends Error {
+  /** The CONNACK. */
+  readonly connack: ConnackPacket;
+
+  /** A refusal carried by `connack`. */
+  constructor(connack: ConnackPacket) {
+    super(`connection refused (reason ${connack.reasonCode})`);
+    this.connack = connack;
+  }
+}
+
+/** A message received from the broker (QoS 2: once its PUBREL arrived). */
+export type ReceivedPublish = PublishPacket;
+
+/** Called for each packet sent and received (`-d`). */
+export type PacketTrace = (direction: "sent" | "received", packet: Packet) => void;
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+const READ_SIZE = 64 * 1024;
+
+/** One connection to a broker. */
+export class MqttClient {
+  /** The broker's CONNACK. */
+  readonly connack: ConnackPacket;
+  /** The protocol version spoken. */
+  readonly version: ProtocolVersion;
+  /** Called for each message received. */
+  onMessage: (message: ReceivedPublish) => void = () => {};
+  /** Called when the broker sends DISCONNECT (5.0). */
+  onDisconnect: (packet: DisconnectPacket) => void = () => {};
+  /** Resolves when the connection has ended, with the error that ended it, if any. */
+  readonly closed: Promise<Error | undefined>;
+  #trace: PacketTrace | undefined;
+  #socket: ClientSocket;
+  #out: OutQueue;
+  #reader: FrameReader;
+  #pending = new Map<number, Waiter<Packet>>();
+  #incomingQos2 = new Map<number, PublishPacket>();
+  #nextId = 1;
+  #keepAliveMs: number;
+  #lastSent = Date.now();
+  #pingSentAt = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #ended = false;
+  #endClosed!: (error: Error | undefined) => void;
+
+  private constructor(
+    socket: ClientSocket,
+    version: ProtocolVersion,
+    state: { connack: ConnackPacket; reader: FrameReader; keepAlive: number; trace?: PacketTrace },
+  ) {
+    this.#socket = socket;
+    this.version = version;
+    this.connack = state.connack;
+    this.#reader = state.reader;
+    this.#trace = state.trace;
+    this.#out = new OutQueue(socket, { outputFailed: (error) => this.#end(asError(error)) });
+    const serverKeepAlive = state.connack.properties?.serverKeepAlive;
+    this.#keepAliveMs = (serverKeepAlive ?? state.keepAlive) * 1000;
+    this.closed = new Promise((resolve) => this.#endClosed = resolve);
+    if (this.#keepAliveMs > 0) {
+      this.#timer = setInterval(() => this.#keepAlive(), Math.min(1000, this.#keepAliveMs / 2));
+    }
+    this.#readLoop();
+  }
+
+  /**
+   * Send CONNECT on `socket` and wait for CONNACK (at most `timeoutMs`). Throws
+   * `ConnackRefused` for a refusal, and an Error if the broker closes or says nothing.
+   */
+  static async connect(
+    socket: ClientSocket,
+    fields: ConnectFields,
+    options: { timeoutMs?: number; trace?: PacketTrace } = {},
+  ): Promise<MqttClient> {
+    const version = fields.protocolVersion;
+    const connect: ConnectPacket = { type: "connect", ...fields };
+    options.trace?.("sent", connect);
+    await writeAll(socket, encodePacket(connect, version));
+    const reader = new FrameReader();
+    const connack = await readConnack(socket, reader, version, options.timeoutMs ?? 10_000);
+    options.trace?.("received", connack);
+    if (connack.reasonCode !== 0) {
+      socket.close();
+      throw new ConnackRefused(connack);
+    }
+    return new MqttClient(socket, version, {
+      connack,
+      reader,
+      keepAlive: fields.keepAlive,
+      trace: options.trace,
+    });
+  }
+
+  /** Whether the connection has ended. */
+  get isClosed(): boolean {
+    return this.#ended;
+  }
+
+  /** Messages and other requests awaiting their acknowledgement. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Publish. QoS 0 resolves once written; QoS 1 on PUBACK; QoS 2 on PUBCOMP. A 5.0 reason code
+   * of 0x80 or more in the acknowledgement rejects with an MqttError carrying it.
+   */
+  async publish(
+    topic: string,
+    payload: Uint8Array,
+    options: { qos?: QoS; retain?: boolean; properties?: Properties } = {},
+  ): Promise<void> {
+    const qos = options.qos ?? 0;
+    const packetId = qos > 0 ? this.#allocateId() : undefined;
+    const packet: PublishPacket = {
+      type: "publish",
+      topic,
+      payload,
+      qos,
+      retain: options.retain ?? false,
+      dup: false,
+      packetId,
+      properties: options.properties,
+    };
+    if (qos === 0) {
+      this.#send(packet);
+      await this.#out.drained();
+      if (this.#ended) throw new Error("connection closed");
+      return;
+    }
+    const ack = await this.#request(packet, packetId!);
+    if ("reasonCode" in ack && ack.reasonCode >= 0x80) {
+      throw new MqttError(ack.reasonCode, `${ack.type.toUpperCase()} reason ${ack.reasonCode}`);
+    }
+  }
+
+  /** Subscribe; resolves with the SUBACK. */
+  subscribe(subscriptions: Subscription[], properties?: Properties): Promise<SubackPacket> {
+    const packetId = this.#allocateId();
+    return this.#request(
+      { type: "subscribe", packetId, subscriptions, properties },
+      packetId,
+    ) as Promise<SubackPacket>;
+  }
+
+  /** Unsubscribe; resolves with the UNSUBACK. */
+  unsubscribe(topicFilters: string[], properties?: Properties): Promise<UnsubackPacket> {
+    const packetId = this.#allocateId();
+    return this.#request(
+      { type: "unsubscribe", packetId, topicFilters, properties },
+      packetId,
+    ) as Promise<UnsubackPacket>;
+  }
+
+  /** Send DISCONNECT, wait until it is written, and close. */
+  async disconnect(reasonCode = 0, properties?: Properties): Promise<void> {
+    if (this.#ended) return;
+    this.#send({ type: "disconnect", reasonCode, properties });
+    await this.#out.drained();
+    this.#end(undefined);
+  }
+
+  /** Close the socket without DISCONNECT (the broker publishes the will). */
+  close(): void {
+    this.#end(undefined);
+  }
+
+  #allocateId(): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      const id = this.#nextId;
+      this.#nextId = id === 65535 ? 1 : id + 1;
+      if (!this.#pending.has(id)) return id;
+    }
+    throw new Error("no free packet identifier: 65535 requests in flight");
+  }
+
+  #request(packet: Packet, packetId: number): Promise<Packet> {
+    if (this.#ended) return Promise.reject(new Error("connection closed"));
+    return new Promise((resolve, reject) => {
+      this.#pending.set(packetId, { resolve, reject });
+      this.#send(packet);
+    });
+  }
+
+  #send(packet: Packet): void {
+    if (this.#ended) return;
+    this.#trace?.("sent", packet);
+    this.#out.push(encodePacket(packet, this.version));
+    this.#lastSent = Date.now();
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      this.#handleFrames();
+      while (!this.#ended) {
+        const n = await this.#socket.read(buf);
+        if (n === null) break;
+        this.#reader.push(buf.subarray(0, n));
+        this.#handleFrames();
+      }
+      this.#end(this.#ended ? undefined : new Error("the broker closed the connection"));
+    } catch (error) {
+      this.#end(this.#ended ? undefined : asError(error));
+    }
+  }
+
+  #handleFrames(): void {
+    for (let frame = this.#reader.next(); frame !== null; frame = this.#reader.next()) {
+      const packet = decodePacket(frame.slice(), this.version);
+      this.#trace?.("received", packet);
+      this.#handle(packet);
+    }
+  }
+
+  #handle(packet: Packet): void {
+    switch (packet.type) {
+      case "publish":
+        return this.#receivePublish(packet);
+      case "pubrel": {
+        const held = this.#incomingQos2.get(packet.packetId);
+        this.#incomingQos2.delete(packet.packetId);
+        this.#send({ type: "pubcomp", packetId: packet.packetId, reasonCode: 0 });
+        if (held !== undefined) this.onMessage(held);
+        return;
+      }
+      case "pubrec":
+        if (packet.reasonCode >= 0x80) return this.#settle(packet.packetId, packet);
+        this.#send({ type: "pubrel", packetId: packet.packetId, reasonCode: 0 });
+        return;
+      case "puback":
+      case "pubcomp":
+      case "suback":
+      case "unsuback":
+        return this.#settle(packet.packetId, packet);
+      case "pingresp":
+        this.#pingSentAt = 0;
+        return;
+      case "disconnect":
+        this.onDisconnect(packet);
+        this.#end(new Error(`the broker sent DISCONNECT (reason ${packet.reasonCode})`));
+        return;
+      default:
+        return;
+    }
+  }
+
+  #receivePublish(packet: PublishPacket): void {
+    if (packet.qos === 0) return this.onMessage(packet);
+    const packetId = packet.packetId!;
+    if (packet.qos === 1) {
+      this.#send({ type: "puback", packetId, reasonCode: 0 });
+      this.onMessage(packet);
+      return;
+    }
+    // QoS 2: delivered once, when the PUBREL arrives (a resent PUBLISH replaces the held one).
+    this.#incomingQos2.set(packetId, packet);
+    this.#send({ type: "pubrec", packetId, reasonCode: 0 });
+  }
+
+  #settle(packetId: number, packet: Packet): void {
+    const waiter = this.#pending.get(packetId);
+    if (waiter === undefined) return;
+    this.#pending.delete(packetId);
+    waiter.resolve(packet);
+  }
+
+  #keepAlive(): void {
+    const now = Date.now();
+    if (this.#pingSentAt > 0 && now - this.#pingSentAt > this.#keepAliveMs) {
+      this.#end(new Error("no PINGRESP from the broker within the keep alive"));
+      return;
+    }
+    if (this.#pingSentAt === 0 && now - this.#lastSent >= this.#keepAliveMs) {
+      this.#send({ type: "pingreq" });
+      this.#pingSentAt = now;
+    }
+  }
+
+  #end(error: Error | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    try {
+      this.#socket.close();
+    } catch {
+      // already closed
+    }
+    const reason = error ?? new Error("connection closed");
+    for (const waiter of this.#pending.values()) waiter.reject(reason);
+    this.#pending.clear();
+    this.#endClosed(error);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+async function writeAll(socket: ClientSocket, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await socket.write(data.subarray(off));
+}
+
+/** Read until the first packet, which must be CONNACK. */
+async function readConnack(
+  socket: ClientSocket,
+  reader: FrameReader,
+  version: ProtocolVersion,
+  timeoutMs: number,
+): Promise<ConnackPacket> {
+  const buf = new Uint8Array(4096);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no CONNACK within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    for (let reads = 0; reads < 1000; reads++) {
+      const n = await Promise.race([socket.read(buf), timeout]);
+      if (n === null) throw new Error("the broker closed the connection before CONNACK");
+      reader.push(buf.subarray(0, n));
+      const frame = reader.next();
+      if (frame === null) continue;
+      const packet = decodePacket(frame.slice(), version);
+      if (packet.type !== "connack") throw new Error(`expected CONNACK, got ${packet.type}`);
+      return packet;
+    }
+    throw new Error("no CONNACK");
+  } finally {
+    clearTimeout(timer);
+  }
+}

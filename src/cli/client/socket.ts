@@ -1,0 +1,195 @@
+/**
+ * The byte stream a tool talks MQTT over: TCP, TLS, a Unix socket, WebSocket (ws:// and
+ * wss://, subprotocol "mqtt"), optionally through a SOCKS5 proxy.
+ *
+ * @module
+ */
+
+/** A connected byte stream, as `Deno.Conn` is. */
+export interface ClientSocket {
+  /** Read into `buf`; null at end of stream. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Write some of `data`; resolves to the number of bytes written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Close. */
+  close(): void;
+}
+
+/** TLS settings of a connection. */
+export interface TlsSettings {
+  /** PEM CA certificates to trust (instead of the system's). */
+  caCerts?: string[];
+  /** PEM client certificate and key. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
+  /** ALPN protocol. */
+  alpn?: string;
+}
+
+/** Where to connect. */
+export type SocketTarget =
+  | { kind: "tcp"; host: string; port: number; tls?: TlsSettings; proxy?: ProxyTarget }
+  | { kind: "unix"; path: string }
+  | { kind: "websocket"; url: string; tls?: TlsSettings };
+
+/** A SOCKS5 proxy (`socks5h://user:pass@host:port`: names are resolved by the proxy). */
+export interface ProxyTarget {
+  /** Proxy host. */
+  host: string;
+  /** Proxy port. */
+  port: number;
+  /** Username for the proxy. */
+  username?: string;
+  /** Password for the proxy. */
+  password?: string;
+}
+
+/** Open a socket to `target`. */
+export async function openSocket(target: SocketTarget): Promise<ClientSocket> {
+  switch (target.kind) {
+    case "unix":
+      return await Deno.connect({ transport: "unix", path: target.path });
+    case "websocket":
+      return await openWebSocket(target.url, target.tls);
+    case "tcp": {
+      if (target.proxy !== undefined) {
+        const conn = await Deno.connect({ hostname: target.proxy.host, port: target.proxy.port });
+        await socks5Connect(conn, target.proxy, target.host, target.port);
+        if (target.tls === undefined) return conn;
+        return await Deno.startTls(conn, { hostname: target.host, ...tlsOptions(target.tls) });
+      }
+      if (target.tls !== undefined) {
+        return await Deno.connectTls({
+          hostname: target.host,
+          port: target.port,
+          ...tlsOptions(target.tls),
+        });
+      }
+      const conn = await Deno.connect({ hostname: target.host, port: target.port });
+      conn.setNoDelay(true);
+      return conn;
+    }
+  }
+}
+
+/** The TLS fields of Deno's connect options (no hostname or port). */
+interface TlsFields {
+  caCerts?: string[];
+  cert?: string;
+  key?: string;
+  alpnProtocols?: string[];
+}
+
+function tlsOptions(tls: TlsSettings): TlsFields {
+  const options: TlsFields = {};
+  if (tls.caCerts !== undefined) options.caCerts = tls.caCerts;
+  if (tls.cert !== undefined && tls.key !== undefined) {
+    options.cert = tls.cert;
+    options.key = tls.key;
+  }
+  if (tls.alpn !== undefined) options.alpnProtocols = [tls.alpn];
+  return options;
+}
+
+async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = await conn.read(out.subarray(got));
+    if (r === null) throw new Error("the proxy closed the connection");
+    got += r;
+  }
+  return out;
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/** SOCKS5 (RFC 1928, with RFC 1929 username/password): CONNECT to host:port by name. */
+async function socks5Connect(
+  conn: Deno.Conn,
+  proxy: ProxyTarget,
+  host: string,
+  port: number,
+): Promise<void> {
+  const enc = new TextEncoder();
+  const withAuth = proxy.username !== undefined;
+  await writeAll(conn, new Uint8Array(withAuth ? [5, 2, 0, 2] : [5, 1, 0]));
+  const [version, method] = await readExactly(conn, 2);
+  if (version !== 5) throw new Error("the proxy does not speak SOCKS5");
+  if (method === 2) {
+    const user = enc.encode(proxy.username ?? "");
+    const pass = enc.encode(proxy.password ?? "");
+    await writeAll(conn, new Uint8Array([1, user.length, ...user, pass.length, ...pass]));
+    const [, status] = await readExactly(conn, 2);
+    if (status !== 0) throw new Error("the proxy refused the username or password");
+  } else if (method !== 0) {
+    throw new Error("the proxy accepts none of our authentication methods");
+  }
+  const name = enc.encode(host);
+  await writeAll(conn, new Uint8Array([5, 1, 0, 3, name.length, ...name, port >> 8, port & 0xff]));
+  const head = await readExactly(conn, 4);
+  if (head[1] !== 0) throw new Error(`the proxy could not connect (SOCKS5 reply ${head[1]})`);
+  const rest = head[3] === 1 ? 4 : head[3] === 4 ? 16 : (await readExactly(conn, 1))[0];
+  await readExactly(conn, rest + 2);
+}
+
+/** A WebSocket (subprotocol "mqtt") seen as a byte stream. */
+async function openWebSocket(url: string, tls?: TlsSettings): Promise<ClientSocket> {
+  if (tls?.caCerts !== undefined || tls?.cert !== undefined) {
+    throw new Error("custom CA or client certificates are not available over wss:// in Deno");
+  }
+  const ws = new WebSocket(url, ["mqtt"]);
+  ws.binaryType = "arraybuffer";
+  const chunks: Uint8Array[] = [];
+  let waiting: (() => void) | undefined;
+  let ended = false;
+  const wake = () => {
+    const w = waiting;
+    waiting = undefined;
+    w?.();
+  };
+  ws.onmessage = (event) => {
+    if (event.data instanceof ArrayBuffer) chunks.push(new Uint8Array(event.data));
+    wake();
+  };
+  ws.onclose = () => {
+    ended = true;
+    wake();
+  };
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error(`cannot open ${url}`));
+  });
+  ws.onerror = () => {
+    ended = true;
+    wake();
+  };
+  return {
+    async read(buf) {
+      while (chunks.length === 0) {
+        if (ended) return null;
+        await new Promise<void>((resolve) => waiting = resolve);
+      }
+      const chunk = chunks[0];
+      const n = Math.min(buf.length, chunk.length);
+      buf.set(chunk.subarray(0, n));
+      if (n === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(n);
+      return n;
+    },
+    write(data) {
+      if (ended) return Promise.reject(new Error("the WebSocket is closed"));
+      ws.send(data.slice());
+      return Promise.resolve(data.length);
+    },
+    close() {
+      ended = true;
+      ws.close();
+      wake();
+    },
+  };
+}
