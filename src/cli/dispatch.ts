@@ -34,6 +34,23 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   passwd: { summary: "manage a password file, like mosquitto_passwd" },
 };
 
+/** Mosquitto's program names and the commands that stand in for them. */
+const MOSQUITTO_PROGRAMS: Readonly<Record<string, string>> = {
+  mosquitto_pub: "pub",
+  mosquitto_sub: "sub",
+  mosquitto_rr: "rr",
+  mosquitto_passwd: "passwd",
+};
+
+/**
+ * The command to run when Midge was started under `path`'s name (a link named
+ * `mosquitto_pub`, say), or undefined for any other name.
+ */
+export function commandForProgramName(path: string): string | undefined {
+  const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.(exe|ts)$/, "");
+  return Object.hasOwn(MOSQUITTO_PROGRAMS, name) ? MOSQUITTO_PROGRAMS[name] : undefined;
+}
+
 /** The usage text of `midge help`. */
 export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) =>

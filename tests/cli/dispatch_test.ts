@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { capture } from "../fixtures/cli_io.ts";
-import { EXIT_USAGE, runCli } from "../../src/cli/dispatch.ts";
+import { commandForProgramName, EXIT_USAGE, runCli } from "../../src/cli/dispatch.ts";
 import { MIDGE_VERSION } from "../../src/version.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -56,4 +56,30 @@ Deno.test("runCli: help lists every command and version prints the version", asy
   const v = capture();
   assert.equal(await runCli(["--version"], v.io), 0);
   assert.deepStrictEqual(v.out, [`midge ${MIDGE_VERSION}`]);
+});
+
+Deno.test("commandForProgramName: Mosquitto's tool names, with or without a directory", () => {
+  assert.equal(commandForProgramName("/usr/local/bin/mosquitto_pub"), "pub");
+  assert.equal(commandForProgramName("mosquitto_sub"), "sub");
+  assert.equal(commandForProgramName("C:/bin/mosquitto_rr.exe"), "rr");
+  assert.equal(commandForProgramName("/opt/midge/mosquitto_passwd"), "passwd");
+  assert.equal(commandForProgramName("/usr/bin/deno"), undefined);
+  assert.equal(commandForProgramName("/work/main/main.ts"), undefined);
+});
+
+Deno.test("main.ts through a link named mosquitto_rr acts as midge rr", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const link = `${dir}/mosquitto_rr`;
+    await Deno.symlink(MAIN, link);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", link, "--help"],
+      env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.match(text, /\brr\b/);
+    assert.doesNotMatch(text, /Usage: midge \[broker\]/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
