@@ -228,7 +228,7 @@ export class Connection {
     this.broker.metrics.messagesSent++;
     const log = this.broker.log;
     if (log.enabled("debug")) {
-      const line = sentLine(this.logName, packet);
+      const line = sentLine(this.logName, packet, this.version);
       if (line !== undefined) log.debug(line);
     }
   }

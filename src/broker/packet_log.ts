@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Packet } from "../codec/mod.ts";
+import { type Packet, type ProtocolVersion, toV3ConnackCode } from "../codec/mod.ts";
 
 /** The debug lines for a packet received from client `id`; none for PUBLISH and CONNECT. */
 export function receivedLines(id: string, packet: Packet): string[] {
@@ -35,11 +35,16 @@ export function receivedLines(id: string, packet: Packet): string[] {
   }
 }
 
-/** The debug line for a packet sent to client `id`, if Mosquitto logs one. */
-export function sentLine(id: string, packet: Packet): string | undefined {
+/**
+ * The debug line for a packet sent to client `id` (speaking `version`), if Mosquitto logs
+ * one. A CONNACK's code is the one on the wire: a 3.x return code for 3.x clients.
+ */
+export function sentLine(id: string, packet: Packet, version: ProtocolVersion): string | undefined {
   switch (packet.type) {
-    case "connack":
-      return `Sending CONNACK to ${id} (${packet.sessionPresent ? 1 : 0}, ${packet.reasonCode})`;
+    case "connack": {
+      const code = version === 5 ? packet.reasonCode : toV3ConnackCode(packet.reasonCode);
+      return `Sending CONNACK to ${id} (${packet.sessionPresent ? 1 : 0}, ${code})`;
+    }
     case "puback":
     case "pubrec":
       return `Sending ${packet.type.toUpperCase()} to ${id} (m${packet.packetId}, rc${packet.reasonCode})`;

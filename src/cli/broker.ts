@@ -160,8 +160,8 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   if (closed.length > 0) {
     log.warning(
       `allow_anonymous is false on port${closed.length > 1 ? "s" : ""} ` +
-        `${closed.map((l) => l.port).join(", ")} and Midge has no password file support yet: ` +
-        "only clients that send a username can connect there.",
+        `${closed.map((l) => l.port).join(", ")} and Midge has no password files yet: ` +
+        "no client can connect there (as with Mosquitto 2.0 without a password file).",
     );
   }
   const pidFile = config.general.pid_file;

@@ -47,9 +47,9 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   conn.clientId = clientId;
 
-  // allow_anonymous false: a client without a username is not let in. (With no password file
-  // there is nothing to check a username against, so one is enough, as in Mosquitto 2.0.)
-  if (packet.username === undefined && !(security?.allowAnonymous ?? options.allowAnonymous)) {
+  // allow_anonymous false: Midge has no password file yet, so, as Mosquitto 2.0 with no
+  // password file or plugin, nobody is let in (a username alone proves nothing).
+  if (!(security?.allowAnonymous ?? options.allowAnonymous)) {
     refuse(conn, ReasonCode.NotAuthorized, "not authorised");
     return;
   }
