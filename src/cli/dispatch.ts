@@ -28,9 +28,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "print a mosquitto.conf file as Midge's TOML configuration",
     run: async (args, io) => (await import("./convert.ts")).runConvert(args, io),
   },
-  pub: { summary: "publish a message, like mosquitto_pub" },
-  sub: { summary: "subscribe and print messages, like mosquitto_sub" },
-  rr: { summary: "request and wait for a response, like mosquitto_rr" },
+  pub: {
+    summary: "publish a message, like mosquitto_pub",
+    run: async (args, io) => (await import("./pub.ts")).runPub(args, io),
+  },
+  sub: {
+    summary: "subscribe and print messages, like mosquitto_sub",
+    run: async (args, io) => (await import("./sub.ts")).runSub(args, io),
+  },
+  rr: {
+    summary: "request and wait for a response, like mosquitto_rr",
+    run: async (args, io) => (await import("./rr.ts")).runRr(args, io),
+  },
   passwd: { summary: "manage a password file, like mosquitto_passwd" },
 };
 
@@ -75,9 +84,23 @@ export interface CliIo {
   out(line: string): void;
   /** Write a line to standard error. */
   err(line: string): void;
+  /** Write bytes as they are to standard output (received payloads); default: `out`. */
+  write?(data: Uint8Array): void;
 }
 
-const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+/** Write all of `data` to standard output. */
+function writeStdout(data: Uint8Array): void {
+  let off = 0;
+  for (let i = 0; off < data.length && i < 1_000_000; i++) {
+    off += Deno.stdout.writeSync(data.subarray(off));
+  }
+}
+
+const consoleIo: CliIo = {
+  out: (l) => writeStdout(new TextEncoder().encode(l + "\n")),
+  err: (l) => console.error(l),
+  write: writeStdout,
+};
 
 /**
  * Run `midge` with `args` (the command line without the program name) and resolve to the exit

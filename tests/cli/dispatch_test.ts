@@ -20,7 +20,7 @@ async function runMain(
 }
 
 Deno.test("main.ts: a command that is not built yet exits 2 with one line saying so", async () => {
-  for (const command of ["pub", "sub", "rr", "passwd"]) {
+  for (const command of ["passwd"]) {
     const r = await runMain(command, "-t", "x");
     assert.equal(r.code, 2, command);
     assert.equal(r.stdout, "");
@@ -77,7 +77,7 @@ Deno.test("main.ts through a link named mosquitto_rr acts as midge rr", async ()
       env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.match(text, /\brr\b/);
+    assert.match(text, /^Usage: mosquitto_rr /m);
     assert.doesNotMatch(text, /Usage: midge \[broker\]/);
   } finally {
     await Deno.remove(dir, { recursive: true });

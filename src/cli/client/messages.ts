@@ -59,8 +59,13 @@ const V5_REASON: Readonly<Record<number, string>> = {
  * The "Connection error: ..." line for a refused CONNACK. `returnCode` is the code on the
  * wire: a 3.x return code, or a 5.0 reason code.
  */
-export function connackErrorLine(version: 3 | 4 | 5, returnCode: number): string {
-  const text = version === 5
+export function connackErrorLine(
+  version: 3 | 4 | 5,
+  returnCode: number,
+  tool: "pub" | "sub" | "rr",
+): string {
+  // mosquitto_rr describes every code with the 5.0 texts, even a 3.x return code.
+  const text = version === 5 || tool === "rr"
     ? V5_REASON[returnCode] ?? "Unknown reason"
     : V3_CONNACK[returnCode] ?? "Connection Refused: unknown reason.";
   return `Connection error: ${text}`;

@@ -61,8 +61,9 @@ export class MqttClient {
   readonly connack: ConnackPacket;
   /** The protocol version spoken. */
   readonly version: ProtocolVersion;
-  /** Called for each message received. */
-  onMessage: (message: ReceivedPublish) => void = () => {};
+  #messageHandler: ((message: ReceivedPublish) => void) | undefined;
+  /** Messages that arrived before `onMessage` was set (a resumed session's, after CONNACK). */
+  #early: ReceivedPublish[] = [];
   /** Called when the broker sends DISCONNECT (5.0). */
   onDisconnect: (packet: DisconnectPacket) => void = () => {};
   /** Resolves when the connection has ended, with the error that ended it, if any. */
@@ -129,6 +130,22 @@ export class MqttClient {
     });
   }
 
+  /**
+   * Called for each message received. Messages that arrived before it was set (those a
+   * resumed session sends right after CONNACK) are handed to it at once.
+   */
+  set onMessage(handler: (message: ReceivedPublish) => void) {
+    this.#messageHandler = handler;
+    const early = this.#early;
+    this.#early = [];
+    for (const message of early) handler(message);
+  }
+
+  #deliver(message: ReceivedPublish): void {
+    if (this.#messageHandler !== undefined) this.#messageHandler(message);
+    else this.#early.push(message);
+  }
+
   /** Whether the connection has ended. */
   get isClosed(): boolean {
     return this.#ended;
@@ -149,7 +166,8 @@ export class MqttClient {
     options: { qos?: QoS; retain?: boolean; properties?: Properties } = {},
   ): Promise<void> {
     const qos = options.qos ?? 0;
-    const packetId = qos > 0 ? this.#allocateId() : undefined;
+    // QoS 0 takes a message id too, as libmosquitto's do: it is not sent, but `-d` shows it.
+    const packetId = this.#allocateId();
     const packet: PublishPacket = {
       type: "publish",
       topic,
@@ -166,7 +184,7 @@ export class MqttClient {
       if (this.#ended) throw new Error("connection closed");
       return;
     }
-    const ack = await this.#request(packet, packetId!);
+    const ack = await this.#request(packet, packetId);
     if ("reasonCode" in ack && ack.reasonCode >= 0x80) {
       throw new MqttError(ack.reasonCode, `${ack.type.toUpperCase()} reason ${ack.reasonCode}`);
     }
@@ -259,7 +277,7 @@ export class MqttClient {
         const held = this.#incomingQos2.get(packet.packetId);
         this.#incomingQos2.delete(packet.packetId);
         this.#send({ type: "pubcomp", packetId: packet.packetId, reasonCode: 0 });
-        if (held !== undefined) this.onMessage(held);
+        if (held !== undefined) this.#deliver(held);
         return;
       }
       case "pubrec":
@@ -284,11 +302,11 @@ export class MqttClient {
   }
 
   #receivePublish(packet: PublishPacket): void {
-    if (packet.qos === 0) return this.onMessage(packet);
+    if (packet.qos === 0) return this.#deliver(packet);
     const packetId = packet.packetId!;
     if (packet.qos === 1) {
       this.#send({ type: "puback", packetId, reasonCode: 0 });
-      this.onMessage(packet);
+      this.#deliver(packet);
       return;
     }
     // QoS 2: delivered once, when the PUBREL arrives (a resent PUBLISH replaces the held one).

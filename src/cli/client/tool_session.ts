@@ -1,0 +1,223 @@
+/**
+ * What pub, sub and rr share once their options are parsed: open the socket the options
+ * describe, connect, and report failures with Mosquitto's texts and exit codes; `-d` debug
+ * lines; the client id the tools send.
+ *
+ * @module
+ */
+
+import { type Packet, type ProtocolVersion, toV3ConnackCode } from "../../codec/mod.ts";
+import type { ClientOptions } from "../client_options.ts";
+import type { CliIo } from "../dispatch.ts";
+import { connackErrorLine, connectErrorLine } from "./messages.ts";
+import { ConnackRefused, MqttClient } from "./mqtt_client.ts";
+import { openSocket, type SocketTarget, type TlsSettings } from "./socket.ts";
+
+/** A connected tool, or the exit code of a failure already reported. */
+export type ToolConnection = { client: MqttClient; clientId: string } | { exitCode: number };
+
+/** MOSQ_ERR_* texts mosquitto_pub adds after a refused connection. */
+const PUB_REFUSED_V3 = "Error: The connection was refused.";
+const PUB_REFUSED_V5 =
+  "Error: A network protocol error occurred when communicating with the broker.";
+
+/** Read a PEM file, or every certificate file of a directory (`--capath`). */
+async function readCaCerts(tls: ClientOptions["tls"]): Promise<string[] | undefined> {
+  const certs: string[] = [];
+  if (tls.cafile !== undefined) certs.push(await Deno.readTextFile(tls.cafile));
+  if (tls.capath !== undefined) {
+    for await (const entry of Deno.readDir(tls.capath)) {
+      if (entry.isFile && /\.(pem|crt)$/.test(entry.name)) {
+        certs.push(await Deno.readTextFile(`${tls.capath}/${entry.name}`));
+      }
+    }
+  }
+  return certs.length > 0 ? certs : undefined;
+}
+
+/** What Deno cannot do of what the options ask; the line to print, or undefined. */
+function unsupported(options: ClientOptions): string | undefined {
+  if (options.tls.psk !== undefined) {
+    return "Error: TLS-PSK (--psk) is not available: Deno's TLS has no pre-shared keys.";
+  }
+  if (options.tls.insecure) {
+    return "Error: --insecure is not available: Deno always checks the server's host name.";
+  }
+  if (options.bindAddress !== undefined) {
+    return "Error: -A is not available: Deno cannot choose the local address of a connection.";
+  }
+  if (options.tls.engine !== undefined || options.tls.keyform === "engine") {
+    return "Error: OpenSSL engines are not available in Midge.";
+  }
+  return undefined;
+}
+
+async function socketTarget(options: ClientOptions): Promise<SocketTarget> {
+  if (options.unixSocket !== undefined) return { kind: "unix", path: options.unixSocket };
+  let tls: TlsSettings | undefined;
+  if (options.useTls) {
+    tls = { caCerts: await readCaCerts(options.tls), alpn: options.tls.alpn };
+    if (options.tls.certfile !== undefined && options.tls.keyfile !== undefined) {
+      tls.cert = await Deno.readTextFile(options.tls.certfile);
+      tls.key = await Deno.readTextFile(options.tls.keyfile);
+    }
+  }
+  const proxy = options.proxy;
+  return {
+    kind: "tcp",
+    host: options.host,
+    port: options.port,
+    tls,
+    proxy: proxy === undefined ? undefined : {
+      host: proxy.host,
+      port: proxy.port,
+      username: proxy.username,
+      password: proxy.password,
+    },
+  };
+}
+
+/** The client id sent: `-i`, `-I` + pid, a generated one for 3.1, else empty. */
+export function clientIdOf(options: ClientOptions): string {
+  if (options.clientId !== undefined) return options.clientId;
+  if (options.idPrefix !== undefined) return `${options.idPrefix}${Deno.pid}`;
+  if (options.protocolVersion === 3) {
+    const chars = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const random = crypto.getRandomValues(new Uint8Array(18));
+    return "mosq-" + [...random].map((b) => chars[b % chars.length]).join("");
+  }
+  return "";
+}
+
+/** `-d` lines for packets, as Mosquitto's tools print them. */
+export function debugLine(
+  id: string,
+  direction: "sent" | "received",
+  packet: Packet,
+  version: ProtocolVersion,
+): string {
+  const wireCode = packet.type === "connack" && version !== 5
+    ? toV3ConnackCode(packet.reasonCode)
+    : packet.type === "connack"
+    ? packet.reasonCode
+    : 0;
+  const who = `Client ${id === "" ? "(null)" : id}`;
+  const verb = direction === "sent" ? "sending" : "received";
+  const name = packet.type.toUpperCase();
+  switch (packet.type) {
+    case "connack":
+      return `${who} ${verb} CONNACK (${wireCode})`;
+    case "publish":
+      return `${who} ${verb} PUBLISH (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
+        `r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${packet.topic}', ... ` +
+        `(${packet.payload.length} bytes))`;
+    case "subscribe":
+      return packet.subscriptions.map((s) =>
+        `${who} ${verb} SUBSCRIBE (Mid: ${packet.packetId}, Topic: ${s.topicFilter}, ` +
+        `QoS: ${s.qos}, Options: 0x${subscriptionOptions(s).toString(16).padStart(2, "0")})`
+      ).join("\n");
+    case "unsubscribe":
+      return packet.topicFilters.map((f) =>
+        `${who} ${verb} UNSUBSCRIBE (Mid: ${packet.packetId}, Topic: ${f})`
+      ).join("\n");
+    case "puback":
+    case "pubrec":
+    case "pubrel":
+    case "pubcomp":
+      return ackDebugLine(who, direction, packet.type, packet.packetId, packet.reasonCode);
+    default:
+      return `${who} ${verb} ${name}`;
+  }
+}
+
+/** Mosquitto's tools word acks differently when sending and receiving. */
+function ackDebugLine(
+  who: string,
+  direction: "sent" | "received",
+  type: "puback" | "pubrec" | "pubrel" | "pubcomp",
+  packetId: number,
+  reasonCode: number,
+): string {
+  const name = type.toUpperCase();
+  if (direction === "sent") {
+    return type === "pubrel" || type === "pubcomp"
+      ? `${who} sending ${name} (m${packetId})`
+      : `${who} sending ${name} (m${packetId}, rc${reasonCode})`;
+  }
+  return type === "pubrec" || type === "pubrel"
+    ? `${who} received ${name} (Mid: ${packetId})`
+    : `${who} received ${name} (Mid: ${packetId}, RC:${reasonCode})`;
+}
+
+function subscriptionOptions(
+  s: { noLocal: boolean; retainAsPublished: boolean; retainHandling: number },
+): number {
+  return (s.noLocal ? 0x04 : 0) | (s.retainAsPublished ? 0x08 : 0) | (s.retainHandling << 4);
+}
+
+/**
+ * Connect as `options` say. Failures are printed (unless `--quiet` hides run-time errors) and
+ * come back as an exit code: 1 for a socket that cannot be opened, the CONNACK code for a
+ * refusal (3.x return code or 5.0 reason code), as Mosquitto's tools exit.
+ */
+export async function connectTool(options: ClientOptions, io: CliIo): Promise<ToolConnection> {
+  const problem = unsupported(options);
+  if (problem !== undefined) {
+    io.err(problem);
+    return { exitCode: 1 };
+  }
+  const version: ProtocolVersion = options.protocolVersion;
+  let clientId = clientIdOf(options);
+  const trace = options.debug
+    ? (direction: "sent" | "received", packet: Packet) => {
+      if (packet.type === "connack") {
+        const assigned = packet.properties?.assignedClientIdentifier;
+        if (assigned !== undefined) clientId = assigned;
+      }
+      io.out(debugLine(clientId, direction, packet, version));
+    }
+    : undefined;
+  let socket;
+  try {
+    socket = await openSocket(await socketTarget(options));
+  } catch (error) {
+    if (!options.quiet) io.err(connectErrorLine(error));
+    return { exitCode: 1 };
+  }
+  const will = options.will;
+  try {
+    const client = await MqttClient.connect(socket, {
+      protocolVersion: version,
+      clientId,
+      clean: options.cleanSession,
+      keepAlive: options.keepalive,
+      username: options.username,
+      password: options.password === undefined
+        ? undefined
+        : new TextEncoder().encode(options.password),
+      will: will === undefined ? undefined : {
+        topic: will.topic,
+        payload: will.payload,
+        qos: will.qos,
+        retain: will.retain,
+        properties: options.properties.will,
+      },
+      properties: version === 5 ? options.properties.connect : undefined,
+    }, { trace });
+    const assigned = client.connack.properties?.assignedClientIdentifier;
+    return { client, clientId: assigned ?? clientId };
+  } catch (error) {
+    if (!(error instanceof ConnackRefused)) {
+      if (!options.quiet) io.err(connectErrorLine(error));
+      return { exitCode: 1 };
+    }
+    const code = version === 5
+      ? error.connack.reasonCode
+      : toV3ConnackCode(error.connack.reasonCode);
+    if (!options.quiet) {
+      io.err(connackErrorLine(version, code, options.tool));
+      if (options.tool === "pub") io.err(version === 5 ? PUB_REFUSED_V5 : PUB_REFUSED_V3);
+    }
+    return { exitCode: code };
+  }
+}
