@@ -181,6 +181,13 @@ export interface ClientOptions {
   randomFilter: number;
   /** `--retain-as-published`. */
   retainAsPublished: boolean;
+  /** sub `--no-local` (v5; beyond Mosquitto 2.0.11's tools): not our own messages. */
+  noLocal: boolean;
+  /**
+   * sub `--retain-handling` (v5; beyond Mosquitto 2.0.11's tools): 0 retained messages on
+   * every subscribe, 1 only on a new subscription, 2 none.
+   */
+  retainHandling: 0 | 1 | 2;
   /** sub `-E`. */
   exitAfterSubscribe: boolean;
   /** `--pretty`. */
@@ -306,6 +313,8 @@ function toOptions(cfg: RawConfig, program: string): ClientOptions {
     removeRetained: cfg.removeRetained,
     randomFilter: cfg.randomFilter / 10,
     retainAsPublished: cfg.retainAsPublished,
+    noLocal: cfg.noLocal,
+    retainHandling: cfg.retainHandling,
     exitAfterSubscribe: cfg.exitAfterSubscribe,
     pretty: cfg.pretty,
   };

@@ -164,6 +164,9 @@ function flag(cfg: RawConfig, name: string): PassResult | undefined {
     case "--retained-only":
       cfg.retainedOnly = true;
       break;
+    case "--no-local":
+      cfg.noLocal = true;
+      break;
     case "--retain-as-published":
       cfg.retainAsPublished = true;
       break;
@@ -281,6 +284,12 @@ function valued(cfg: RawConfig, name: string, value: string): PassResult | undef
     case "-q":
       cfg.qos = atoi(value);
       if (cfg.qos < 0 || cfg.qos > 2) return fail1(`Error: Invalid QoS given: ${cfg.qos}`);
+      break;
+    case "--retain-handling":
+      if (!/^[012]$/.test(value)) {
+        return fail2(`Error: --retain-handling must be 0, 1 or 2, not "${value}".`);
+      }
+      cfg.retainHandling = Number(value) as 0 | 1 | 2;
       break;
     case "--random-filter":
       cfg.randomFilter = doubleToInt(10.0 * atof(value));

@@ -76,6 +76,10 @@ export interface RawConfig {
   /** `--random-filter` as Mosquitto stores it: tenths of a percent, 1-10000. */
   randomFilter: number;
   retainAsPublished: boolean;
+  /** `--no-local` (a Midge extension: 2.0.11's tools have no such option). */
+  noLocal: boolean;
+  /** `--retain-handling` (a Midge extension). */
+  retainHandling: 0 | 1 | 2;
   exitAfterSubscribe: boolean;
   pretty: boolean;
   responseTopic?: string;
@@ -114,6 +118,8 @@ export function initialConfig(tool: ToolName): RawConfig {
     removeRetained: false,
     randomFilter: 1000,
     retainAsPublished: false,
+    noLocal: false,
+    retainHandling: 0,
     exitAfterSubscribe: false,
     pretty: false,
   };
@@ -148,6 +154,7 @@ export const MISSING: Readonly<Record<string, string>> = {
   "-q": "-q argument given but no QoS specified.",
   "--random-filter": "--random-filter argument given but no chance specified.",
   "--repeat": "--repeat argument given but no count specified.",
+  "--retain-handling": "--retain-handling argument given but no value specified.",
   "--repeat-delay": "--repeat-delay argument given but no time specified.",
   "-t": "-t argument given but no topic specified.",
   "-T": "-T argument given but no topic filter specified.",
@@ -217,6 +224,8 @@ const ONLY: Readonly<Record<string, readonly ToolName[]>> = {
   "--repeat-delay": ["pub"],
   "--retained-only": ["sub"],
   "--retain-as-published": SUB_RR,
+  "--no-local": ["sub"],
+  "--retain-handling": ["sub"],
   "-s": PUB_RR,
   "-T": ["sub"],
   "-U": ["sub"],
@@ -241,6 +250,7 @@ export const FLAGS = new Set([
   "--remove-retained",
   "--retained-only",
   "--retain-as-published",
+  "--no-local",
   "-s",
   "--tls-use-os-certs",
   "-v",

@@ -61,6 +61,8 @@ const SUB = [
   " -R : skip retained messages.  --retained-only : print retained messages only.",
   " --remove-retained : clear each retained message received.",
   " --retain-as-published : ask for the retain flag as published (v5).",
+  " --retain-handling N : retained messages on subscribe: 0 always, 1 if new, 2 never (v5).",
+  " --no-local : do not receive this client's own messages (v5).",
   " --random-filter P : print about P percent of the messages (0.1-100).",
   " -v : print 'topic payload'.  -N : no end of line.  --pretty : indented JSON.",
   " -F : output format: %t topic, %p payload, %j JSON, ... (see the manual).",

@@ -41,9 +41,9 @@ export function subscriptionsOf(options: ClientOptions): Subscription[] {
   return options.topics.map((topicFilter) => ({
     topicFilter,
     qos: options.qos,
-    noLocal: false,
+    noLocal: options.noLocal,
     retainAsPublished: options.retainAsPublished,
-    retainHandling: 0,
+    retainHandling: options.retainHandling,
   }));
 }
 

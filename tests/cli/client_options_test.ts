@@ -129,8 +129,8 @@ const UNKNOWN: [ToolName, string][] = [
   ["rr", "-E"],
   ["rr", "--random-filter"],
   ["pub", "-S"],
-  ["sub", "--retain-handling"],
-  ["sub", "--no-local"],
+  ["pub", "--retain-handling"], // sub only: a Midge extension (2.0.11's sub has none)
+  ["rr", "--no-local"],
   ["pub", "--qos=1"],
   ["pub", "x"],
   ["sub", "--tls-keylog"],
