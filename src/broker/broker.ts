@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.ts";
 import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
 import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
 import { type CloseKind, Connection } from "./connection.ts";
+import { mayRead } from "./access.ts";
 import { deliver, flowControlLimit } from "./delivery.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Metrics } from "./metrics.ts";
@@ -243,7 +244,12 @@ export class Broker {
     this.#routePublisherId = message.publisherId;
     this.trie.match(message.topic, this.#collectTarget, this.#isOnline);
     this.#routeTargets = NO_TARGETS;
+    const options = this.options;
     for (const session of targets) {
+      // Read access, when an ACL is in force [acl_file].
+      if (options.aclFile !== undefined || session.listener?.security?.aclFile !== undefined) {
+        if (!mayRead(options, session, message.topic)) continue;
+      }
       const qos = Math.min(message.qos, session.matchQos) as QoS;
       // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
       const retain = session.matchRetainAsPublished && message.retain;

@@ -7,6 +7,25 @@
 
 import { Logger } from "../log/logger.ts";
 
+/** Checks a username and password (`password_file`). */
+export interface PasswordVerifier {
+  /** Whether `password` is `username`'s; resolves to why not. */
+  verify(
+    username: string,
+    password: Uint8Array | undefined,
+  ): Promise<"ok" | "unknown user" | "bad password">;
+}
+
+/** What a client may do with a topic (`acl_file`). */
+export interface TopicAuthorizer {
+  /** Whether the client may read, write, or subscribe to `topic` (a filter for subscribe). */
+  allows(
+    client: { clientId: string; username?: string },
+    topic: string,
+    action: "read" | "write" | "subscribe",
+  ): boolean;
+}
+
 /** Who may connect through a listener; unset fields take the broker-wide value. */
 export interface ListenerSecurity {
   /** `allow_anonymous`: clients without a username may connect. */
@@ -15,6 +34,10 @@ export interface ListenerSecurity {
   allowZeroLengthClientId?: boolean;
   /** `auto_id_prefix`. */
   autoIdPrefix?: string;
+  /** `password_file`. */
+  passwordFile?: PasswordVerifier;
+  /** `acl_file`. */
+  aclFile?: TopicAuthorizer;
 }
 
 /** One TCP listener. */
@@ -66,6 +89,12 @@ export interface BrokerOptions {
   autoIdPrefix: string;
   /** `allow_anonymous`: clients without a username may connect. */
   allowAnonymous: boolean;
+  /** `clientid_prefixes`: only client ids starting with it may connect. */
+  clientIdPrefixes?: string;
+  /** `password_file`: usernames and passwords; undefined lets nobody in on a username alone. */
+  passwordFile?: PasswordVerifier;
+  /** `acl_file`: topic access; undefined grants everything (but writing to `$SYS`). */
+  aclFile?: TopicAuthorizer;
   /** `allow_zero_length_clientid`: assign an id to clients that send an empty one. */
   allowZeroLengthClientId: boolean;
   /** Milliseconds a new socket has to send CONNECT. */

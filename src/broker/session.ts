@@ -8,6 +8,7 @@
 
 import type { ProtocolVersion, QoS, Will } from "../codec/mod.ts";
 import type { Connection } from "./connection.ts";
+import type { ListenerOptions } from "./options.ts";
 import type { Message } from "./message.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -68,6 +69,10 @@ export class Session {
   expiryInterval: number;
   /** The connection, while the client is connected. */
   connection: Connection | undefined;
+  /** Username of the last connection, for ACL checks. */
+  username: string | undefined;
+  /** Listener of the last connection: its ACL applies, even while the client is away. */
+  listener: ListenerOptions | undefined;
   /** When the last connection ended (ms), for expiry. */
   disconnectedAt = 0;
   #inflight: Map<number, Delivery> | undefined;

@@ -17,7 +17,9 @@ Deno.test("allow_anonymous false: a 3.1.1 client without a username gets CONNACK
     await client.expectClosed();
     await client.close();
     assert.ok(
-      tb.logs.some((l) => /Client anon from 127\.0\.0\.1:\d+ refused: not authorised\./.test(l)),
+      tb.logs.some((l) =>
+        /Client anon from 127\.0\.0\.1:\d+ refused: not authorised \(no username\)\./.test(l)
+      ),
     );
   } finally {
     await tb.stop();

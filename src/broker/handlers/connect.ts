@@ -8,6 +8,7 @@
 
 import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod.ts";
 import type { Connection } from "../connection.ts";
+import { authenticate, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
 import { NEVER_EXPIRES, Session } from "../session.ts";
 
@@ -20,14 +21,14 @@ function refuse(conn: Connection, reasonCode: number, why: string): void {
   conn.close("server");
 }
 
-/** Handle the first packet of a connection. */
-export function handleConnect(conn: Connection, packet: ConnectPacket): void {
-  const broker = conn.broker;
-  const options = broker.options;
+/**
+ * Handle the first packet of a connection. Resolves later only when a password has to be
+ * checked (the read loop waits for it).
+ */
+export function handleConnect(conn: Connection, packet: ConnectPacket): void | Promise<void> {
+  const options = conn.broker.options;
   const version = packet.protocolVersion;
-  const v5 = version === 5;
   conn.version = version;
-  const props = packet.properties;
 
   const security = conn.listener.security;
   let clientId = packet.clientId;
@@ -47,13 +48,41 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   conn.clientId = clientId;
 
-  // allow_anonymous false: Midge has no password file yet, so, as Mosquitto 2.0 with no
-  // password file or plugin, nobody is let in (a username alone proves nothing).
-  if (!(security?.allowAnonymous ?? options.allowAnonymous)) {
-    refuse(conn, ReasonCode.NotAuthorized, "not authorised");
+  if (options.clientIdPrefixes !== undefined && !clientId.startsWith(options.clientIdPrefixes)) {
+    refuse(conn, ReasonCode.NotAuthorized, "not authorised (client id prefix)");
     return;
   }
+  const verdict = authenticate(options, conn.listener, packet);
+  if (verdict instanceof Promise) {
+    return verdict.then((refusal) => {
+      if (!conn.closed) admitOrRefuse(conn, packet, refusal, assignedId);
+    });
+  }
+  admitOrRefuse(conn, packet, verdict, assignedId);
+}
 
+function admitOrRefuse(
+  conn: Connection,
+  packet: ConnectPacket,
+  refusal: Refusal | undefined,
+  assignedId: boolean,
+): void {
+  if (refusal !== undefined) {
+    // Mosquitto 2.0 answers every authentication failure with "not authorised".
+    refuse(conn, ReasonCode.NotAuthorized, `not authorised (${refusal})`);
+    return;
+  }
+  admit(conn, packet, assignedId);
+}
+
+/** The client is who it says: take over or resume its session and answer CONNACK. */
+function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): void {
+  const broker = conn.broker;
+  const options = broker.options;
+  const version = packet.protocolVersion;
+  const v5 = version === 5;
+  const props = packet.properties;
+  const clientId = conn.clientId;
   if (v5) {
     if (props?.authenticationMethod !== undefined) {
       refuse(
@@ -116,6 +145,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   session.version = version;
   session.expiryInterval = expiry;
+  session.username = packet.username;
+  session.listener = conn.listener;
   session.will = packet.will;
   broker.attach(session, conn);
 

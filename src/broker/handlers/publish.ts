@@ -12,6 +12,7 @@ import {
   type PublishPacket,
   ReasonCode,
 } from "../../codec/mod.ts";
+import { aclOf } from "../access.ts";
 import type { Connection } from "../connection.ts";
 import { keepMessage, newMessage } from "../message.ts";
 
@@ -102,6 +103,23 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   if (topic === "$SYS" || topic.startsWith("$SYS/")) {
     broker.log.notice(`Denied PUBLISH from ${conn.clientId} to '${topic}': $SYS is read-only.`);
     acknowledge(conn, packet, ReasonCode.NotAuthorized);
+    return;
+  }
+  const acl = aclOf(options, conn.listener);
+  if (
+    acl !== undefined &&
+    !acl.allows({ clientId: conn.clientId, username: session.username }, topic, "write")
+  ) {
+    // Mosquitto 2.0: logged at debug; 5.0 clients learn it from the acknowledgement (0x87),
+    // 3.x clients get a normal one and the message goes nowhere.
+    if (broker.log.enabled("debug")) {
+      broker.log.debug(
+        `Denied PUBLISH from ${conn.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
+          `r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... ` +
+          `(${packet.payload.length} bytes))`,
+      );
+    }
+    acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : 0);
     return;
   }
   if (packet.retain && !options.retainAvailable) {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { isSharedFilter, type QoS, type SubscribePacket } from "../../codec/mod.ts";
+import { isSharedFilter, type QoS, ReasonCode, type SubscribePacket } from "../../codec/mod.ts";
+import { aclOf, mayRead } from "../access.ts";
 import type { Connection } from "../connection.ts";
 import { deliver } from "../delivery.ts";
 import type { SubscriptionOptions } from "../session.ts";
@@ -17,7 +18,19 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
   const reasonCodes: number[] = [];
   const retainedToSend: SubscriptionOptions[] = [];
+  const acl = aclOf(broker.options, conn.listener);
+  const client = { clientId: session.clientId, username: session.username };
   for (const s of packet.subscriptions) {
+    // A shared subscription is checked on its filter, without the $share/GROUP/ prefix.
+    const filter = isSharedFilter(s.topicFilter)
+      ? s.topicFilter.split("/").slice(2).join("/")
+      : s.topicFilter;
+    if (acl !== undefined && !acl.allows(client, filter, "subscribe")) {
+      // 5.0: Not authorized; 3.1.1: Failure [MQTT-3.9.3-2].
+      reasonCodes.push(ReasonCode.NotAuthorized); // 0x80 for 3.1.1 (the encoder maps it)
+      broker.log.debug(`Denied SUBSCRIBE from ${session.clientId} to '${s.topicFilter}'.`);
+      continue;
+    }
     const options: SubscriptionOptions = {
       session,
       filter: s.topicFilter,
@@ -42,7 +55,8 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   }
   conn.send({ type: "suback", packetId: packet.packetId, reasonCodes });
   for (const options of retainedToSend) {
-    broker.retained.match(options.filter, (_topic, message) => {
+    broker.retained.match(options.filter, (topic, message) => {
+      if (!mayRead(broker.options, session, topic)) return;
       const qos = Math.min(message.qos, options.qos) as QoS;
       const ids = options.subscriptionId !== undefined ? [options.subscriptionId] : undefined;
       deliver(broker, session, message, qos, true, ids); // retain set [MQTT-3.3.1-8]

@@ -1,0 +1,45 @@
+/**
+ * Who may connect and what they may do with topics: the password file and ACL in force for a
+ * listener (its own with per_listener_settings, else the broker's), and the checks the
+ * handlers and delivery make.
+ *
+ * @module
+ */
+
+import type { ConnectPacket } from "../codec/mod.ts";
+import type { BrokerOptions, ListenerOptions, TopicAuthorizer } from "./options.ts";
+import type { Session } from "./session.ts";
+
+/** Why a CONNECT is not let in, for the log line; undefined when it is. */
+export type Refusal = "no username" | "no password file" | "unknown user" | "bad password";
+
+/** The ACL in force on `listener`, if any. */
+export function aclOf(options: BrokerOptions, listener: ListenerOptions | undefined) {
+  return listener?.security?.aclFile ?? options.aclFile;
+}
+
+/**
+ * Authenticate a CONNECT as Mosquitto 2.0 does: with a username, the password file decides
+ * (no password file: refused unless anonymous access is on); without one, allow_anonymous.
+ */
+export function authenticate(
+  options: BrokerOptions,
+  listener: ListenerOptions,
+  packet: ConnectPacket,
+): Refusal | undefined | Promise<Refusal | undefined> {
+  const security = listener.security;
+  const allowAnonymous = security?.allowAnonymous ?? options.allowAnonymous;
+  const passwords = security?.passwordFile ?? options.passwordFile;
+  if (packet.username === undefined) return allowAnonymous ? undefined : "no username";
+  if (passwords === undefined) return allowAnonymous ? undefined : "no password file";
+  return passwords.verify(packet.username, packet.password).then((verdict) =>
+    verdict === "ok" ? undefined : verdict
+  );
+}
+
+/** Whether `session`'s client may read `topic` (always, without an ACL). */
+export function mayRead(options: BrokerOptions, session: Session, topic: string): boolean {
+  const acl: TopicAuthorizer | undefined = aclOf(options, session.listener);
+  return acl === undefined ||
+    acl.allows({ clientId: session.clientId, username: session.username }, topic, "read");
+}
