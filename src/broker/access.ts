@@ -14,7 +14,10 @@ import type { Session } from "./session.ts";
 export type Refusal = "no username" | "no password file" | "unknown user" | "bad password";
 
 /** The ACL in force on `listener`, if any. */
-export function aclOf(options: BrokerOptions, listener: ListenerOptions | undefined) {
+export function aclOf(
+  options: BrokerOptions,
+  listener: ListenerOptions | undefined,
+): TopicAuthorizer | undefined {
   return listener?.security?.aclFile ?? options.aclFile;
 }
 

@@ -136,6 +136,12 @@ export interface ClientOptions {
   tls: TlsOptions;
   /** `--proxy`: a SOCKS5 proxy. */
   proxy?: ProxyOptions;
+  /**
+   * `-L ws://...` or `-L wss://...` (a Midge extension): MQTT over a WebSocket to `host` and
+   * `port`, path "/mqtt"; wss when `useTls` (so `--cafile` makes it wss, as it makes mqtt TLS).
+   * Absent for plain MQTT.
+   */
+  websocket?: boolean;
   /** `-D` properties (and `-x`). */
   properties: CommandProperties;
   /** `-q`: QoS to publish (pub, rr) or subscribe (sub) with. */
@@ -331,6 +337,7 @@ function toOptions(cfg: RawConfig, program: string): ClientOptions {
         ? cfg.sessionExpiry
         : undefined,
       proxy: cfg.proxy,
+      websocket: cfg.websocket ? true : undefined,
       messageSource: cfg.messageSource,
       message: cfg.messageSource === "null" ? new Uint8Array() : cfg.message,
       file: cfg.file,

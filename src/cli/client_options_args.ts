@@ -112,6 +112,7 @@ function url(cfg: RawConfig, value: string): PassResult | undefined {
   cfg.host = parsed.host;
   cfg.port = parsed.port;
   if (parsed.tls) cfg.tlsUseOsCerts = true;
+  cfg.websocket = parsed.websocket; // the last -L decides, as it does for the host
   return undefined;
 }
 

@@ -54,6 +54,8 @@ export interface RawConfig {
   psk?: string;
   pskIdentity?: string;
   proxy?: ProxyOptions;
+  /** `-L ws://` or `wss://` (Midge only): MQTT over WebSocket. */
+  websocket?: boolean;
   properties: PropertyLists;
   qos: number;
   topics: string[];

@@ -13,6 +13,8 @@ const CONNECTION = [
   " -p : broker port (default 1883, or 8883 with TLS).",
   " --unix : connect through this Unix domain socket instead of TCP.",
   " -L : everything at once: mqtt(s)://[username[:password]@]host[:port]/topic",
+  "      Midge also takes ws(s)://[username[:password]@]host[:port]/topic: MQTT over a",
+  "      WebSocket (default port 80, wss 443) whose path is always /mqtt.",
   " -A : local address to bind the connection to.",
   " -u : user name.  -P : password.",
   " -i : client id (default: empty for v3.1.1 and v5, so the broker assigns one).",

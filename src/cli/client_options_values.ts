@@ -1,7 +1,7 @@
 /**
  * How Mosquitto's client tools read option values: C's `atoi`, `strtol` and `atof` (so
  * `-k 10x` is 10 and `-q abc` is 0, as there), their UTF-8 and topic checks, and the `-L` URL
- * and `--proxy` SOCKS URL forms.
+ * (with Midge's `ws://` and `wss://`) and `--proxy` SOCKS URL forms.
  *
  * @module
  */
@@ -134,10 +134,12 @@ export function isValidSubscribeTopic(filter: string): boolean {
 export interface ParsedUrl {
   /** Host name. */
   host: string;
-  /** Port: from the URL, else 1883 (mqtt) or 8883 (mqtts). */
+  /** Port: from the URL, else 1883 (mqtt), 8883 (mqtts), 80 (ws) or 443 (wss). */
   port: number;
-  /** Whether the scheme was mqtts. */
+  /** Whether the scheme was mqtts or wss. */
   tls: boolean;
+  /** Whether the scheme was ws or wss (a Midge extension). */
+  websocket: boolean;
   /** User name, when the URL has one. */
   username?: string;
   /** Password, when the URL has one. */
@@ -149,24 +151,29 @@ export interface ParsedUrl {
 /** Why a `-L` URL was refused. */
 export type UrlError = "scheme" | "topic";
 
+/** Default port of each `-L` scheme, by its lower-case name. */
+const URL_PORTS: Readonly<Record<string, number>> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
+
 /**
  * Read `mqtt(s)://[user[:password]@]host[:port]/topic` as Mosquitto 2.0.11 does: the scheme
  * in any case, no %-decoding, the first `@` ends the user part, the first `:` of each part
- * splits it, a port that is not a number is 0. `ws://` and `wss://` are refused like any other
- * scheme.
+ * splits it, a port that is not a number is 0. Midge also reads `ws://` and `wss://` (which
+ * Mosquitto's tools refuse as an unsupported scheme) the same way, with the WebSocket default
+ * ports 80 and 443 (RFC 6455): the path is the topic here too, so it does not name the
+ * WebSocket path (the tools always ask for "/mqtt").
  */
 export function parseMqttUrl(url: string): ParsedUrl | UrlError {
-  const scheme = /^mqtts?:\/\//i.exec(url)?.[0];
+  const scheme = /^(mqtts?|wss?):\/\//i.exec(url)?.[1].toLowerCase();
   if (scheme === undefined) return "scheme";
-  const tls = scheme.length === 8;
-  const rest = url.slice(scheme.length);
+  const rest = url.slice(scheme.length + 3);
   const slash = rest.indexOf("/");
   if (slash === -1) return "topic";
   let authority = rest.slice(0, slash);
   const parsed: ParsedUrl = {
     host: "",
-    port: tls ? 8883 : 1883,
-    tls,
+    port: URL_PORTS[scheme],
+    tls: scheme === "mqtts" || scheme === "wss",
+    websocket: scheme === "ws" || scheme === "wss",
     topic: rest.slice(slash + 1),
   };
   const at = authority.indexOf("@");

@@ -424,7 +424,7 @@ const ERRORS: ErrorRow[] = [
   ),
   row("sub", ["--psk", "00", "-c"], e1("sub", "Error: --psk-identity required if --psk used.")),
   // -L and --proxy.
-  row("pub", ["-L", "ws://h/a"], e2("pub", "Error: unsupported URL scheme.")),
+  row("pub", ["-L", "http://h/a"], e2("pub", "Error: unsupported URL scheme.")),
   row("sub", ["-L", ""], e2("sub", "Error: unsupported URL scheme.")),
   row(
     "pub",
@@ -938,6 +938,45 @@ const ACCEPTED: OkRow[] = [
     args: ["-n", "-L", "mqtt://a:b@c:d@h:1/t"],
     expect: { username: "a", password: "b", host: "c", port: 0, unixSocket: "c" },
   },
+  // -L ws:// and wss:// are Midge's (Mosquitto 2.0.11: "unsupported URL scheme"; pinned in
+  // tests/tools/transport_test.ts).
+  {
+    tool: "pub",
+    args: ["-n", "-L", "ws://u:p@host/topic/x"],
+    expect: {
+      username: "u",
+      password: "p",
+      host: "host",
+      port: 80,
+      topics: ["topic/x"],
+      websocket: true,
+      useTls: false,
+    },
+  },
+  {
+    tool: "sub",
+    args: ["-L", "WSS://host:9001/a/#"],
+    expect: {
+      host: "host",
+      port: 9001,
+      topics: ["a/#"],
+      websocket: true,
+      useTls: true,
+      tls: { insecure: false, useOsCerts: true },
+    },
+  },
+  { tool: "pub", args: ["-n", "-L", "wss://h/t"], expect: { port: 443, websocket: true } },
+  {
+    tool: "pub",
+    args: ["-n", "-L", "ws://h/t", "--cafile", "ca.pem"],
+    expect: { port: 80, websocket: true, useTls: true },
+  },
+  {
+    tool: "pub",
+    args: ["-n", "-L", "ws://h/t", "-L", "mqtt://k/u"],
+    expect: { host: "k", port: 1883, topics: ["u"], websocket: undefined },
+  },
+  { tool: "pub", args: ["-n", "-L", "mqtt://h/t"], expect: { websocket: undefined } },
   {
     tool: "pub",
     args: ["-t", "a", "-n", "--unix", "/tmp/s"],

@@ -25,6 +25,12 @@ export interface BrokerConfig {
   passwordFile?: string[];
   /** `max_queued_messages` (default 1000 in both). */
   maxQueuedMessages?: number;
+  /**
+   * Lines added at the end of mosquitto.conf: more listeners (TLS, a Unix socket, WebSockets)
+   * for tests that run against Mosquitto only. Midge's broker has no such listeners and
+   * refuses a config with them.
+   */
+  mosquittoLines?: string[];
 }
 
 /** A Mosquitto password file line for the user alice, password "secret" ($7$, PBKDF2-SHA512). */
@@ -47,6 +53,9 @@ export interface ToolBroker {
 
 /** Start Midge in-process on 127.0.0.1, port 0, configured as `config` says. */
 export function startMidge(config: BrokerConfig = {}): ToolBroker {
+  if (config.mosquittoLines !== undefined) {
+    throw new Error("mosquittoLines configure Mosquitto only: run this test against it alone");
+  }
   const overrides: Partial<BrokerOptions> = {};
   if (config.allowAnonymous !== undefined) overrides.allowAnonymous = config.allowAnonymous;
   if (config.maxQueuedMessages !== undefined) {
@@ -106,6 +115,7 @@ export function mosquittoConfig(port: number, logFile: string, config: BrokerCon
   if (config.maxQueuedMessages !== undefined) {
     lines.push(`max_queued_messages ${config.maxQueuedMessages}`);
   }
+  lines.push(...config.mosquittoLines ?? []);
   return lines.join("\n") + "\n";
 }
 

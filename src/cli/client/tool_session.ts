@@ -11,7 +11,15 @@ import type { ClientOptions } from "../client_options.ts";
 import type { CliIo } from "../dispatch.ts";
 import { connackErrorLine, connectErrorLine } from "./messages.ts";
 import { ConnackRefused, MqttClient } from "./mqtt_client.ts";
-import { openSocket, type SocketTarget, type TlsSettings } from "./socket.ts";
+import {
+  openSocket,
+  type ProxyRefusal,
+  ProxyRefusedError,
+  type ProxyTarget,
+  type SocketTarget,
+  TlsHandshakeError,
+  type TlsSettings,
+} from "./socket.ts";
 
 /** A connected tool, or the exit code of a failure already reported. */
 export type ToolConnection = { client: MqttClient; clientId: string } | { exitCode: number };
@@ -20,6 +28,34 @@ export type ToolConnection = { client: MqttClient; clientId: string } | { exitCo
 const PUB_REFUSED_V3 = "Error: The connection was refused.";
 const PUB_REFUSED_V5 =
   "Error: A network protocol error occurred when communicating with the broker.";
+
+/** A failure to open the socket that Mosquitto's tools report in their own way. */
+interface OpenFailure {
+  /** The line printed. */
+  line: string;
+  /** The exit code: the MOSQ_ERR_* value. */
+  exitCode: number;
+}
+
+/**
+ * A failed TLS handshake, as Mosquitto's tools report it when their network loop meets it:
+ * MOSQ_ERR_TLS's text, and its value as the exit code. (On a fast local connection their
+ * blocking connect sometimes meets it first; they then print "Unable to connect (A TLS error
+ * occurred.)." and exit 1.)
+ */
+const TLS_FAILED: OpenFailure = { line: "Error: A TLS error occurred.", exitCode: 8 };
+
+/**
+ * A SOCKS5 proxy's refusals, as Mosquitto's tools report them: MOSQ_ERR_AUTH when it takes
+ * none of the authentication methods offered, MOSQ_ERR_PROXY when it refuses the credentials.
+ * When the proxy cannot reach the broker they differ by tool (pub prints "Error: The client is
+ * not currently connected." and exits 4, sub exits 255 and rr 0 without a word), so Midge's
+ * tools say why and exit 1.
+ */
+const PROXY_REFUSED: Partial<Record<ProxyRefusal, OpenFailure>> = {
+  methods: { line: "Error: Authorisation failed.", exitCode: 11 },
+  credentials: { line: "Error: Proxy error.", exitCode: 16 },
+};
 
 /** Read a PEM file, or every certificate file of a directory (`--capath`). */
 async function readCaCerts(tls: ClientOptions["tls"]): Promise<string[] | undefined> {
@@ -40,7 +76,7 @@ function unsupported(options: ClientOptions): string | undefined {
   if (options.tls.psk !== undefined) {
     return "Error: TLS-PSK (--psk) is not available: Deno's TLS has no pre-shared keys.";
   }
-  if (options.tls.insecure) {
+  if (options.tls.insecure && options.useTls) { // without TLS it means nothing, as there
     return "Error: --insecure is not available: Deno always checks the server's host name.";
   }
   if (options.bindAddress !== undefined) {
@@ -62,18 +98,26 @@ async function socketTarget(options: ClientOptions): Promise<SocketTarget> {
       tls.key = await Deno.readTextFile(options.tls.keyfile);
     }
   }
-  const proxy = options.proxy;
+  const proxy: ProxyTarget | undefined = options.proxy === undefined ? undefined : {
+    host: options.proxy.host,
+    port: options.proxy.port,
+    username: options.proxy.username,
+    password: options.proxy.password,
+  };
+  if (options.websocket) {
+    // `-L ws(s)://host:port/topic`: the URL's path is the MQTT topic, so the WebSocket path is
+    // fixed, to "/mqtt", where MQTT.js, Paho, EMQX, HiveMQ and VerneMQ expect it (Mosquitto
+    // takes any path). TLS (wss) whenever the options turn it on, as for mqtt.
+    const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+    const url = `${tls === undefined ? "ws" : "wss"}://${host}:${options.port}/mqtt`;
+    return { kind: "websocket", url, tls, proxy };
+  }
   return {
     kind: "tcp",
     host: options.host,
     port: options.port,
     tls,
-    proxy: proxy === undefined ? undefined : {
-      host: proxy.host,
-      port: proxy.port,
-      username: proxy.username,
-      password: proxy.password,
-    },
+    proxy,
   };
 }
 
@@ -157,8 +201,9 @@ function subscriptionOptions(
 
 /**
  * Connect as `options` say. Failures are printed (unless `--quiet` hides run-time errors) and
- * come back as an exit code: 1 for a socket that cannot be opened, the CONNACK code for a
- * refusal (3.x return code or 5.0 reason code), as Mosquitto's tools exit.
+ * come back as an exit code: 1 for a socket that cannot be opened (8 for a failed TLS
+ * handshake, 11 or 16 for a refusing proxy), the CONNACK code for a refusal (3.x return code
+ * or 5.0 reason code), as Mosquitto's tools exit.
  */
 export async function connectTool(options: ClientOptions, io: CliIo): Promise<ToolConnection> {
   const problem = unsupported(options);
@@ -181,8 +226,13 @@ export async function connectTool(options: ClientOptions, io: CliIo): Promise<To
   try {
     socket = await openSocket(await socketTarget(options));
   } catch (error) {
-    if (!options.quiet) io.err(connectErrorLine(error));
-    return { exitCode: 1 };
+    const known = error instanceof TlsHandshakeError
+      ? TLS_FAILED
+      : error instanceof ProxyRefusedError
+      ? PROXY_REFUSED[error.refusal]
+      : undefined;
+    if (!options.quiet) io.err(known?.line ?? connectErrorLine(error));
+    return { exitCode: known?.exitCode ?? 1 };
   }
   const will = options.will;
   try {
