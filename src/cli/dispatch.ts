@@ -40,7 +40,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "request and wait for a response, like mosquitto_rr",
     run: async (args, io) => (await import("./rr.ts")).runRr(args, io),
   },
-  passwd: { summary: "manage a password file, like mosquitto_passwd" },
+  passwd: {
+    summary: "manage a password file, like mosquitto_passwd",
+    run: async (args, io) => (await import("./passwd.ts")).runPasswd(args, io),
+  },
 };
 
 /** Mosquitto's program names and the commands that stand in for them. */
