@@ -15,6 +15,7 @@ import { loggerFromConfig } from "../log/from_config.ts";
 import type { Logger } from "../log/logger.ts";
 import { MIDGE_VERSION } from "../version.ts";
 import { brokerOptionsFromConfig, localOnlyListeners } from "./broker_options.ts";
+import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
 import type { CliIo } from "./dispatch.ts";
 import { Reloader } from "./reloader.ts";
 
@@ -147,7 +148,16 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     log.info(`Config loaded from ${config.file}.`);
   }
   for (const notice of config.notices) log.log(notice.severity, notice.message);
-  const options = brokerOptionsFromConfig(config, log);
+  let files: LoadedSecurity;
+  try {
+    files = await loadSecurityFiles(config);
+  } catch (error) {
+    for (const line of (error as Error).message.split("\n")) log.error(`Error: ${line}`);
+    await log.close();
+    return 1;
+  }
+  for (const problem of files.problems) log.log(problem.level, problem.line);
+  const options = brokerOptionsFromConfig(config, log, files);
   if (config.listeners.length === 0) {
     options.listeners = localOnlyListeners(parsed.port ?? 1883);
     log.notice(
@@ -156,12 +166,14 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     );
     log.notice("Create a configuration file which defines a listener to allow remote access.");
   }
-  const closed = config.listeners.filter((l) => !l.security.allow_anonymous);
+  const closed = config.listeners.filter((l) =>
+    !l.security.allow_anonymous && l.security.password_file === undefined
+  );
   if (closed.length > 0) {
     log.warning(
       `allow_anonymous is false on port${closed.length > 1 ? "s" : ""} ` +
-        `${closed.map((l) => l.port).join(", ")} and Midge has no password files yet: ` +
-        "no client can connect there (as with Mosquitto 2.0 without a password file).",
+        `${closed.map((l) => l.port).join(", ")} and there is no password_file: ` +
+        "no client can connect there (as with Mosquitto 2.0).",
     );
   }
   const pidFile = config.general.pid_file;

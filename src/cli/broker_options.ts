@@ -9,39 +9,49 @@ import type { BrokerOptions, ListenerOptions, ListenerSecurity } from "../broker
 import { defaultBrokerOptions } from "../broker/options.ts";
 import type { Config, ListenerConfig, SecurityConfig } from "../config/options.ts";
 import type { Logger } from "../log/logger.ts";
+import type { LoadedSecurity, SecurityFiles } from "./security_files.ts";
 
 /** The listeners of local-only mode (no listener configured): loopback, IPv4 and IPv6. */
 export function localOnlyListeners(port: number): ListenerOptions[] {
   return [{ port, host: "127.0.0.1" }, { port, host: "::1", optional: true }];
 }
 
-function listenerSecurity(security: SecurityConfig): ListenerSecurity {
+function listenerSecurity(security: SecurityConfig, files: SecurityFiles): ListenerSecurity {
   return {
     allowAnonymous: security.allow_anonymous,
     allowZeroLengthClientId: security.allow_zero_length_clientid,
     autoIdPrefix: security.auto_id_prefix,
+    passwordFile: files.passwordFile,
+    aclFile: files.aclFile,
   };
 }
 
-function listenerOptions(l: ListenerConfig): ListenerOptions {
+function listenerOptions(l: ListenerConfig, files: SecurityFiles): ListenerOptions {
   return {
     port: l.port,
     host: l.bind_address,
     socketDomain: l.socket_domain,
     maxConnections: l.max_connections,
     maxTopicAlias: l.max_topic_alias,
-    security: listenerSecurity(l.security),
+    security: listenerSecurity(l.security, files),
   };
 }
 
-/** The options `config` gives the broker, logging to `logger`. */
-export function brokerOptionsFromConfig(config: Config, logger: Logger): BrokerOptions {
+/**
+ * The options `config` gives the broker, logging to `logger`, with the password and ACL files
+ * it names already loaded (`loadSecurityFiles`).
+ */
+export function brokerOptionsFromConfig(
+  config: Config,
+  logger: Logger,
+  files: LoadedSecurity,
+): BrokerOptions {
   const options = defaultBrokerOptions();
   options.logger = logger;
   options.listeners = config.listeners.length === 0
     ? localOnlyListeners(1883)
-    : config.listeners.map(listenerOptions);
-  applyReloadable(options, config);
+    : config.listeners.map((l, i) => listenerOptions(l, files.listeners[i]));
+  applyReloadable(options, config, files);
   return options;
 }
 
@@ -49,7 +59,11 @@ export function brokerOptionsFromConfig(config: Config, logger: Logger): BrokerO
  * The options a reload changes in place, as Mosquitto reloads them: limits and queues,
  * client id rules and anonymous access (per listener too). Listeners themselves stay.
  */
-export function applyReloadable(options: BrokerOptions, config: Config): void {
+export function applyReloadable(
+  options: BrokerOptions,
+  config: Config,
+  files: LoadedSecurity,
+): void {
   const g = config.general;
   options.maxInflightMessages = g.max_inflight_messages;
   options.maxQueuedMessages = g.max_queued_messages;
@@ -63,8 +77,13 @@ export function applyReloadable(options: BrokerOptions, config: Config): void {
   options.allowAnonymous = config.security.allow_anonymous;
   options.allowZeroLengthClientId = config.security.allow_zero_length_clientid;
   options.autoIdPrefix = config.security.auto_id_prefix;
+  options.clientIdPrefixes = config.security.clientid_prefixes;
+  options.passwordFile = files.global.passwordFile;
+  options.aclFile = files.global.aclFile;
   config.listeners.forEach((l, i) => {
     const listener = options.listeners[i];
-    if (listener !== undefined) listener.security = listenerSecurity(l.security);
+    if (listener !== undefined) {
+      listener.security = listenerSecurity(l.security, files.listeners[i]);
+    }
   });
 }

@@ -13,6 +13,7 @@ import type { Config } from "../config/options.ts";
 import { loggerFromConfig } from "../log/from_config.ts";
 import { applyReloadable } from "./broker_options.ts";
 import { configChanges } from "./config_changes.ts";
+import { loadSecurityFiles, securityFilePaths } from "./security_files.ts";
 
 /** How loggers are built for this process. */
 export interface LoggerSettings {
@@ -67,6 +68,15 @@ export class Reloader {
       for (const line of error.message.split("\n")) log().error(line);
       return;
     }
+    // Password and ACL files are read again on every reload, changed or not (Mosquitto does).
+    let files;
+    try {
+      files = await loadSecurityFiles(next);
+    } catch (error) {
+      log().error(`Reload of ${file} rejected; the running configuration is kept:`);
+      for (const line of (error as Error).message.split("\n")) log().error(line);
+      return;
+    }
     const changes = configChanges(this.#config, next);
     const logChanged = JSON.stringify(this.#config.log) !== JSON.stringify(next.log);
     if (logChanged) {
@@ -81,13 +91,16 @@ export class Reloader {
       this.#broker.options.logger = logger;
       void old.close();
     }
-    applyReloadable(this.#broker.options, next);
+    applyReloadable(this.#broker.options, next, files);
+    for (const problem of files.problems) log().log(problem.level, problem.line);
+    const reread = securityFilePaths(next);
+    if (reread.length > 0) log().notice(`Reloaded ${reread.join(", ")}.`);
     for (const notice of next.notices) log().log(notice.severity, notice.message);
     for (const change of changes.applied) log().notice(`Reloaded ${change}.`);
     for (const change of changes.needRestart) {
       log().warning(`Not reloaded (restart to apply): ${change}.`);
     }
-    if (changes.applied.length === 0 && changes.needRestart.length === 0) {
+    if (changes.applied.length === 0 && changes.needRestart.length === 0 && reread.length === 0) {
       log().notice("Reload: nothing changed.");
     }
     this.#config = next;

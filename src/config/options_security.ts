@@ -8,16 +8,12 @@
 import { bool, optionalBool, type OptionFamily, string } from "./schema.ts";
 
 const NO_PLUGINS = "Deno cannot load Mosquitto's C plugins.";
-const LATER = "Midge does not check passwords or ACLs yet; refusing to start is safer than " +
-  "running open.";
 
 /** `[security]` options. */
 export const SECURITY_OPTIONS = {
   acl_file: string<string | undefined>("acl_file", "file path", {
     default: undefined,
     doc: "Access control list: which users may read and write which topics.",
-    support: "pending",
-    note: LATER,
     perListener: true,
   }),
   allow_anonymous: optionalBool("allow_anonymous", {
@@ -52,14 +48,10 @@ export const SECURITY_OPTIONS = {
   clientid_prefixes: string<string | undefined>("clientid_prefixes", "string", {
     default: undefined,
     doc: "Deprecated: only client ids starting with this prefix may connect.",
-    support: "pending",
-    note: LATER,
   }),
   password_file: string<string | undefined>("password_file", "file path", {
     default: undefined,
-    doc: "Users and password hashes, as written by mosquitto_passwd.",
-    support: "pending",
-    note: LATER,
+    doc: "Users and password hashes, as written by mosquitto_passwd or midge passwd.",
     perListener: true,
   }),
   per_listener_settings: bool("per_listener_settings", {

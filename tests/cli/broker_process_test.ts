@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { ReasonCode } from "../../src/codec/mod.ts";
 import { connect, waitFor } from "../integration/harness.ts";
+import { freePort } from "../fixtures/net.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
@@ -20,14 +21,6 @@ async function midge(args: string[]): Promise<{ code: number; stdout: string; st
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-/** A port that was free a moment ago. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** `midge -c file` in the background, its output discarded (the tests log to a file). */

@@ -21,6 +21,7 @@ import {
   Subprocess,
   until,
 } from "../interop/helpers.ts";
+import { freePort } from "../fixtures/net.ts";
 
 /** A message of a golden row, as mosquitto_sub received it. */
 interface GoldenMessage {
@@ -519,14 +520,6 @@ function listening(port: number): boolean {
     ).finally(() => probing = false);
   }
   return accepting;
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 interopTest({

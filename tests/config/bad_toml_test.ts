@@ -150,11 +150,11 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
     ],
   },
   {
-    name: "a security option not built yet is refused rather than ignored",
-    text: '[security]\npassword_file = "/etc/mosquitto/passwd"\n',
+    name: "an option not built yet is refused rather than ignored",
+    text: '[[listener]]\nport = 1883\nmount_point = "tenant-a/"\n',
     expected: [
-      "midge.toml:2: security.password_file: not built yet: Midge does not check passwords " +
-      "or ACLs yet; refusing to start is safer than running open.",
+      "midge.toml:3: listener[1].mount_point: not built yet: Not built yet; refusing is safer " +
+      "than mixing clients that were meant to be apart.",
     ],
   },
   {

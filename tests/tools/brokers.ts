@@ -9,6 +9,7 @@
 
 import { startBroker } from "../integration/harness.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
+import { accepts, freePort } from "../fixtures/net.ts";
 
 /** Which broker. */
 export type BrokerKind = "mosquitto" | "midge";
@@ -78,26 +79,8 @@ export const MOSQUITTO_BIN: string = (() => {
   return "mosquitto";
 })();
 
-/** A port nothing listens on right now (taken from the kernel and released). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function accepts(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The mosquitto.conf a test's Mosquitto runs with. */
@@ -227,3 +210,5 @@ export async function startToolBroker(
 ): Promise<ToolBroker> {
   return kind === "midge" ? startMidge(config) : await startMosquitto(config);
 }
+
+export { freePort } from "../fixtures/net.ts";
