@@ -5,6 +5,8 @@
  * @module
  */
 
+import { openNodeSocket } from "./node_socket.ts";
+
 /** A connected byte stream, as `Deno.Conn` is. */
 export interface ClientSocket {
   /** Read into `buf`; null at end of stream. */
@@ -29,7 +31,17 @@ export interface TlsSettings {
 
 /** Where to connect. */
 export type SocketTarget =
-  | { kind: "tcp"; host: string; port: number; tls?: TlsSettings; proxy?: ProxyTarget }
+  | {
+    kind: "tcp";
+    host: string;
+    port: number;
+    tls?: TlsSettings;
+    proxy?: ProxyTarget;
+    /** `-A`: local address to connect from (through node:net). */
+    localAddress?: string;
+    /** `--insecure`: TLS without the host name check (through node:tls). */
+    insecure?: boolean;
+  }
   | { kind: "unix"; path: string }
   | { kind: "websocket"; url: string; tls?: TlsSettings; proxy?: ProxyTarget };
 
@@ -68,6 +80,12 @@ export async function openSocket(target: SocketTarget): Promise<ClientSocket> {
     case "websocket":
       return await openWebSocket(target.url, target.tls, target.proxy);
     case "tcp": {
+      if (target.localAddress !== undefined || (target.insecure && target.tls !== undefined)) {
+        if (target.proxy !== undefined) {
+          throw new Error("-A and --insecure cannot be combined with --proxy in Midge");
+        }
+        return await openNodeSocket(target);
+      }
       if (target.proxy !== undefined) {
         const conn = await Deno.connect({ hostname: target.proxy.host, port: target.proxy.port });
         await socks5Connect(conn, target.proxy, target.host, target.port);

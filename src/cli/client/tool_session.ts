@@ -76,12 +76,7 @@ function unsupported(options: ClientOptions): string | undefined {
   if (options.tls.psk !== undefined) {
     return "Error: TLS-PSK (--psk) is not available: Deno's TLS has no pre-shared keys.";
   }
-  if (options.tls.insecure && options.useTls) { // without TLS it means nothing, as there
-    return "Error: --insecure is not available: Deno always checks the server's host name.";
-  }
-  if (options.bindAddress !== undefined) {
-    return "Error: -A is not available: Deno cannot choose the local address of a connection.";
-  }
+
   if (options.tls.engine !== undefined || options.tls.keyform === "engine") {
     return "Error: OpenSSL engines are not available in Midge.";
   }
@@ -118,6 +113,8 @@ async function socketTarget(options: ClientOptions): Promise<SocketTarget> {
     port: options.port,
     tls,
     proxy,
+    localAddress: options.bindAddress,
+    insecure: options.tls.insecure,
   };
 }
 

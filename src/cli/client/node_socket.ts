@@ -1,0 +1,108 @@
+/**
+ * Connections `Deno.connect` cannot make, through Deno's `node:net` and `node:tls`: from a
+ * chosen local address (`-A`) and TLS without checking the server's name (`--insecure`).
+ *
+ * @module
+ */
+
+import net from "node:net";
+import tls from "node:tls";
+import type { ClientSocket, TlsSettings } from "./socket.ts";
+
+/** Where to connect, and how. */
+export interface NodeTarget {
+  /** Broker host. */
+  host: string;
+  /** Broker port. */
+  port: number;
+  /** Local address to connect from (`-A`). */
+  localAddress?: string;
+  /** TLS, if any. */
+  tls?: TlsSettings;
+  /** Do not check the certificate's host name (`--insecure`); the chain is still checked. */
+  insecure?: boolean;
+}
+
+/** Open a connection to `target` as a ClientSocket. */
+export function openNodeSocket(target: NodeTarget): Promise<ClientSocket> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    const raw = net.connect({
+      host: target.host,
+      port: target.port,
+      localAddress: target.localAddress,
+    });
+    const socket: net.Socket = target.tls === undefined ? raw : tls.connect({
+      socket: raw,
+      ca: target.tls.caCerts,
+      cert: target.tls.cert,
+      key: target.tls.key,
+      ALPNProtocols: target.tls.alpn === undefined ? undefined : [target.tls.alpn],
+      servername: net.isIP(target.host) ? undefined : target.host,
+      checkServerIdentity: target.insecure ? () => undefined : undefined,
+    });
+    socket.once("error", onError);
+    socket.once(target.tls === undefined ? "connect" : "secureConnect", () => {
+      socket.off("error", onError);
+      socket.setNoDelay(true);
+      resolve(adapt(socket));
+    });
+  });
+}
+
+/** A node socket seen as a ClientSocket: reads from a queue of received chunks. */
+function adapt(socket: net.Socket): ClientSocket {
+  const chunks: Uint8Array[] = [];
+  let waiting: (() => void) | undefined;
+  let ended = false;
+  let failure: Error | undefined;
+  const wake = () => {
+    const w = waiting;
+    waiting = undefined;
+    w?.();
+  };
+  socket.on("data", (data: Uint8Array) => {
+    chunks.push(data);
+    wake();
+  });
+  socket.on("end", () => {
+    ended = true;
+    wake();
+  });
+  socket.on("close", () => {
+    ended = true;
+    wake();
+  });
+  socket.on("error", (error: Error) => {
+    failure = error;
+    ended = true;
+    wake();
+  });
+  return {
+    async read(buf) {
+      for (let i = 0; chunks.length === 0; i++) {
+        if (failure !== undefined) throw failure;
+        if (ended) return null;
+        await new Promise<void>((resolve) => waiting = resolve);
+      }
+      const chunk = chunks[0];
+      const n = Math.min(buf.length, chunk.length);
+      buf.set(chunk.subarray(0, n));
+      if (n === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(n);
+      return n;
+    },
+    write(data) {
+      if (ended) return Promise.reject(failure ?? new Error("the connection is closed"));
+      const copy = data.slice();
+      return new Promise((resolve, reject) => {
+        socket.write(copy, (error) => error ? reject(error) : resolve(copy.length));
+      });
+    },
+    close() {
+      ended = true;
+      socket.destroy();
+      wake();
+    },
+  };
+}
