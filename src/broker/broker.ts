@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.ts";
 import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
 import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
 import { type CloseKind, Connection } from "./connection.ts";
+import { ConnectionRate } from "./connection_rate.ts";
 import { mayRead } from "./access.ts";
 import { deliver, flowControlLimit } from "./delivery.ts";
 import { type Message, newMessage } from "./message.ts";
@@ -52,6 +53,8 @@ export class Broker {
   /** Open connections, connected or still before CONNECT. */
   readonly connections: Set<Connection> = new Set();
   #listeners: TcpListener[] = [];
+  /** New connections per address this second, for `max_connection_rate`. */
+  #connectionRate = new ConnectionRate();
   /** Open sockets per listener, for `max_connections`. */
   #listenerSockets = new Map<ListenerOptions, number>();
   #acceptLoops: Promise<void>[] = [];
@@ -167,6 +170,20 @@ export class Broker {
   async #acceptLoop(listener: TcpListener, options: ListenerOptions): Promise<void> {
     for await (const socket of listener.accept()) {
       const remote = socket.remoteAddr as Deno.NetAddr;
+      const rate = options.maxConnectionRate ?? 0;
+      if (rate > 0) {
+        const verdict = this.#connectionRate.admit(remote.hostname, rate, this.now());
+        if (verdict !== "ok") {
+          if (verdict === "first refusal") {
+            this.log.notice(
+              `Client connection from ${remote.hostname} denied: more than ${rate} new ` +
+                "connections in a second (max_connection_rate).",
+            );
+          }
+          socket.close();
+          continue;
+        }
+      }
       const open = this.#listenerSockets.get(options) ?? 0;
       const max = options.maxConnections ?? -1;
       if (max >= 0 && open >= max) {

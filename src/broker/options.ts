@@ -55,6 +55,10 @@ export interface ListenerOptions {
   optional?: boolean;
   /** `max_connections`: clients connected through this listener at once; -1 = no limit. */
   maxConnections?: number;
+  /** `use_username_as_clientid`: the client id is the username (none: refused). */
+  useUsernameAsClientId?: boolean;
+  /** `max_connection_rate`: new connections per second from one address; 0 = no limit. */
+  maxConnectionRate?: number;
   /** `max_topic_alias` of this listener (else the broker-wide value). */
   maxTopicAlias?: number;
   /** Security of this listener (`per_listener_settings`). */

@@ -32,6 +32,8 @@ function listenerOptions(l: ListenerConfig, files: SecurityFiles): ListenerOptio
     host: l.bind_address,
     socketDomain: l.socket_domain,
     maxConnections: l.max_connections,
+    useUsernameAsClientId: l.use_username_as_clientid,
+    maxConnectionRate: l.max_connection_rate,
     maxTopicAlias: l.max_topic_alias,
     security: listenerSecurity(l.security, files),
   };

@@ -81,9 +81,12 @@ export const LISTENER_OPTIONS = {
   }),
   use_username_as_clientid: bool("use_username_as_clientid", {
     default: false,
-    doc: "Replace each client's id with its username.",
-    support: "pending",
-    note: "Arrives with password support.",
+    doc: "Replace each client's id with its username; clients without one are refused.",
+    reload: false,
+  }),
+  max_connection_rate: int("max_connection_rate", 0, 1_000_000, {
+    default: 0,
+    doc: "Midge only: new connections per second one address may open here; 0 = no limit.",
     reload: false,
   }),
   cafile: tls("cafile", "file path", "CA certificates trusted for client certificates (PEM)."),

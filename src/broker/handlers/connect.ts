@@ -33,7 +33,17 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
   const security = conn.listener.security;
   let clientId = packet.clientId;
   let assignedId = false;
-  if (clientId === "") {
+  if (conn.listener.useUsernameAsClientId) {
+    if (packet.username === undefined) {
+      refuse(
+        conn,
+        ReasonCode.NotAuthorized,
+        "not authorised (no username for use_username_as_clientid)",
+      );
+      return;
+    }
+    clientId = packet.username;
+  } else if (clientId === "") {
     // 3.1 has no assigned ids; 3.1.1 only with a clean session [MQTT-3.1.3-8]; 5.0 always
     // [MQTT-3.1.3-6].
     const allowed = (security?.allowZeroLengthClientId ?? options.allowZeroLengthClientId) &&
