@@ -41,7 +41,9 @@ export const GENERAL_OPTIONS = {
     doc: "Check the publisher's write access again before sending a retained message.",
     support: "pending",
     pendingSeverity: "warning",
-    note: "Midge has no ACLs yet, so there is nothing to check.",
+    note: "Not done yet: a retained message is sent to new subscribers without checking " +
+      "again that its publisher may still write to its topic (the subscriber's read access " +
+      "is checked).",
   }),
   max_inflight_bytes: int("max_inflight_bytes", 0, Number.MAX_SAFE_INTEGER, {
     default: 0,

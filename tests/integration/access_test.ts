@@ -180,29 +180,31 @@ for (const version of [4, 5] as ProtocolVersion[]) {
   });
 }
 
-Deno.test("acl_file: delivery checks read access per message; retained messages on subscribe too", async () => {
-  const tb = aclBroker();
-  try {
-    const bob = await login(tb.port, "bob");
-    await publishAcked(bob, pub("shared/secret", "s", { qos: 1, packetId: 1, retain: true }));
-    await publishAcked(bob, pub("shared/open", "o", { qos: 1, packetId: 2, retain: true }));
-    const alice = await login(tb.port, "alice");
-    const suback = await subscribe(alice, sub("shared/#", 0));
-    assert.deepEqual(suback.reasonCodes, [0]);
-    const retained = await receive(alice, 1);
-    assert.equal(retained[0].topic, "shared/open");
-    await publishAcked(bob, pub("shared/secret", "s2", { qos: 1, packetId: 3 }));
-    await publishAcked(bob, pub("shared/open", "o2", { qos: 1, packetId: 4 }));
-    const [live] = await receive(alice, 1);
-    assert.equal(payloadText(live), "o2");
-    await sync(alice);
-    assert.deepEqual(alice.takeAll(), [], "shared/secret never reached alice");
-    await alice.close();
-    await bob.close();
-  } finally {
-    await tb.stop();
-  }
-});
+for (const version of [4, 5] as ProtocolVersion[]) {
+  Deno.test(`acl_file: delivery checks read access per message; retained messages on subscribe too (v${version})`, async () => {
+    const tb = aclBroker();
+    try {
+      const bob = await login(tb.port, "bob");
+      await publishAcked(bob, pub("shared/secret", "s", { qos: 1, packetId: 1, retain: true }));
+      await publishAcked(bob, pub("shared/open", "o", { qos: 1, packetId: 2, retain: true }));
+      const alice = await login(tb.port, "alice", version);
+      const suback = await subscribe(alice, sub("shared/#", 0));
+      assert.deepEqual(suback.reasonCodes, [0]);
+      const retained = await receive(alice, 1);
+      assert.equal(retained[0].topic, "shared/open");
+      await publishAcked(bob, pub("shared/secret", "s2", { qos: 1, packetId: 3 }));
+      await publishAcked(bob, pub("shared/open", "o2", { qos: 1, packetId: 4 }));
+      const [live] = await receive(alice, 1);
+      assert.equal(payloadText(live), "o2");
+      await sync(alice);
+      assert.deepEqual(alice.takeAll(), [], "shared/secret never reached alice");
+      await alice.close();
+      await bob.close();
+    } finally {
+      await tb.stop();
+    }
+  });
+}
 
 Deno.test("acl_file: anonymous rules and %c patterns", async () => {
   const tb = aclBroker();
