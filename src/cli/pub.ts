@@ -8,10 +8,9 @@
 
 import { MqttError, type Properties, type QoS } from "../codec/mod.ts";
 import type { ClientOptions } from "./client_options.ts";
-import { parseClientArgs } from "./client_options.ts";
 import { reasonText } from "./client/messages.ts";
 import type { MqttClient } from "./client/mqtt_client.ts";
-import { connectTool } from "./client/tool_session.ts";
+import { connectTool, parseToolArgs } from "./client/tool_session.ts";
 import type { CliIo } from "./dispatch.ts";
 
 /** Lines of `-l` published at QoS 0 between waits for the socket to drain. */
@@ -23,13 +22,8 @@ export async function runPub(
   io: CliIo,
   program = "mosquitto_pub",
 ): Promise<number> {
-  const parsed = await parseClientArgs("pub", args, { program });
-  if (!parsed.ok) {
-    for (const line of parsed.stdout) io.out(line);
-    for (const line of parsed.stderr) io.err(line);
-    return parsed.exitCode;
-  }
-  const options = parsed.options;
+  const options = await parseToolArgs("pub", args, io, program);
+  if (typeof options === "number") return options;
   const connection = await connectTool(options, io);
   if ("exitCode" in connection) return connection.exitCode;
   const { client } = connection;

@@ -8,21 +8,14 @@
  */
 
 import { type Properties, type PublishPacket } from "../codec/mod.ts";
-import { parseClientArgs } from "./client_options.ts";
-import { connectTool } from "./client/tool_session.ts";
+import { connectTool, parseToolArgs, printMessage } from "./client/tool_session.ts";
 import type { CliIo } from "./dispatch.ts";
-import { formatMessage } from "./format.ts";
 import { EXIT_TIMED_OUT } from "./sub.ts";
 
 /** Run `midge rr` with `args`; resolves to the exit code. */
 export async function runRr(args: string[], io: CliIo, program = "mosquitto_rr"): Promise<number> {
-  const parsed = await parseClientArgs("rr", args, { program });
-  if (!parsed.ok) {
-    for (const line of parsed.stdout) io.out(line);
-    for (const line of parsed.stderr) io.err(line);
-    return parsed.exitCode;
-  }
-  const options = parsed.options;
+  const options = await parseToolArgs("rr", args, io, program);
+  if (typeof options === "number") return options;
   let message = options.message;
   if (message === undefined && options.messageSource === "file" && options.file !== undefined) {
     message = await Deno.readFile(options.file);
@@ -32,7 +25,6 @@ export async function runRr(args: string[], io: CliIo, program = "mosquitto_rr")
   const connection = await connectTool(options, io);
   if ("exitCode" in connection) return connection.exitCode;
   const { client, clientId } = connection;
-  const write = io.write ?? ((data: Uint8Array) => io.out(new TextDecoder().decode(data)));
   const { promise: finished, resolve } = Promise.withResolvers<number>();
   let done = false;
   const finish = (code: number) => {
@@ -42,23 +34,7 @@ export async function runRr(args: string[], io: CliIo, program = "mosquitto_rr")
   const responseTopic = options.responseTopic!;
   client.onMessage = (response: PublishPacket) => {
     if (done) return;
-    const now = Date.now();
-    write(formatMessage({
-      topic: response.topic,
-      payload: response.payload,
-      qos: response.qos,
-      retain: response.retain,
-      packetId: response.packetId ?? 0,
-      clientId,
-      properties: response.properties,
-    }, {
-      format: options.format,
-      verbose: options.verbose,
-      eol: options.eol,
-      pretty: options.pretty,
-      now: { date: new Date(now), nanos: (now % 1000) * 1_000_000 },
-      onError: (line) => io.err(line),
-    }));
+    printMessage(io, response, clientId, options);
     finish(0);
   };
   client.closed.then((error) => {

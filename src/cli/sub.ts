@@ -9,11 +9,9 @@
 import { type PublishPacket, type Subscription, topicFilterProblem } from "../codec/mod.ts";
 import { SubscriptionTrie } from "../router/mod.ts";
 import type { ClientOptions } from "./client_options.ts";
-import { parseClientArgs } from "./client_options.ts";
 import type { MqttClient } from "./client/mqtt_client.ts";
-import { connectTool } from "./client/tool_session.ts";
+import { connectTool, parseToolArgs, printMessage } from "./client/tool_session.ts";
 import type { CliIo } from "./dispatch.ts";
-import { formatMessage } from "./format.ts";
 
 /** Exit code of `-W` expiring: libmosquitto's MOSQ_ERR_TIMEOUT. */
 export const EXIT_TIMED_OUT = 27;
@@ -24,13 +22,8 @@ export async function runSub(
   io: CliIo,
   program = "mosquitto_sub",
 ): Promise<number> {
-  const parsed = await parseClientArgs("sub", args, { program });
-  if (!parsed.ok) {
-    for (const line of parsed.stdout) io.out(line);
-    for (const line of parsed.stderr) io.err(line);
-    return parsed.exitCode;
-  }
-  const options = parsed.options;
+  const options = await parseToolArgs("sub", args, io, program);
+  if (typeof options === "number") return options;
   const connection = await connectTool(options, io);
   if ("exitCode" in connection) return connection.exitCode;
   return await subscribeAndPrint(connection.client, connection.clientId, options, io);
@@ -67,7 +60,6 @@ async function subscribeAndPrint(
   options: ClientOptions,
   io: CliIo,
 ): Promise<number> {
-  const write = io.write ?? ((data: Uint8Array) => io.out(new TextDecoder().decode(data)));
   const skip = filterOut(options);
   const { promise: finished, resolve } = Promise.withResolvers<number>();
   let done = false;
@@ -85,23 +77,7 @@ async function subscribeAndPrint(
       client.publish(message.topic, new Uint8Array(), { qos: 0, retain: true }).catch(() => {});
     }
     if (options.randomFilter < 100 && Math.random() * 100 >= options.randomFilter) return;
-    const now = Date.now();
-    write(formatMessage({
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      retain: message.retain,
-      packetId: message.packetId ?? 0,
-      clientId,
-      properties: message.properties,
-    }, {
-      format: options.format,
-      verbose: options.verbose,
-      eol: options.eol,
-      pretty: options.pretty,
-      now: { date: new Date(now), nanos: (now % 1000) * 1_000_000 },
-      onError: (line) => io.err(line),
-    }));
+    printMessage(io, message, clientId, options);
     printed++;
     if (options.msgCount > 0 && printed >= options.msgCount) finish(0);
   };

@@ -6,8 +6,14 @@
  * @module
  */
 
-import { type Packet, type ProtocolVersion, toV3ConnackCode } from "../../codec/mod.ts";
-import type { ClientOptions } from "../client_options.ts";
+import {
+  type Packet,
+  type ProtocolVersion,
+  type PublishPacket,
+  toV3ConnackCode,
+} from "../../codec/mod.ts";
+import { type ClientOptions, parseClientArgs, type ToolName } from "../client_options.ts";
+import { formatMessage } from "../format.ts";
 import type { CliIo } from "../dispatch.ts";
 import { connackErrorLine, connectErrorLine } from "./messages.ts";
 import { ConnackRefused, MqttClient } from "./mqtt_client.ts";
@@ -267,4 +273,45 @@ export async function connectTool(options: ClientOptions, io: CliIo): Promise<To
     }
     return { exitCode: code };
   }
+}
+
+/** Parse a tool's arguments; a refusal (or --help) is printed and comes back as its exit code. */
+export async function parseToolArgs(
+  tool: ToolName,
+  args: string[],
+  io: CliIo,
+  program: string,
+): Promise<ClientOptions | number> {
+  const parsed = await parseClientArgs(tool, args, { program });
+  if (parsed.ok) return parsed.options;
+  for (const line of parsed.stdout) io.out(line);
+  for (const line of parsed.stderr) io.err(line);
+  return parsed.exitCode;
+}
+
+/** Print a received message as sub and rr print it (-v, -N, -F, --pretty). */
+export function printMessage(
+  io: CliIo,
+  message: PublishPacket,
+  clientId: string,
+  options: ClientOptions,
+): void {
+  const write = io.write ?? ((data: Uint8Array) => io.out(new TextDecoder().decode(data)));
+  const now = Date.now();
+  write(formatMessage({
+    topic: message.topic,
+    payload: message.payload,
+    qos: message.qos,
+    retain: message.retain,
+    packetId: message.packetId ?? 0,
+    clientId,
+    properties: message.properties,
+  }, {
+    format: options.format,
+    verbose: options.verbose,
+    eol: options.eol,
+    pretty: options.pretty,
+    now: { date: new Date(now), nanos: (now % 1000) * 1_000_000 },
+    onError: (line) => io.err(line),
+  }));
 }
