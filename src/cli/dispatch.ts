@@ -6,6 +6,7 @@
  */
 
 import { MIDGE_VERSION } from "../version.ts";
+import { concatBytes } from "../codec/bytes.ts";
 
 /** Exit code for a usage error or a command that is not available, as Mosquitto's tools use. */
 export const EXIT_USAGE = 2;
@@ -112,24 +113,12 @@ class BufferedStdout {
     const chunks = this.#chunks;
     if (chunks.length === 0) return;
     this.#chunks = [];
-    const data = chunks.length === 1 ? chunks[0] : concat(chunks);
+    const data = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
     let off = 0;
     for (let i = 0; off < data.length && i < 1_000_000; i++) {
       off += Deno.stdout.writeSync(data.subarray(off));
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 const stdout = new BufferedStdout();

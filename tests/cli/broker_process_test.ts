@@ -159,6 +159,13 @@ Deno.test("SIGHUP reloads, keeps the old config when the new one is bad, reopens
     child.kill("SIGHUP");
     await waitFor(async () => (await log()).includes("Reloading config."), "a new log file");
 
+    // SIGUSR1 asks for persistent state to be saved: with persistence off, it says so.
+    child.kill("SIGUSR1");
+    await waitFor(
+      async () => (await log()).includes("SIGUSR1: persistence is off; nothing to save."),
+      "the SIGUSR1 line",
+    );
+
     child.kill("SIGTERM");
     const disconnect = await kept.client.expect("disconnect", 5000);
     assert.equal(disconnect.reasonCode, ReasonCode.ServerShuttingDown);

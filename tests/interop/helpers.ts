@@ -9,6 +9,7 @@
 
 import { startBroker, type TestBroker } from "../integration/harness.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
+import { awaitOrKill } from "../fixtures/net.ts";
 
 /** The Python that has Paho 1.6 (the `python3` on PATH is a pyenv one without it). */
 export const PYTHON = "/usr/bin/python3";
@@ -281,20 +282,7 @@ export class Subprocess {
         // exited meanwhile
       }
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), 5000);
-    });
-    const result = await Promise.race([this.#done, late]);
-    clearTimeout(timer);
-    if (result === "late") {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-      await this.#done;
-    }
+    await awaitOrKill(this.#child, this.#done);
     return this.#result();
   }
 

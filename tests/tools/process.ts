@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { concatBytes } from "../../src/codec/bytes.ts";
+import { awaitOrKill } from "../fixtures/net.ts";
 
 /** Which implementation of the tools runs. */
 export type Impl = "mosquitto" | "midge";
@@ -70,18 +72,6 @@ export function outcome(r: ToolResult): { code: number; stdout: string; stderr: 
 /** stdout as text (UTF-8, invalid bytes replaced). */
 export function text(bytes: Uint8Array): string {
   return decoder.decode(bytes);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 function quote(arg: string): string {
@@ -190,7 +180,7 @@ export class ToolProcess {
 
   /** stdout so far, as bytes. */
   stdout(): Uint8Array {
-    if (this.#chunks.length > 1) this.#chunks = [concat(this.#chunks)];
+    if (this.#chunks.length > 1) this.#chunks = [concatBytes(this.#chunks)];
     return this.#chunks[0] ?? new Uint8Array(0);
   }
 
@@ -324,20 +314,7 @@ export class ToolProcess {
       }
     }
     if (this.#feeding === undefined) await this.#closeStdinNow();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), 5000);
-    });
-    const result = await Promise.race([this.#done, late]);
-    clearTimeout(timer);
-    if (result === "late") {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-      await this.#done;
-    }
+    await awaitOrKill(this.#child, this.#done);
     return this.#result();
   }
 
