@@ -19,19 +19,15 @@
 
 import { parseArgs } from "node:util";
 import { type BrokerName, findOnPath, mosquittoVersion, startBroker } from "./bench/brokers.ts";
-import { type GeneratorJob, type GeneratorOutput, RESULT_PREFIX } from "./bench/generator.ts";
+import { type GeneratorOutput, runGeneratorProcess } from "./bench/generator.ts";
+import { midgeRevision, uptime } from "./bench/host.ts";
 import { renderReport, type RunRecord } from "./bench/report.ts";
 import { type Scenario, SCENARIO_NAMES, type ScenarioName, scenarios } from "./bench/scenarios.ts";
 
-const GENERATOR = new URL("./bench/generator.ts", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
 const FIRST_PORT = 18860;
 const PORTS = 20;
 const BROKER_CPU = 1;
 const GENERATOR_CPU = 0;
-/** Seconds a generator run may take beyond its own deadlines before it is killed. */
-const GENERATOR_SLACK_S = 60;
-const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
 
 const USAGE = `usage: deno run -A scripts/bench.ts [--quick] [--only SCENARIO[,SCENARIO]] [--reps N]
 
@@ -69,73 +65,6 @@ function parseOptions(args: string[]): Options {
   const reps = values.reps !== undefined ? Number(values.reps) : values.quick ? 1 : 3;
   if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error("--reps: 1-20");
   return { quick: values.quick ?? false, only: only as ScenarioName[], reps };
-}
-
-async function uptime(): Promise<string> {
-  try {
-    const out = await new Deno.Command("uptime", { stdout: "piped" }).output();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch {
-    return `loadavg ${Deno.readTextFileSync("/proc/loadavg").trim()}`;
-  }
-}
-
-/** The commit Midge was measured at, and whether src/ had uncommitted changes. */
-async function midgeRevision(): Promise<string> {
-  const git = async (...args: string[]) => {
-    const out = await new Deno.Command("git", { args, cwd: ROOT, stdout: "piped", stderr: "null" })
-      .output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
-  };
-  try {
-    const head = await git("rev-parse", "--short", "HEAD");
-    const dirty = await git("status", "--porcelain", "--", "src");
-    if (head === undefined) return "unknown revision";
-    return dirty
-      ? `${head} + uncommitted changes in src/ (${dirty.split("\n").length} files)`
-      : head;
-  } catch {
-    return "unknown revision (no git)";
-  }
-}
-
-/** Run one generator job in its own process on the generator's core. */
-async function runGenerator(job: GeneratorJob): Promise<GeneratorOutput> {
-  const budgetS = job.kind === "load"
-    ? job.spec.durationS + job.spec.drainS + 20 + GENERATOR_SLACK_S
-    : GENERATOR_SLACK_S * 2;
-  const child = new Deno.Command("taskset", {
-    args: [
-      "-c",
-      String(GENERATOR_CPU),
-      Deno.execPath(),
-      "run",
-      "-A",
-      GENERATOR,
-      JSON.stringify(job),
-    ],
-    cwd: ROOT,
-    env: ENV,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, budgetS * 1000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const stdout = new TextDecoder().decode(out.stdout);
-  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
-  if (line === undefined) {
-    const stderr = new TextDecoder().decode(out.stderr).trim().slice(-500);
-    return { kind: "error", message: `generator exited ${out.code} without a result: ${stderr}` };
-  }
-  return JSON.parse(line.slice(RESULT_PREFIX.length)) as GeneratorOutput;
 }
 
 /** One line of progress for a finished run. */
@@ -194,7 +123,9 @@ export async function main(args: string[]): Promise<number> {
           try {
             const broker = await startBroker(name, { port, cpu: BROKER_CPU, workDir });
             try {
-              output = await runGenerator(scenario.job(port, broker.pid));
+              output = await runGeneratorProcess(scenario.job(port, broker.pid), {
+                cpu: GENERATOR_CPU,
+              });
             } finally {
               await broker.stop();
             }

@@ -1,7 +1,9 @@
 /**
  * Starting and stopping the brokers under test: each run gets a fresh broker process pinned
  * to one core with `taskset` (which execs the broker, so the child's pid is the broker's own),
- * listening on 127.0.0.1 only, stopped by pid afterwards (TERM, then KILL).
+ * listening on 127.0.0.1 only, stopped by pid afterwards (TERM, then KILL). A broker may be
+ * given a persistence directory (`persistence true` in its configuration), and killed outright
+ * to simulate a crash.
  *
  * @module
  */
@@ -21,6 +23,24 @@ export interface RunningBroker {
   stderrTail(): string;
   /** Stop it: SIGTERM, then SIGKILL after 3 s. Resolves when it has exited. */
   stop(): Promise<void>;
+  /** Crash it: SIGKILL now, no chance to save anything. Resolves when it has exited. */
+  kill(): Promise<void>;
+}
+
+/** How to start a broker. */
+export interface BrokerOptions {
+  /** Port to listen on (127.0.0.1). */
+  port: number;
+  /** The core to pin it to. */
+  cpu: number;
+  /** Where its configuration file is written. */
+  workDir: string;
+  /**
+   * Turn persistence on, storing in this directory (`persistence true`, `persistence_location
+   * DIR/`); unset = mosquitto.conf's `persistence false`. The directory must exist and be
+   * writable by the broker (Mosquitto started as root runs as the user `mosquitto`).
+   */
+  persistenceDir?: string;
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -56,13 +76,20 @@ export async function mosquittoVersion(): Promise<string | undefined> {
 }
 
 /**
- * The command line (without taskset) that starts `name` on `port`. Both brokers read the same
- * mosquitto.conf, copied with the listener line set to the port (mosquitto's -p would add a
- * listener on every interface).
+ * The command line (without taskset) that starts `name` as `options` say. Both brokers read the
+ * same mosquitto.conf, copied with the listener line set to the port (mosquitto's -p would add a
+ * listener on every interface) and, with a persistence directory, the persistence line changed.
  */
-async function brokerCommand(name: BrokerName, port: number, workDir: string): Promise<string[]> {
-  const conf = (await Deno.readTextFile(MOSQUITTO_CONF))
+async function brokerCommand(name: BrokerName, options: BrokerOptions): Promise<string[]> {
+  const { port, workDir, persistenceDir } = options;
+  let conf = (await Deno.readTextFile(MOSQUITTO_CONF))
     .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`);
+  if (persistenceDir !== undefined) {
+    conf = conf.replace(
+      /^persistence .*$/m,
+      `persistence true\npersistence_location ${persistenceDir}/`,
+    );
+  }
   const path = `${workDir}/${name.toLowerCase()}-${port}.conf`;
   await Deno.writeTextFile(path, conf);
   if (name === "Midge") {
@@ -87,12 +114,12 @@ async function waitForPort(port: number, timeoutMs: number, alive: () => boolean
   throw new Error(`not listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
-/** Start `name` on `port`, pinned to CPU `cpu`; resolves once it accepts connections. */
+/** Start `name` as `options` say; resolves once it accepts connections. */
 export async function startBroker(
   name: BrokerName,
-  options: { port: number; cpu: number; workDir: string },
+  options: BrokerOptions,
 ): Promise<RunningBroker> {
-  const command = await brokerCommand(name, options.port, options.workDir);
+  const command = await brokerCommand(name, options);
   const child = new Deno.Command("taskset", {
     args: ["-c", String(options.cpu), ...command],
     stdin: "null",
@@ -111,6 +138,13 @@ export async function startBroker(
   const status = child.status.finally(() => {
     exited = true;
   });
+  const signal = (sig: Deno.Signal) => {
+    try {
+      child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
   const broker: RunningBroker = {
     name,
     pid: child.pid,
@@ -118,25 +152,20 @@ export async function startBroker(
     stderrTail: () => tail,
     async stop() {
       if (!exited) {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // already gone
-        }
+        signal("SIGTERM");
         let timer: ReturnType<typeof setTimeout> | undefined;
         const grace = new Promise<"timeout">((resolve) => {
           timer = setTimeout(() => resolve("timeout"), STOP_GRACE_MS);
         });
         const first = await Promise.race([status, grace]);
         clearTimeout(timer);
-        if (first === "timeout" && !exited) {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
+        if (first === "timeout" && !exited) signal("SIGKILL");
       }
+      await status;
+      await drainStderr;
+    },
+    async kill() {
+      if (!exited) signal("SIGKILL");
       await status;
       await drainStderr;
     },

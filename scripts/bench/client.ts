@@ -37,6 +37,13 @@ export interface OpenOptions {
   readBufferBytes: number;
   /** Longest the TCP connect and the CONNACK may take, each (ms). */
   timeoutMs: number;
+  /** Clean session flag of CONNECT (default true); false resumes or keeps a stored session. */
+  clean?: boolean;
+  /**
+   * Packet handler installed before CONNECT is sent (else assign `onPacket` after `open`): a
+   * resumed session's messages may arrive in the same read as the CONNACK.
+   */
+  onPacket?: (client: BenchClient, packet: Packet) => void;
 }
 
 interface Waiter {
@@ -76,6 +83,8 @@ export class BenchClient {
   closed = false;
   /** Why the connection ended when we did not end it (lost connection), else undefined. */
   failure: string | undefined;
+  /** The CONNACK's session present flag. */
+  sessionPresent = false;
   /** When bytes were last written (performance.now() ms), for keep alive. */
   lastWriteMs: number = performance.now();
   /** When the chunk being handled was read (ns, `nowNs()`): one clock read per chunk. */
@@ -100,9 +109,11 @@ export class BenchClient {
     this.#conn = conn;
     this.clientId = options.clientId;
     this.#readBuf = new Uint8Array(options.readBufferBytes);
+    const handler = options.onPacket;
+    if (handler !== undefined) this.onPacket = (packet) => handler(this, packet);
   }
 
-  /** Connect over TCP, send CONNECT (clean session) and wait for a successful CONNACK. */
+  /** Connect over TCP, send CONNECT and wait for a successful CONNACK. */
   static async open(options: OpenOptions): Promise<BenchClient> {
     const conn = await withTimeout(
       Deno.connect({ hostname: options.hostname, port: options.port, transport: "tcp" }),
@@ -119,7 +130,7 @@ export class BenchClient {
       type: "connect",
       protocolVersion: VERSION,
       clientId: options.clientId,
-      clean: true,
+      clean: options.clean ?? true,
       keepAlive: options.keepAlive,
     });
     try {
@@ -127,6 +138,7 @@ export class BenchClient {
       if (connack.type === "connack" && connack.reasonCode !== 0) {
         throw new Error(`CONNACK refused with return code ${connack.reasonCode}`);
       }
+      if (connack.type === "connack") client.sessionPresent = connack.sessionPresent;
     } catch (error) {
       client.close();
       throw error;

@@ -8,7 +8,8 @@
  *
  * The argument is a `GeneratorJob` as JSON; the result is printed as one line
  * `RESULT {json}` on standard output. Exit code 0 on a completed run (exact or not), 2 when
- * the run could not be made (connection setup failed).
+ * the run could not be made (connection setup failed). `runGeneratorProcess` is the other end:
+ * it starts this process pinned to a core and reads the result back.
  *
  * @module
  */
@@ -27,6 +28,50 @@ export type GeneratorOutput =
 
 /** The prefix of the result line. */
 export const RESULT_PREFIX = "RESULT ";
+
+const SELF = new URL(import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
+/** Seconds a generator run may take beyond its own deadlines before it is killed. */
+const SLACK_S = 60;
+
+/**
+ * Run `job` in a generator process of its own pinned to core `cpu` (`taskset -c CPU deno run
+ * -A scripts/bench/generator.ts JOB`), killed if it outlives the job's deadlines by a minute or
+ * when `signal` aborts; resolves to its output (an error output when it printed no result).
+ */
+export async function runGeneratorProcess(
+  job: GeneratorJob,
+  options: { cpu: number; signal?: AbortSignal },
+): Promise<GeneratorOutput> {
+  const budgetS = job.kind === "load"
+    ? job.spec.durationS + job.spec.drainS + 20 + SLACK_S
+    : SLACK_S * 2;
+  const child = new Deno.Command("taskset", {
+    args: ["-c", String(options.cpu), Deno.execPath(), "run", "-A", SELF, JSON.stringify(job)],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, budgetS * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const line = new TextDecoder().decode(out.stdout).split("\n")
+    .find((l) => l.startsWith(RESULT_PREFIX));
+  if (line === undefined) {
+    const stderr = new TextDecoder().decode(out.stderr).trim().slice(-500);
+    return { kind: "error", message: `generator exited ${out.code} without a result: ${stderr}` };
+  }
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as GeneratorOutput;
+}
 
 /** Run `job` and print its result line; resolves to the exit code. */
 export async function runJob(job: GeneratorJob): Promise<number> {

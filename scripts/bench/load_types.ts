@@ -41,6 +41,12 @@ export interface LoadSpec {
   batchBytes: number;
   /** The broker's process id, to sample its CPU and memory. */
   brokerPid?: number;
+  /**
+   * Subscribers connect with clean session = false and fixed client ids
+   * (`mdgb-persistent-s<i>`), so the broker keeps (and may store) their sessions; publishers
+   * stay clean. Default false.
+   */
+  persistentSubscribers?: boolean;
 }
 
 /** What a message run measured. */

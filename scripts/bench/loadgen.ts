@@ -50,14 +50,15 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }
   const run = new LoadRun(spec);
   const prefix = `mdgb${Deno.pid}`;
-  const open = (clientId: string, readBufferBytes: number) =>
+  const persistent = spec.persistentSubscribers ?? false;
+  const open = (clientId: string, options: { readBufferBytes: number; clean?: boolean }) =>
     BenchClient.open({
       hostname: spec.hostname,
       port: spec.port,
       clientId,
       keepAlive: KEEPALIVE_S,
-      readBufferBytes,
       timeoutMs: CONNECT_TIMEOUT_MS,
+      ...options,
     });
   const rssBefore = spec.brokerPid !== undefined
     ? procStatusKb(spec.brokerPid, "VmRSS")
@@ -66,7 +67,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   try {
     // Subscribers first, so that nothing published is missed.
     await forEachLimited(run.subscriberCount, CONNECT_CONCURRENCY, async (i) => {
-      const client = await open(`${prefix}-s${i}`, 256 * 1024);
+      const clientId = persistent ? `mdgb-persistent-s${i}` : `${prefix}-s${i}`;
+      const client = await open(clientId, { readBufferBytes: 256 * 1024, clean: !persistent });
       run.addSubscriber(i, client);
       await client.subscribe(subscriberFilter(spec.scenario, i), {
         qos: spec.qos,
@@ -74,7 +76,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       });
     });
     await forEachLimited(spec.publishers, CONNECT_CONCURRENCY, async (i) => {
-      run.addPublisher(i, await open(`${prefix}-p${i}`, 32 * 1024));
+      run.addPublisher(i, await open(`${prefix}-p${i}`, { readBufferBytes: 32 * 1024 }));
     });
   } catch (error) {
     for (const c of [...run.subs, ...run.pubs]) c.client.close();

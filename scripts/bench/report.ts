@@ -47,7 +47,8 @@ export function median(values: number[]): number | undefined {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function format(value: number | undefined, digits: number): string {
+/** `value` with `digits` decimals and thousands separators; "—" when there is none. */
+export function format(value: number | undefined, digits: number): string {
   if (value === undefined || !Number.isFinite(value)) return "—";
   return value.toLocaleString("en-US", {
     minimumFractionDigits: digits,
@@ -56,7 +57,7 @@ function format(value: number | undefined, digits: number): string {
 }
 
 /** "median ±spread%" over the repetitions of one broker. */
-function cell(values: number[], digits: number): string {
+export function cell(values: number[], digits: number): string {
   const m = median(values);
   if (m === undefined) return "—";
   if (values.length < 2 || m === 0) return format(m, digits);

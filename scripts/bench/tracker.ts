@@ -42,6 +42,13 @@ export class DeliveryTracker {
     this.foreign++;
   }
 
+  /** Whether message `sequence` of `publisher` has been received. */
+  has(publisher: number, sequence: number): boolean {
+    const bits = this.#bits[publisher];
+    const word = Math.floor(sequence / 32);
+    return bits !== undefined && word < bits.length && (bits[word] & (1 << (sequence & 31))) !== 0;
+  }
+
   /** Count message `sequence` of `publisher`. */
   record(publisher: number, sequence: number): Receipt {
     this.received++;
