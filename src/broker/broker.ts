@@ -17,6 +17,7 @@ import { deliver, flowControlLimit } from "./delivery.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Metrics } from "./metrics.ts";
 import type { BrokerOptions, ListenerOptions } from "./options.ts";
+import type { Persistence } from "./persistence.ts";
 import { NEVER_EXPIRES, type Session, type SubscriptionOptions } from "./session.ts";
 
 const NO_TARGETS: Session[] = [];
@@ -52,6 +53,8 @@ export class Broker {
   readonly retained: RetainedIndex<Message> = new RetainedIndex();
   /** Open connections, connected or still before CONNECT. */
   readonly connections: Set<Connection> = new Set();
+  /** The store writer when persistence is on (set by `restore`, before `start`). */
+  persistence: Persistence | undefined;
   #listeners: TcpListener[] = [];
   /** New connections per address this second, for `max_connection_rate`. */
   #connectionRate = new ConnectionRate();
@@ -230,6 +233,7 @@ export class Broker {
     }
     clearInterval(this.#sweepTimer);
     for (const session of this.sessions.values()) this.cancelDelayedWill(session);
+    await this.persistence?.close();
     this.#listenerSockets.clear();
     this.#listeners = [];
     this.#acceptLoops = [];
@@ -295,13 +299,17 @@ export class Broker {
     if (session.connection !== conn) return; // already taken over
     session.connection = undefined;
     session.disconnectedAt = this.now();
-    if (conn.publishWillOnClose && kind !== "server") this.#startWill(session);
+    if (conn.publishWillOnClose && kind !== "server") this.startWill(session);
     else session.will = undefined;
     if (session.expiryInterval === 0) this.endSession(session);
+    else this.persistence?.syncSession(session);
   }
 
-  /** The will of a session whose connection ended without a normal DISCONNECT. */
-  #startWill(session: Session): void {
+  /**
+   * The will of a session whose connection ended without a normal DISCONNECT (or whose
+   * connection the broker lost in a crash: see restore.ts).
+   */
+  startWill(session: Session): void {
     const will = session.will;
     if (will === undefined) return;
     const delay = will.properties?.willDelayInterval ?? 0;
@@ -333,11 +341,27 @@ export class Broker {
       expiry !== undefined ? this.now() + expiry * 1000 : undefined,
     );
     message.owned = true;
-    if (will.retain) {
-      if (message.payload.length === 0) this.retained.delete(will.topic);
-      else this.retained.set(will.topic, message);
+    if (session.storeId > 0 && this.sessions.get(session.clientId) === session) {
+      this.persistence?.syncSession(session); // the will is gone
     }
+    if (will.retain) this.setRetained(will.topic, message);
     this.route(message);
+  }
+
+  /**
+   * Make `message` the retained message of `topic`; an empty payload removes it
+   * [MQTT-3.3.1-5] [MQTT-3.3.1-6]. `message` must own its payload.
+   */
+  setRetained(topic: string, message: Message): void {
+    const persistence = this.persistence;
+    const before = persistence !== undefined ? this.retained.get(topic) : undefined;
+    if (message.payload.length === 0) {
+      this.retained.delete(topic);
+      persistence?.retainedChanged(before, undefined);
+    } else {
+      this.retained.set(topic, message);
+      persistence?.retainedChanged(before, message);
+    }
   }
 
   /** Cancel a pending delayed will (the client came back). */
@@ -357,6 +381,7 @@ export class Broker {
     for (const filter of session.subscriptions.keys()) {
       this.trie.unsubscribe(session.clientId, filter);
     }
+    this.persistence?.unstoreSession(session);
     session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }

@@ -94,6 +94,8 @@ export class Connection {
   congestedBy: Session | undefined;
   /** Bytes received. */
   bytesReceived = 0;
+  /** The store batch this connection's output waits for (persistence); 0 = none. */
+  heldForBatch = 0;
   #socket: Socket;
   #reader: FrameReader;
   #buf: Uint8Array = new Uint8Array(MIN_READ_SIZE);

@@ -39,6 +39,7 @@ export function deliver(
     subscriptionIds,
     packetId: 0,
     state: "publish",
+    storeSeq: 0,
   };
   const conn = session.connection;
   if (qos === 0) {
@@ -70,6 +71,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
   }
   keepMessage(delivery.message);
   session.enqueue(delivery);
+  broker.persistence?.stored(session, delivery);
   return true;
 }
 
@@ -92,8 +94,16 @@ function startInflight(
   keepMessage(delivery.message);
   delivery.packetId = packetId;
   session.setInflight(delivery);
+  const persistence = broker.persistence;
+  if (persistence !== undefined && session.storeId > 0) {
+    if (delivery.storeSeq === 0) persistence.stored(session, delivery);
+    else persistence.inflightStarted(session, delivery);
+    // A QoS 2 message goes out only under a stored packet id (Persistence's contract).
+    if (delivery.qos === 2) persistence.hold(conn);
+  }
   if (!writePublish(broker, conn, delivery, packetId, false)) {
     session.deleteInflight(packetId);
+    persistence?.done(session, delivery);
     return false;
   }
   return true;
@@ -211,9 +221,13 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
   while (session.queuedCount > 0 && session.inflight.size < limit && !conn.closed) {
     const delivery = session.dequeue()!;
     const expiresAt = delivery.message.expiresAt;
-    if (expiresAt !== undefined && expiresAt <= broker.now()) continue;
-    if (delivery.qos === 0) writePublish(broker, conn, delivery, 0, false);
-    else startInflight(broker, conn, session, delivery);
+    const expired = expiresAt !== undefined && expiresAt <= broker.now();
+    if (!expired && delivery.qos > 0) {
+      startInflight(broker, conn, session, delivery);
+    } else {
+      if (!expired) writePublish(broker, conn, delivery, 0, false); // queued QoS 0
+      broker.persistence?.done(session, delivery);
+    }
   }
   if (session.queuedCount === 0) session.droppingLogged = false;
   if (session.queuedCount <= flowControlLimit(broker) / 2) {

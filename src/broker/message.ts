@@ -30,6 +30,10 @@ export interface Message {
   owned: boolean;
   /** Encoded PUBLISH per variant (see `variantIndex`), filled on first use. */
   encoded: (EncodedPublish | undefined)[] | undefined;
+  /** Its number in the store; 0 when not stored. */
+  storeId: number;
+  /** Stored records that refer to it (deliveries, retained); it is stored while > 0. */
+  storeRefs: number;
 }
 
 /** Bytes of one PUBLISH and where its packet identifier sits (0 for QoS 0). */
@@ -60,6 +64,8 @@ export function newMessage(
     publisherId,
     owned: false,
     encoded: undefined,
+    storeId: 0,
+    storeRefs: 0,
   };
 }
 

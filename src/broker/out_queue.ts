@@ -50,6 +50,7 @@ export class OutQueue {
   #drainWaiters: (() => void)[] = EMPTY_WAITERS;
   #owner: OutputOwner;
   #flushedSinceTrim = false;
+  #held = false;
   /** Total bytes written to the sink. */
   bytesWritten = 0;
 
@@ -126,8 +127,22 @@ export class OutQueue {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
+  /**
+   * Stop writing: what is appended from now on (and what is not written yet) waits for
+   * `release` (persistence holds a client's acknowledgements until they are true).
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Write again what `hold` kept back. */
+  release(): void {
+    this.#held = false;
+    if (this.#collected > 0) this.#schedule();
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#writing > 0) return;
+    if (this.#scheduled || this.#writing > 0 || this.#held) return;
     this.#scheduled = true;
     scheduleFlush(this);
   }
@@ -135,11 +150,16 @@ export class OutQueue {
   /** Write what has been collected (called once per turn by `flushScheduled`). */
   flush(): void {
     this.#scheduled = false;
+    if (this.#held) return;
     this.#writeCollected();
   }
 
   #writeCollected(): void {
     if (this.#collected === 0 || this.#failed) return this.#idle();
+    if (this.#held) {
+      this.#writing = 0;
+      return;
+    }
     const data = this.#collect.subarray(0, this.#collected);
     this.#writing = data.length;
     // Swap: the spare buffer collects while this one is written.

@@ -37,6 +37,8 @@ export interface SubscriptionOptions {
   retainHandling: 0 | 1 | 2;
   /** 5.0 subscription identifier, if the SUBSCRIBE carried one. */
   subscriptionId: number | undefined;
+  /** Its number among its session's stored subscriptions; 0 when not stored. */
+  storeKey: number;
 }
 
 /**
@@ -56,6 +58,8 @@ export interface Delivery {
   packetId: number;
   /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
   state: "publish" | "pubrel";
+  /** Its place in its session's stored queue; 0 when not stored. */
+  storeSeq: number;
 }
 
 /** A client's session state. */
@@ -88,6 +92,12 @@ export class Session {
   stalled = false;
   /** Whether "messages are being dropped" was logged since the queue last emptied. */
   droppingLogged = false;
+  /** Its number in the store; 0 when not stored (persistence off, or a clean session). */
+  storeId = 0;
+  /** Next number for a stored delivery (keeps the stored queue in order). */
+  nextStoreSeq = 1;
+  /** Next number for a stored subscription. */
+  nextSubscriptionKey = 1;
   #queue: Delivery[] = NO_DELIVERIES;
   #queueHead = 0;
   #queuedBytes = 0;
@@ -183,6 +193,11 @@ export class Session {
     if (this.#queue === NO_DELIVERIES) this.#queue = [];
     this.#queue.push(delivery);
     this.#queuedBytes += delivery.message.payload.length;
+  }
+
+  /** The queued deliveries, oldest first. */
+  *queued(): IterableIterator<Delivery> {
+    for (let i = this.#queueHead; i < this.#queue.length; i++) yield this.#queue[i];
   }
 
   /** Take the oldest queued delivery. */

@@ -18,6 +18,10 @@ import { brokerOptionsFromConfig, localOnlyListeners } from "./broker_options.ts
 import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
 import type { CliIo } from "./dispatch.ts";
 import { Reloader } from "./reloader.ts";
+import { startPersistence } from "./persistence_start.ts";
+
+/** Exit status when the persistence database cannot be used: a restart will not help. */
+export const EXIT_STORE_FAILED = 3;
 
 const USAGE = `midge broker ${MIDGE_VERSION}
 
@@ -189,6 +193,14 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   const broker = new Broker(options);
   started.broker = broker;
   try {
+    await startPersistence(broker, config);
+  } catch (error) {
+    log.error(`Error: ${(error as Error).message}`);
+    await removePidFile(pidFile);
+    await log.close();
+    return EXIT_STORE_FAILED;
+  }
+  try {
     broker.start();
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);
@@ -202,7 +214,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
   const onStop = () => resolve();
   const onHup = () => void reloader.reload();
-  const onUsr1 = () => reloader.saveState();
+  const onUsr1 = () => void reloader.saveState();
   const signals: [Deno.Signal, () => void][] = [
     ["SIGINT", onStop],
     ["SIGTERM", onStop],

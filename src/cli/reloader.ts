@@ -106,13 +106,19 @@ export class Reloader {
     this.#config = next;
   }
 
-  /** SIGUSR1: save persistent state now. */
-  saveState(): void {
+  /** SIGUSR1: save persistent state now (Midge stores as it goes: wait for that, and say so). */
+  async saveState(): Promise<void> {
     const log = this.#broker.log;
-    if (!this.#config.persistence.persistence) {
+    const persistence = this.#broker.persistence;
+    if (persistence === undefined) {
       log.notice("SIGUSR1: persistence is off; nothing to save.");
-    } else {
-      log.warning("SIGUSR1: persistence is not built yet; nothing was saved.");
+      return;
     }
+    await persistence.flush();
+    const stats = persistence.store.stats();
+    log.notice(
+      `SIGUSR1: everything is stored in ${persistence.store.location} ` +
+        `(${stats.records} records, ${stats.liveBytes} bytes).`,
+    );
   }
 }

@@ -6,34 +6,37 @@
 
 import { bool, int, string } from "./schema.ts";
 
-const NOT_YET = "Midge has no persistence yet: sessions, queued and retained messages are " +
-  "kept in memory and lost on restart.";
+const NO_SNAPSHOTS = "Accepted and met: Midge stores every change as it happens, in group " +
+  "commits of a few milliseconds, so no change waits for a snapshot and a kill -9 loses " +
+  "nothing acknowledged.";
 
 /** `[persistence]` options. */
 export const PERSISTENCE_OPTIONS = {
   autosave_interval: int("autosave_interval", 0, 0xffffffff, {
     default: 1800,
-    doc: "Mosquitto saves a snapshot this often (seconds).",
+    doc: "Mosquitto saves a snapshot this often (seconds): the longest a change waits to be saved.",
     support: "legacy",
-    note: "Accepted: Midge will store each change as it happens, not snapshots.",
+    note: NO_SNAPSHOTS,
   }),
   autosave_on_changes: bool("autosave_on_changes", {
     default: false,
     doc: "Mosquitto counts changes instead of seconds for autosave_interval.",
     support: "legacy",
-    note: "Accepted: Midge will store each change as it happens, not snapshots.",
+    note: NO_SNAPSHOTS,
   }),
   persistence: bool("persistence", {
     default: false,
     doc: "Keep sessions, queued and retained messages across restarts.",
-    support: "pending",
-    pendingSeverity: "warning",
-    note: NOT_YET,
+    support: "different",
+    note: "Stored in a Deno KV database as each change happens, not as snapshots; QoS 1/2 " +
+      "messages are acknowledged only once stored (README, Persistence).",
     reload: false,
   }),
   persistence_file: string<string>("persistence_file", "file name", {
-    default: "mosquitto.db",
+    default: "midge.db",
     doc: "Name of the database file inside persistence_location.",
+    support: "different",
+    note: "A Deno KV (SQLite) file, default midge.db; Mosquitto's mosquitto.db cannot be read.",
     reload: false,
   }),
   persistence_location: string<string | undefined>("persistence_location", "directory", {

@@ -88,11 +88,13 @@ Deno.test("legacy options are accepted with a notice saying what Midge does inst
 });
 
 Deno.test("options not built yet: a warning when only a warning is due, nothing at their default", () => {
-  const config = load("sys_interval = 10\n[persistence]\npersistence = true\n");
+  assert.deepEqual(load("sys_interval = 10\n").notices, []);
+  const config = load("retry_interval = 20\nsys_interval = 5\n");
   assert.deepEqual(config.notices.map((n) => [n.severity, n.message.split(": ").slice(0, 2)]), [
-    ["warning", ["midge.toml:3", "persistence.persistence"]],
+    ["notice", ["midge.toml:1", "retry_interval"]],
+    ["warning", ["midge.toml:2", "sys_interval"]],
   ]);
-  assert.equal(config.persistence.persistence, true);
+  assert.equal(config.general.sys_interval, 5);
 });
 
 Deno.test("key lines are found past comments, multi-line arrays and strings", () => {

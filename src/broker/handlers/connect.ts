@@ -122,6 +122,8 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
   }
   conn.keepAliveMs = keepAlive * 1000;
 
+  const persistence = broker.persistence;
+  const changesBefore = persistence?.changeCount;
   // Session takeover [MQTT-3.1.4-3].
   let existing = broker.sessions.get(clientId);
   if (existing?.connection !== undefined) {
@@ -159,6 +161,11 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
   session.listener = conn.listener;
   session.will = packet.will;
   broker.attach(session, conn);
+  if (persistence !== undefined) {
+    persistence.syncSession(session);
+    // CONNACK (and session present) only once the session is stored as it says.
+    if (persistence.changeCount !== changesBefore) persistence.hold(conn);
+  }
 
   let connackProps: Properties | undefined;
   if (v5) {

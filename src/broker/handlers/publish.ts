@@ -136,16 +136,21 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     forwardedProperties(props),
     expiry !== undefined ? broker.now() + expiry * 1000 : undefined,
   );
+  const persistence = broker.persistence;
+  const changesBefore = persistence?.changeCount;
   if (packet.retain) {
-    if (packet.payload.length === 0) {
-      broker.retained.delete(topic); // [MQTT-3.3.1-6]
-    } else {
-      keepMessage(message);
-      broker.retained.set(topic, message); // [MQTT-3.3.1-5]
-    }
+    keepMessage(message);
+    broker.setRetained(topic, message);
   }
   const deliveries = broker.route(message, conn);
-  if (packet.qos === 2) session.addIncomingQos2(packet.packetId!);
+  if (packet.qos === 2) {
+    session.addIncomingQos2(packet.packetId!);
+    persistence?.incomingAdded(session, packet.packetId!);
+  }
+  // The acknowledgement waits until what it promises is stored.
+  if (persistence !== undefined && persistence.changeCount !== changesBefore) {
+    persistence.hold(conn);
+  }
   const noSubscribers = deliveries === 0 && conn.version === 5;
   acknowledge(conn, packet, noSubscribers ? ReasonCode.NoMatchingSubscribers : 0);
 }

@@ -21,11 +21,19 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
     });
     return;
   }
+  const persistence = conn.broker.persistence;
   if (packet.reasonCode >= 0x80) {
     session.deleteInflight(packet.packetId);
+    persistence?.done(session, outgoing);
     fillInflight(conn.broker, conn, session);
     return;
   }
   outgoing.state = "pubrel";
+  if (persistence !== undefined && outgoing.storeSeq > 0) {
+    // PUBREL only once "pubrel" is stored: resending the PUBLISH after a crash would
+    // deliver it twice.
+    persistence.released(session, outgoing);
+    persistence.hold(conn);
+  }
   conn.send({ type: "pubrel", packetId: packet.packetId, reasonCode: 0 });
 }

@@ -10,7 +10,14 @@ import type { Connection } from "../connection.ts";
 
 /** Handle a PUBREL. */
 export function handlePubrel(conn: Connection, packet: AckPacket): void {
-  const known = conn.session!.deleteIncomingQos2(packet.packetId);
+  const session = conn.session!;
+  const known = session.deleteIncomingQos2(packet.packetId);
+  const persistence = conn.broker.persistence;
+  if (known && persistence !== undefined && session.storeId > 0) {
+    // PUBCOMP lets the client reuse the id: it must be forgotten in the store first.
+    persistence.incomingReleased(session, packet.packetId);
+    persistence.hold(conn);
+  }
   conn.send({
     type: "pubcomp",
     packetId: packet.packetId,

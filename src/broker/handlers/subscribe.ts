@@ -39,9 +39,11 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       retainAsPublished: s.retainAsPublished,
       retainHandling: s.retainHandling,
       subscriptionId,
+      storeKey: session.subscriptions.get(s.topicFilter)?.storeKey ?? 0, // a replacement
     };
     const isNew = broker.trie.subscribe(session.clientId, s.topicFilter, options);
     session.setSubscription(s.topicFilter, options);
+    broker.persistence?.subscribed(session, options);
     reasonCodes.push(s.qos);
     broker.log.log("subscribe", `${session.clientId} ${s.qos} ${s.topicFilter}`);
     // Retained messages: never for shared subscriptions [MQTT-3.8.4-6 note]; by retain
@@ -53,6 +55,8 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       retainedToSend.push(options);
     }
   }
+  const persistence = broker.persistence;
+  if (persistence !== undefined && session.storeId > 0) persistence.hold(conn);
   conn.send({ type: "suback", packetId: packet.packetId, reasonCodes });
   for (const options of retainedToSend) {
     broker.retained.match(options.filter, (topic, message) => {

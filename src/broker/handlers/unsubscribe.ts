@@ -12,11 +12,15 @@ import type { Connection } from "../connection.ts";
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
+  const persistence = broker.persistence;
   const reasonCodes = packet.topicFilters.map((filter) => {
     const existed = broker.trie.unsubscribe(session.clientId, filter);
+    const sub = session.subscriptions.get(filter);
+    if (sub !== undefined) persistence?.unsubscribed(session, sub);
     session.deleteSubscription(filter);
     broker.log.log("unsubscribe", `${session.clientId} ${filter}`);
     return existed ? 0 : ReasonCode.NoSubscriptionExisted;
   });
+  if (persistence !== undefined && session.storeId > 0) persistence.hold(conn);
   conn.send({ type: "unsuback", packetId: packet.packetId, reasonCodes });
 }

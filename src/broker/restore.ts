@@ -1,0 +1,253 @@
+/**
+ * Starting from a store: rebuild sessions, subscriptions, queues, in-flight state, inbound
+ * QoS 2 ids and retained messages from the records `Persistence` wrote, then keep the store in
+ * step from there on. A record that cannot be read or used is skipped with a warning naming
+ * its key, and left in the store for a person to look at: nothing is dropped silently.
+ *
+ * @module
+ */
+
+import {
+  checkMarker,
+  decodeDelivery,
+  decodeMessage,
+  decodeSession,
+  decodeSubscription,
+  type DeliveryRecord,
+  parseKey,
+  retainedKey,
+} from "../store/records.ts";
+import type { Store } from "../store/store.ts";
+import type { Broker } from "./broker.ts";
+import { type Message, newMessage } from "./message.ts";
+import { Persistence } from "./persistence.ts";
+import { type Delivery, Session, type SubscriptionOptions } from "./session.ts";
+
+/** What a restore found, for the start-up log line and tests. */
+export interface RestoreSummary {
+  /** Sessions restored. */
+  sessions: number;
+  /** Subscriptions restored. */
+  subscriptions: number;
+  /** Messages queued or in flight to sessions. */
+  deliveries: number;
+  /** Retained messages. */
+  retained: number;
+  /** Records skipped (each logged as a warning). */
+  skipped: number;
+}
+
+/** A record body that failed to decode, or one that points at something missing. */
+class Unusable extends Error {}
+
+function decodeOrThrow<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array): T {
+  try {
+    return decode(bytes);
+  } catch (error) {
+    throw new Unusable((error as Error).message);
+  }
+}
+
+/**
+ * Load `store` into `broker` (which must not have started) and make it the broker's store.
+ * Throws only when the store itself cannot be read.
+ */
+export async function restore(broker: Broker, store: Store): Promise<RestoreSummary> {
+  const { records, problems } = await store.load();
+  const log = broker.log;
+  const summary: RestoreSummary = {
+    sessions: 0,
+    subscriptions: 0,
+    deliveries: 0,
+    retained: 0,
+    skipped: problems.length,
+  };
+  for (const p of problems) {
+    log.warning(`Warning: persistence: skipped ${p.key} in ${store.location}: ${p.why}.`);
+  }
+  const skip = (key: string, why: string) => {
+    summary.skipped++;
+    log.warning(`Warning: persistence: skipped record ${key}: ${why}; it stays in the store.`);
+  };
+
+  // Sort the keys by kind: sessions first, then what refers to them.
+  const byKind = { s: [], u: [], d: [], i: [], m: [], r: [] } as Record<
+    "s" | "u" | "d" | "i" | "m" | "r",
+    { key: string; ids: number[]; bytes: Uint8Array }[]
+  >;
+  for (const [key, bytes] of records) {
+    const parsed = parseKey(key);
+    if (parsed === undefined) {
+      skip(key, "not a key Midge writes");
+      continue;
+    }
+    byKind[parsed.kind].push({ key, ids: parsed.ids, bytes });
+  }
+  const byNumber = (a: { ids: number[] }, b: { ids: number[] }) =>
+    a.ids[0] - b.ids[0] || (a.ids[1] ?? 0) - (b.ids[1] ?? 0);
+
+  const now = broker.now();
+  let maxSessionId = 0;
+  let maxMessageId = 0;
+  const sessions = new Map<number, Session>();
+  for (const r of byKind.s.sort(byNumber)) {
+    const sid = r.ids[0];
+    maxSessionId = Math.max(maxSessionId, sid);
+    try {
+      const rec = decodeOrThrow(decodeSession, r.bytes);
+      const other = broker.sessions.get(rec.clientId);
+      if (other !== undefined) {
+        throw new Unusable(`client ${rec.clientId} also has ${other.storeId}`);
+      }
+      const session = new Session(rec.clientId, rec.version, rec.expiryInterval);
+      session.storeId = sid;
+      session.username = rec.username;
+      session.listener = broker.options.listeners.find((l) => l.port === rec.listenerPort);
+      session.will = rec.will;
+      // A client connected when the broker stopped is disconnected from now on.
+      session.disconnectedAt = rec.disconnectedAt > 0 ? rec.disconnectedAt : now;
+      sessions.set(sid, session);
+      broker.sessions.set(rec.clientId, session);
+      summary.sessions++;
+    } catch (error) {
+      if (!(error instanceof Unusable)) throw error;
+      skip(r.key, error.message);
+    }
+  }
+  const sessionOf = (r: { ids: number[] }): Session => {
+    const session = sessions.get(r.ids[0]);
+    if (session === undefined) throw new Unusable(`its session s/${r.ids[0]} is missing`);
+    return session;
+  };
+
+  for (const r of byKind.u.sort(byNumber)) {
+    try {
+      const session = sessionOf(r);
+      const rec = decodeOrThrow(decodeSubscription, r.bytes);
+      const options: SubscriptionOptions = {
+        session,
+        filter: rec.filter,
+        qos: rec.qos,
+        noLocal: rec.noLocal,
+        retainAsPublished: rec.retainAsPublished,
+        retainHandling: rec.retainHandling,
+        subscriptionId: rec.subscriptionId > 0 ? rec.subscriptionId : undefined,
+        storeKey: r.ids[1],
+      };
+      broker.trie.subscribe(session.clientId, rec.filter, options);
+      session.setSubscription(rec.filter, options);
+      session.nextSubscriptionKey = Math.max(session.nextSubscriptionKey, r.ids[1] + 1);
+      summary.subscriptions++;
+    } catch (error) {
+      if (!(error instanceof Unusable)) throw error;
+      skip(r.key, error.message);
+    }
+  }
+
+  // Messages are decoded when something refers to them, once.
+  const messageBytes = new Map<number, Uint8Array>();
+  for (const r of byKind.m) {
+    messageBytes.set(r.ids[0], r.bytes);
+    maxMessageId = Math.max(maxMessageId, r.ids[0]);
+  }
+  const messages = new Map<number, Message>();
+  const messageOf = (mid: number): Message => {
+    let message = messages.get(mid);
+    if (message !== undefined) return message;
+    const bytes = messageBytes.get(mid);
+    if (bytes === undefined) throw new Unusable(`its message m/${mid} is missing`);
+    const rec = decodeOrThrow(decodeMessage, bytes);
+    message = newMessage(
+      rec.topic,
+      rec.payload,
+      rec.qos,
+      rec.retain,
+      rec.publisherId,
+      rec.properties,
+      rec.expiresAt,
+    );
+    message.owned = true;
+    message.storeId = mid;
+    messages.set(mid, message);
+    return message;
+  };
+
+  const expired: { session: Session; delivery: Delivery }[] = [];
+  for (const r of byKind.d.sort(byNumber)) {
+    try {
+      const session = sessionOf(r);
+      const rec: DeliveryRecord = decodeOrThrow(decodeDelivery, r.bytes);
+      const message = messageOf(rec.messageId);
+      message.storeRefs++;
+      const delivery: Delivery = {
+        message,
+        qos: rec.qos,
+        retain: rec.retain,
+        subscriptionIds: rec.subscriptionIds,
+        packetId: 0,
+        state: "publish",
+        storeSeq: r.ids[1],
+      };
+      session.nextStoreSeq = Math.max(session.nextStoreSeq, r.ids[1] + 1);
+      if (message.expiresAt !== undefined && message.expiresAt <= now) {
+        expired.push({ session, delivery });
+        continue;
+      }
+      if (rec.state !== "queued" && !session.inflight.has(rec.packetId)) {
+        delivery.packetId = rec.packetId;
+        delivery.state = rec.state;
+        session.setInflight(delivery);
+      } else {
+        session.enqueue(delivery);
+      }
+      summary.deliveries++;
+    } catch (error) {
+      if (!(error instanceof Unusable)) throw error;
+      skip(r.key, error.message);
+    }
+  }
+
+  for (const r of byKind.i) {
+    try {
+      const session = sessionOf(r);
+      decodeOrThrow(checkMarker, r.bytes);
+      if (r.ids[1] > 65535) throw new Unusable(`packet id ${r.ids[1]}`);
+      session.addIncomingQos2(r.ids[1]);
+    } catch (error) {
+      if (!(error instanceof Unusable)) throw error;
+      skip(r.key, error.message);
+    }
+  }
+
+  for (const r of byKind.r.sort(byNumber)) {
+    try {
+      decodeOrThrow(checkMarker, r.bytes);
+      const message = messageOf(r.ids[0]);
+      message.storeRefs++;
+      // Two retained records for one topic (never written so): the newer one wins.
+      const before = broker.retained.get(message.topic);
+      if (before !== undefined) {
+        skip(retainedKey(before.storeId), `${message.topic} has a newer one`);
+      }
+      broker.retained.set(message.topic, message);
+      if (before === undefined) summary.retained++;
+    } catch (error) {
+      if (!(error instanceof Unusable)) throw error;
+      skip(r.key, error.message);
+    }
+  }
+
+  const persistence = new Persistence(broker, store);
+  persistence.setCounters({
+    nextSessionId: maxSessionId + 1,
+    nextMessageId: maxMessageId + 1,
+  });
+  broker.persistence = persistence;
+  // What expired while the broker was down goes now; so do the wills of clients that were
+  // connected (their connections ended with the broker) or whose will was delayed.
+  for (const { session, delivery } of expired) persistence.done(session, delivery);
+  for (const session of sessions.values()) {
+    if (session.will !== undefined) broker.startWill(session);
+  }
+  return summary;
+}
