@@ -52,7 +52,7 @@ export class Persistence {
   /** The store. */
   readonly store: Store;
   readonly #broker: Broker;
-  readonly #writer: GroupCommit;
+  readonly #writer: GroupCommit<Delivery>;
   #nextSessionId = 1;
   #nextMessageId = 1;
   /** Connections whose output waits for a batch, by batch number. */
@@ -63,7 +63,11 @@ export class Persistence {
   constructor(broker: Broker, store: Store) {
     this.#broker = broker;
     this.store = store;
-    this.#writer = new GroupCommit(store, (batch, error) => this.#batchDone(batch, error));
+    this.#writer = new GroupCommit<Delivery>(
+      store,
+      (batch, error) => this.#batchDone(batch, error),
+      (delivery) => this.#encodeDelivery(delivery),
+    );
   }
 
   /** Continue numbering after what `restore` found. */
@@ -150,9 +154,9 @@ export class Persistence {
   /** A new delivery to a stored session, queued or already in flight. */
   stored(session: Session, delivery: Delivery): void {
     if (session.storeId === 0) return;
-    this.#ref(delivery.message);
+    delivery.message.storeRefs++;
     delivery.storeSeq = session.nextStoreSeq++;
-    this.#putDelivery(session, delivery, true);
+    this.#writer.put(deliveryKey(session.storeId, delivery.storeSeq), delivery, true);
   }
 
   /**
@@ -161,13 +165,12 @@ export class Persistence {
    */
   inflightStarted(session: Session, delivery: Delivery): void {
     if (delivery.storeSeq === 0) return;
-    this.#putDelivery(session, delivery, false);
+    this.#writer.put(deliveryKey(session.storeId, delivery.storeSeq), delivery, false);
   }
 
   /** A QoS 2 delivery got its PUBREC: from now on it is resent as PUBREL. */
   released(session: Session, delivery: Delivery): void {
-    if (delivery.storeSeq === 0) return;
-    this.#putDelivery(session, delivery, false);
+    this.inflightStarted(session, delivery);
   }
 
   /** A delivery is over (acknowledged, expired or dropped). */
@@ -178,19 +181,24 @@ export class Persistence {
     this.#unref(delivery.message);
   }
 
-  #putDelivery(session: Session, delivery: Delivery, created: boolean): void {
-    this.#writer.put(
-      deliveryKey(session.storeId, delivery.storeSeq),
-      encodeDelivery({
-        messageId: delivery.message.storeId,
-        qos: delivery.qos,
-        retain: delivery.retain,
-        subscriptionIds: delivery.subscriptionIds,
-        state: delivery.packetId === 0 ? "queued" : delivery.state,
-        packetId: delivery.packetId,
-      }),
-      created,
-    );
+  /**
+   * The record of a delivery as it stands when its batch leaves. A message no other stored
+   * record refers to goes inside it (one write, one delete); one that several deliveries (or
+   * the retained index) share gets a record of its own, written once.
+   */
+  #encodeDelivery(delivery: Delivery): Uint8Array {
+    const message = delivery.message;
+    const inside = message.storeId === 0 && message.storeRefs <= 1;
+    if (!inside) this.#share(message);
+    return encodeDelivery({
+      messageId: inside ? 0 : message.storeId,
+      message: inside ? message : undefined,
+      qos: delivery.qos,
+      retain: delivery.retain,
+      subscriptionIds: delivery.subscriptionIds,
+      state: delivery.packetId === 0 ? "queued" : delivery.state,
+      packetId: delivery.packetId,
+    });
   }
 
   // ---- inbound QoS 2 ----
@@ -216,21 +224,23 @@ export class Persistence {
       this.#unref(before);
     }
     if (after !== undefined) {
-      this.#ref(after);
+      after.storeRefs++;
+      this.#share(after);
       this.#writer.put(retainedKey(after.storeId), MARKER, true);
     }
   }
 
   // ---- messages ----
 
-  #ref(message: Message): void {
-    if (message.storeRefs++ > 0) return;
+  /** Give `message` a record of its own (`m/MID`), unless it has one. */
+  #share(message: Message): void {
+    if (message.storeId > 0) return;
     message.storeId = this.#nextMessageId++;
     this.#writer.put(messageKey(message.storeId), encodeMessage(message), true);
   }
 
   #unref(message: Message): void {
-    if (--message.storeRefs > 0) return;
+    if (--message.storeRefs > 0 || message.storeId === 0) return;
     this.#writer.delete(messageKey(message.storeId));
     message.storeId = 0;
   }

@@ -14,6 +14,7 @@ import {
   decodeSession,
   decodeSubscription,
   type DeliveryRecord,
+  type MessageRecord,
   parseKey,
   retainedKey,
 } from "../store/records.ts";
@@ -35,6 +36,22 @@ export interface RestoreSummary {
   retained: number;
   /** Records skipped (each logged as a warning). */
   skipped: number;
+}
+
+/** A message from its record; `mid` is its own record's number, 0 inside a delivery. */
+function messageFrom(rec: MessageRecord, mid: number): Message {
+  const message = newMessage(
+    rec.topic,
+    rec.payload,
+    rec.qos,
+    rec.retain,
+    rec.publisherId,
+    rec.properties,
+    rec.expiresAt,
+  );
+  message.owned = true;
+  message.storeId = mid;
+  return message;
 }
 
 /** A record body that failed to decode, or one that points at something missing. */
@@ -156,18 +173,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     if (message !== undefined) return message;
     const bytes = messageBytes.get(mid);
     if (bytes === undefined) throw new Unusable(`its message m/${mid} is missing`);
-    const rec = decodeOrThrow(decodeMessage, bytes);
-    message = newMessage(
-      rec.topic,
-      rec.payload,
-      rec.qos,
-      rec.retain,
-      rec.publisherId,
-      rec.properties,
-      rec.expiresAt,
-    );
-    message.owned = true;
-    message.storeId = mid;
+    message = messageFrom(decodeOrThrow(decodeMessage, bytes), mid);
     messages.set(mid, message);
     return message;
   };
@@ -177,7 +183,9 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     try {
       const session = sessionOf(r);
       const rec: DeliveryRecord = decodeOrThrow(decodeDelivery, r.bytes);
-      const message = messageOf(rec.messageId);
+      const message = rec.message !== undefined
+        ? messageFrom(rec.message, 0)
+        : messageOf(rec.messageId);
       message.storeRefs++;
       const delivery: Delivery = {
         message,

@@ -5,7 +5,9 @@
  * for a change to be durable learns when its batch is done.
  *
  * A record created and deleted before its batch leaves (a message acknowledged by its
- * subscriber within the same few milliseconds) never reaches the store at all.
+ * subscriber within the same few milliseconds) never reaches the store at all. A value may be
+ * given as an object to encode when its batch leaves (`T`, turned into bytes by `encode`):
+ * records changed several times in one batch are encoded once, and deleted ones never.
  *
  * @module
  */
@@ -18,12 +20,16 @@ export type BatchDone = (batch: number, error: Error | undefined) => void;
 /** How long after a failed commit its changes are tried again (ms). */
 const RETRY_DELAY_MS = 1000;
 
+/** Turns a value given to `put` as an object into its bytes, when its batch leaves. */
+export type Encode<T> = (value: T) => Uint8Array;
+
 /** Collects changes and commits them in batches. */
-export class GroupCommit {
+export class GroupCommit<T extends object = never> {
   readonly #store: Store;
   readonly #done: BatchDone;
-  /** Changes of the open batch: each key's new bytes, or null to delete. */
-  #pending = new Map<string, Uint8Array | null>();
+  readonly #encode: Encode<T> | undefined;
+  /** Changes of the open batch: each key's new value (bytes or to encode), or null to delete. */
+  #pending = new Map<string, Uint8Array | T | null>();
   /** Keys of the open batch that did not exist before it (a delete then cancels them). */
   #created = new Set<string>();
   /** Number of the batch collecting changes now. */
@@ -39,10 +45,14 @@ export class GroupCommit {
   /** Changes made since the writer was created (a cheap "did anything change" test). */
   changeCount = 0;
 
-  /** Commit to `store`; `done` hears of every batch, in order. */
-  constructor(store: Store, done: BatchDone) {
+  /**
+   * Commit to `store`; `done` hears of every batch, in order; `encode` turns the values given
+   * as objects into bytes.
+   */
+  constructor(store: Store, done: BatchDone, encode?: Encode<T>) {
     this.#store = store;
     this.#done = done;
+    this.#encode = encode;
   }
 
   /** Number of the batch that changes made now belong to. */
@@ -60,8 +70,11 @@ export class GroupCommit {
     return this.#pending.size;
   }
 
-  /** Set `key` to `value`; `created` says the record is new (never stored before). */
-  put(key: string, value: Uint8Array, created: boolean): void {
+  /**
+   * Set `key` to `value` (bytes, or an object `encode` turns into bytes when the batch
+   * leaves); `created` says the record is new (never stored before).
+   */
+  put(key: string, value: Uint8Array | T, created: boolean): void {
     this.changeCount++;
     if (created && !this.#pending.has(key)) this.#created.add(key);
     this.#pending.set(key, value);
@@ -103,13 +116,14 @@ export class GroupCommit {
 
   #commitOpen(): void {
     if (this.#inFlight !== 0) return;
-    this.#wanted = false;
     const batch = this.#open++;
-    const changes = this.#pending;
+    this.#inFlight = batch;
+    this.#encodePending();
+    this.#wanted = false;
+    const changes = this.#pending as Map<string, Uint8Array | null>;
     const created = this.#created;
     this.#pending = new Map();
     this.#created = new Set();
-    this.#inFlight = batch;
     const committed = changes.size > 0 ? this.#store.commit(changes) : Promise.resolve();
     committed.then(
       () => this.#finish(batch, undefined),
@@ -123,6 +137,15 @@ export class GroupCommit {
         this.#finish(batch, error instanceof Error ? error : new Error(String(error)));
       },
     );
+  }
+
+  /** Encode the values given as objects (an encoder may add changes: they are seen too). */
+  #encodePending(): void {
+    const encode = this.#encode;
+    if (encode === undefined) return;
+    for (const [key, value] of this.#pending) {
+      if (value !== null && !(value instanceof Uint8Array)) this.#pending.set(key, encode(value));
+    }
   }
 
   #finish(batch: number, error: Error | undefined): void {

@@ -45,6 +45,11 @@ const MAX_VARINT_BYTES = 8;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 /** Encodes entries into chunks of at most `chunkBytes` bytes. */
 export class SegmentWriter {
   readonly #chunkBytes: number;
@@ -75,14 +80,33 @@ export class SegmentWriter {
    * which could not come back from UTF-8 as the same string.
    */
   add(key: string, value: Uint8Array | null): number {
+    const keyLength = isAscii(key) ? this.#writeAscii(key) : this.#writeText(key);
+    this.#varint(value === null ? 0 : value.length + 1);
+    if (value !== null) this.#write(value);
+    this.#entries++;
+    return keyLength + (value?.length ?? 0);
+  }
+
+  /** Length and bytes of an ASCII key, one char code a byte (the broker's keys: no encoder). */
+  #writeAscii(key: string): number {
+    this.#varint(key.length);
+    for (let i = 0; i < key.length;) {
+      const n = Math.min(this.#room(), key.length - i);
+      const chunk = this.#chunk;
+      let pos = this.#pos;
+      for (const end = i + n; i < end; i++) chunk[pos++] = key.charCodeAt(i);
+      this.#pos = pos;
+    }
+    this.#bytes += key.length;
+    return key.length;
+  }
+
+  #writeText(key: string): number {
     if (!key.isWellFormed()) throw new TypeError(`key ${JSON.stringify(key)} is not well-formed`);
     const keyBytes = encoder.encode(key);
     this.#varint(keyBytes.length);
     this.#write(keyBytes);
-    this.#varint(value === null ? 0 : value.length + 1);
-    if (value !== null) this.#write(value);
-    this.#entries++;
-    return keyBytes.length + (value?.length ?? 0);
+    return keyBytes.length;
   }
 
   /** The chunks written, the last one cut to its length. The writer is done with. */

@@ -6,7 +6,8 @@
  * |-------------------|---------------------------------------------------------------|
  * | `s/SID`           | a persistent session: client id, version, expiry, will ...    |
  * | `u/SID/KEY`       | one of its subscriptions                                      |
- * | `d/SID/SEQ`       | a message queued or in flight to it, in order of SEQ          |
+ * | `d/SID/SEQ`       | a message queued or in flight to it, in order of SEQ; the     |
+ * |                   | message itself inside when it goes to no other session        |
  * | `i/SID/PACKETID`  | an inbound QoS 2 packet id awaiting PUBREL (empty value)      |
  * | `m/MID`           | a message, stored once however many records refer to it      |
  * | `r/MID`           | message MID is the retained message of its topic (empty)      |
@@ -64,8 +65,10 @@ export type DeliveryState = "queued" | "publish" | "pubrel";
 
 /** A message queued or in flight to a session. */
 export interface DeliveryRecord {
-  /** The message (`m/MID`). */
+  /** The message (`m/MID`); 0 when the message is inside the record (`message`). */
   messageId: number;
+  /** The message, when no other record refers to it (most messages: one stored copy). */
+  message: MessageRecord | undefined;
   /** QoS of this delivery. */
   qos: QoS;
   /** Retain flag of this delivery. */
@@ -271,16 +274,24 @@ export function decodeSubscription(bytes: Uint8Array): SubscriptionRecord {
 const STATE_CODE: Record<DeliveryState, number> = { queued: 0, publish: 1, pubrel: 2 };
 const STATES: DeliveryState[] = ["queued", "publish", "pubrel"];
 
+const HAS_SUBSCRIPTION_IDS = 0x20;
+const HAS_MESSAGE = 0x40;
+
 /** Bytes of a delivery record. */
 export function encodeDelivery(d: DeliveryRecord): Uint8Array {
   const ids = d.subscriptionIds;
-  const w = new RecordWriter(24 + (ids?.length ?? 0) * 4);
-  w.u8(FORMAT).uint(d.messageId).u8(d.qos | (d.retain ? 4 : 0) | (STATE_CODE[d.state] << 3))
-    .uint(d.packetId);
+  const m = d.message;
+  const w = new RecordWriter(
+    24 + (ids?.length ?? 0) * 4 + (m !== undefined ? messageSizeHint(m) : 0),
+  );
+  const flags = d.qos | (d.retain ? 4 : 0) | (STATE_CODE[d.state] << 3) |
+    (ids !== undefined ? HAS_SUBSCRIPTION_IDS : 0) | (m !== undefined ? HAS_MESSAGE : 0);
+  w.u8(FORMAT).uint(d.messageId).u8(flags).uint(d.packetId);
   if (ids !== undefined) {
     w.uint(ids.length);
     for (const id of ids) w.uint(id);
   }
+  if (m !== undefined) writeMessage(w, m);
   return w.finish();
 }
 
@@ -290,22 +301,27 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryRecord {
   start(r);
   const messageId = r.uint("message id");
   const flags = r.u8("flags");
-  const state = STATES[flags >> 3];
-  if (state === undefined) throw new RecordError(`delivery state ${flags >> 3}`);
+  const state = STATES[(flags >> 3) & 3];
+  if (state === undefined || flags & 0x80) throw new RecordError(`delivery flags ${flags}`);
   const packetId = r.uint("packet id");
   if (packetId > 65535 || (state !== "queued") !== (packetId > 0)) {
     throw new RecordError(`packet id ${packetId} in state ${state}`);
   }
   let subscriptionIds: number[] | undefined;
-  if (!r.atEnd) {
+  if (flags & HAS_SUBSCRIPTION_IDS) {
     const count = r.uint("subscription identifier count");
     if (count > 1000) throw new RecordError(`${count} subscription identifiers`);
     subscriptionIds = [];
     for (let i = 0; i < count; i++) subscriptionIds.push(r.uint("subscription identifier"));
   }
+  const message = flags & HAS_MESSAGE ? readMessage(r) : undefined;
+  if ((message === undefined) === (messageId === 0)) {
+    throw new RecordError(`message id ${messageId} with${message ? "" : "out"} a message inside`);
+  }
   r.end("delivery record");
   return {
     messageId,
+    message,
     qos: qosOf(flags & 3),
     retain: (flags & 4) !== 0,
     subscriptionIds,
@@ -314,28 +330,26 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryRecord {
   };
 }
 
-/** Bytes of a message record. */
-export function encodeMessage(m: MessageRecord): Uint8Array {
-  const w = new RecordWriter(48 + m.topic.length * 3 + m.publisherId.length * 3 + m.payload.length);
-  const flags = m.qos | (m.retain ? 4 : 0) | (m.expiresAt !== undefined ? 8 : 0) |
-    (m.properties !== undefined ? 16 : 0);
-  w.u8(FORMAT).u8(flags).string(m.topic).string(m.publisherId).bytes(m.payload);
-  if (m.expiresAt !== undefined) w.uint(m.expiresAt);
-  if (m.properties !== undefined) writeProps(w, m.properties, "publish");
-  return w.finish();
+function messageSizeHint(m: MessageRecord): number {
+  return 48 + m.topic.length * 3 + m.publisherId.length * 3 + m.payload.length;
 }
 
-/** A message record from its bytes (the payload is copied); throws `RecordError`. */
-export function decodeMessage(bytes: Uint8Array): MessageRecord {
-  const r = new RecordReader(bytes);
-  start(r);
-  const flags = r.u8("flags");
+function writeMessage(w: RecordWriter, m: MessageRecord): void {
+  const flags = m.qos | (m.retain ? 4 : 0) | (m.expiresAt !== undefined ? 8 : 0) |
+    (m.properties !== undefined ? 16 : 0);
+  w.u8(flags).string(m.topic).string(m.publisherId).bytes(m.payload);
+  if (m.expiresAt !== undefined) w.uint(m.expiresAt);
+  if (m.properties !== undefined) writeProps(w, m.properties, "publish");
+}
+
+/** The message fields (the payload copied); properties, when present, end the record. */
+function readMessage(r: RecordReader): MessageRecord {
+  const flags = r.u8("message flags");
   const topic = r.string("topic");
   const publisherId = r.string("publisher");
   const payload = r.bytes("payload").slice();
   const expiresAt = flags & 8 ? r.uint("expiry") : undefined;
   const properties = flags & 16 ? readProps(r, "publish") : undefined;
-  r.end("message record");
   return {
     topic,
     payload,
@@ -345,6 +359,23 @@ export function decodeMessage(bytes: Uint8Array): MessageRecord {
     expiresAt,
     publisherId,
   };
+}
+
+/** Bytes of a message record. */
+export function encodeMessage(m: MessageRecord): Uint8Array {
+  const w = new RecordWriter(messageSizeHint(m));
+  w.u8(FORMAT);
+  writeMessage(w, m);
+  return w.finish();
+}
+
+/** A message record from its bytes (the payload is copied); throws `RecordError`. */
+export function decodeMessage(bytes: Uint8Array): MessageRecord {
+  const r = new RecordReader(bytes);
+  start(r);
+  const message = readMessage(r);
+  r.end("message record");
+  return message;
 }
 
 /** Check a marker record (`i/`, `r/`); throws `RecordError`. */

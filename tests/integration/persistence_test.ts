@@ -319,3 +319,33 @@ Deno.test("unreadable records are skipped with a warning naming their key, and k
     assert.equal(payloadText((await receive(s2, 1))[0]), "still here");
   });
 });
+
+Deno.test("a message for one session is stored inside its delivery; one for several, once", async () => {
+  await withBrokers(async (brokers) => {
+    const a = await brokers.start();
+    for (const clientId of ["s1", "s2"]) {
+      const s = await a.connect({ clientId, clean: false });
+      await subscribe(s, sub(clientId === "s1" ? "#" : "both", 1));
+      await s.close();
+    }
+    const p = await a.connect({ clientId: "pub" });
+    await p.send(pub("one", "x".repeat(1000), { qos: 1, packetId: 1 }));
+    await expectAck(p, "puback");
+    await p.send(pub("both", "y".repeat(1000), { qos: 1, packetId: 2 }));
+    await expectAck(p, "puback");
+    assert.deepEqual(keysOf(a.data, "m"), ["m/1"]);
+    assert.equal(keysOf(a.data, "d").length, 3);
+    const stored = [...a.data.values()].reduce((n, v) => n + v.length, 0);
+    assert.ok(stored < 2 * 1000 + 400, `${stored} bytes: each payload once`);
+    const b = await brokers.start(Brokers.crash(a));
+    const s1 = await b.connect({ clientId: "s1", clean: false });
+    assert.deepEqual((await receiveAcking(s1, 2)).map((m) => m.topic), ["one", "both"]);
+    const s2 = await b.connect({ clientId: "s2", clean: false });
+    assert.deepEqual((await receiveAcking(s2, 1)).map(payloadText), ["y".repeat(1000)]);
+    await sync(s1);
+    await sync(s2);
+    await b.broker.persistence!.flush();
+    assert.deepEqual(keysOf(b.data, "m"), []);
+    assert.deepEqual(keysOf(b.data, "d"), []);
+  });
+});

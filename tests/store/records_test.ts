@@ -108,6 +108,7 @@ Deno.test("session, subscription, delivery and message records round-trip", () =
   const deliveries: DeliveryRecord[] = [
     {
       messageId: 2 ** 40,
+      message: undefined,
       qos: 1,
       retain: false,
       subscriptionIds: undefined,
@@ -116,13 +117,32 @@ Deno.test("session, subscription, delivery and message records round-trip", () =
     },
     {
       messageId: 1,
+      message: undefined,
       qos: 2,
       retain: true,
       subscriptionIds: [1, 300, 268435455],
       state: "pubrel",
       packetId: 65535,
     },
-    { messageId: 7, qos: 2, retain: false, subscriptionIds: [], state: "publish", packetId: 1 },
+    {
+      messageId: 7,
+      message: undefined,
+      qos: 2,
+      retain: false,
+      subscriptionIds: [],
+      state: "publish",
+      packetId: 1,
+    },
+    // A message no other record shares travels inside its delivery.
+    ...MESSAGES.map((message): DeliveryRecord => ({
+      messageId: 0,
+      message,
+      qos: 1,
+      retain: false,
+      subscriptionIds: [5],
+      state: "queued",
+      packetId: 0,
+    })),
   ];
   for (const d of deliveries) assert.deepEqual(decodeDelivery(encodeDelivery(d)), d);
   checkMarker(MARKER);
@@ -153,10 +173,20 @@ Deno.test("every truncation of a record is a RecordError", () => {
       subscriptionId: 5,
     }),
   ];
+  encoded.push(encodeDelivery({
+    messageId: 0,
+    message: { ...MESSAGES[1], payload: MESSAGES[1].payload.subarray(0, 10) },
+    qos: 2,
+    retain: true,
+    subscriptionIds: [1, 2],
+    state: "publish",
+    packetId: 9,
+  }));
   const decoders = [
     ...SESSIONS.map(() => decodeSession),
     ...MESSAGES.map(() => decodeMessage),
     decodeSubscription,
+    decodeDelivery,
   ];
   encoded.forEach((bytes, i) => {
     for (let n = 0; n < bytes.length; n++) {
@@ -179,6 +209,7 @@ Deno.test("an unknown format byte or impossible values are RecordErrors", () => 
   assert.throws(() => decodeSession(session), /unknown record format 2/);
   const delivery = encodeDelivery({
     messageId: 1,
+    message: undefined,
     qos: 1,
     retain: false,
     subscriptionIds: undefined,
@@ -190,6 +221,7 @@ Deno.test("an unknown format byte or impossible values are RecordErrors", () => 
   // In flight without a packet id.
   const inflight = encodeDelivery({
     messageId: 1,
+    message: undefined,
     qos: 1,
     retain: false,
     subscriptionIds: undefined,
@@ -197,6 +229,17 @@ Deno.test("an unknown format byte or impossible values are RecordErrors", () => 
     packetId: 0,
   });
   assert.throws(() => decodeDelivery(inflight), /packet id 0 in state publish/);
+  // Both a message id and a message inside, or neither.
+  const both = encodeDelivery({
+    messageId: 3,
+    message: MESSAGES[0],
+    qos: 0,
+    retain: false,
+    subscriptionIds: undefined,
+    state: "queued",
+    packetId: 0,
+  });
+  assert.throws(() => decodeDelivery(both), /message id 3 with a message inside/);
   assert.throws(() => checkMarker(new Uint8Array(0)), RecordError);
   assert.throws(() => checkMarker(new Uint8Array([1, 0])), RecordError);
 });
