@@ -6,9 +6,9 @@
 
 import { bool, int, string } from "./schema.ts";
 
-const NO_SNAPSHOTS = "Accepted and met: Midge stores every change as it happens, in group " +
-  "commits of a few milliseconds, so no change waits for a snapshot and a kill -9 loses " +
-  "nothing acknowledged.";
+const NO_SNAPSHOTS = "Accepted and always met: Midge stores every change as it happens, in " +
+  "group commits (a batch waits at most 3 ms for more changes when the broker is busy), so " +
+  "no change waits for a snapshot and a kill -9 loses nothing acknowledged.";
 
 /** `[persistence]` options. */
 export const PERSISTENCE_OPTIONS = {

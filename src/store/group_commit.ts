@@ -17,6 +17,15 @@ import type { Store } from "./store.ts";
 /** Told when a batch is durable (`error` undefined) or could not be stored. */
 export type BatchDone = (batch: number, error: Error | undefined) => void;
 
+/**
+ * A batch at least this large means a busy broker: the next batch then gathers changes for
+ * GATHER_MS before it leaves, so that records acknowledged within that time (most messages to
+ * connected subscribers) cancel out before they are written. A quiet broker commits at once.
+ */
+const BUSY_BATCH_CHANGES = 64;
+/** How long a batch gathers changes when the broker is busy (ms). */
+const GATHER_MS = 3;
+
 /** How long after a failed commit its changes are tried again (ms). */
 const RETRY_DELAY_MS = 1000;
 
@@ -39,6 +48,8 @@ export class GroupCommit<T extends object = never> {
   #scheduled = false;
   /** Whether the open batch must be committed (it has changes, or someone waits on it). */
   #wanted = false;
+  /** Changes in the last batch committed: large ones mean the broker is busy. */
+  #lastBatchSize = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
@@ -108,11 +119,17 @@ export class GroupCommit<T extends object = never> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight !== 0 || this.#retryTimer !== undefined) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#commitOpen();
-    });
+    if (this.#lastBatchSize >= BUSY_BATCH_CHANGES) {
+      setTimeout(this.#commitScheduled, GATHER_MS);
+    } else {
+      queueMicrotask(this.#commitScheduled);
+    }
   }
+
+  #commitScheduled = (): void => {
+    this.#scheduled = false;
+    this.#commitOpen();
+  };
 
   #commitOpen(): void {
     if (this.#inFlight !== 0) return;
@@ -124,6 +141,7 @@ export class GroupCommit<T extends object = never> {
     const created = this.#created;
     this.#pending = new Map();
     this.#created = new Set();
+    this.#lastBatchSize = changes.size;
     const committed = changes.size > 0 ? this.#store.commit(changes) : Promise.resolve();
     committed.then(
       () => this.#finish(batch, undefined),

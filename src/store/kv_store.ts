@@ -95,7 +95,7 @@ function settingsOf(options: KvStoreOptions): Settings {
     chunkBytes: 60_000,
     atomicBytes: 800_000,
     compactRatio: 2,
-    compactSlackBytes: 8 * 1024 * 1024,
+    compactSlackBytes: 32 * 1024 * 1024,
     compactBytesPerCommit: 1024 * 1024,
     ...options,
   };

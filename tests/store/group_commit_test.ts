@@ -142,3 +142,26 @@ Deno.test("close commits what is pending once and gives up on failure", async ()
   assert.ok(writer.idle);
   assert.equal(store.commits.length, 1);
 });
+
+Deno.test("after a large batch the next one gathers a few ms, so quick deletes cancel; a quiet writer commits at once", async () => {
+  const { store, writer } = setup();
+  for (let i = 0; i < 100; i++) writer.put(`k${i}`, bytes("v"), true);
+  await turn();
+  assert.equal(store.commits.length, 1, "the first batch leaves at once");
+  store.settle();
+  await turn();
+  writer.put("soon-gone", bytes("x"), true);
+  writer.put("stays", bytes("y"), true);
+  await turn();
+  assert.equal(store.commits.length, 1, "a busy writer's next batch waits");
+  writer.delete("soon-gone");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(store.commits[1], new Map([["stays", "y"]]));
+  store.settle();
+  await turn();
+  writer.put("quiet", bytes("z"), true);
+  await turn();
+  assert.equal(store.commits.length, 3, "after a small batch the next leaves at once");
+  store.settle();
+  await writer.flush();
+});
