@@ -18,11 +18,12 @@ import type { Store } from "./store.ts";
 export type BatchDone = (batch: number, error: Error | undefined) => void;
 
 /**
- * A batch at least this large means a busy broker: the next batch then gathers changes for
- * GATHER_MS before it leaves, so that records acknowledged within that time (most messages to
- * connected subscribers) cancel out before they are written. A quiet broker commits at once.
+ * When the last batch saw at least this many records created and deleted before it left
+ * (messages to connected subscribers, acknowledged at once), the next batch gathers changes
+ * for GATHER_MS before it leaves, so that more of them cancel out before they are written.
+ * Otherwise (a quiet broker, or messages queued for clients that are away) it leaves at once.
  */
-const BUSY_BATCH_CHANGES = 64;
+const GATHER_AFTER_CANCELS = 16;
 /** How long a batch gathers changes when the broker is busy (ms). */
 const GATHER_MS = 3;
 
@@ -48,8 +49,9 @@ export class GroupCommit<T extends object = never> {
   #scheduled = false;
   /** Whether the open batch must be committed (it has changes, or someone waits on it). */
   #wanted = false;
-  /** Changes in the last batch committed: large ones mean the broker is busy. */
-  #lastBatchSize = 0;
+  /** Records created and deleted in the open batch, and in the last one that left. */
+  #cancels = 0;
+  #lastCancels = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
@@ -97,6 +99,7 @@ export class GroupCommit<T extends object = never> {
     this.changeCount++;
     if (this.#created.delete(key)) {
       this.#pending.delete(key);
+      this.#cancels++;
       return;
     }
     this.#pending.set(key, null);
@@ -119,7 +122,7 @@ export class GroupCommit<T extends object = never> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight !== 0 || this.#retryTimer !== undefined) return;
     this.#scheduled = true;
-    if (this.#lastBatchSize >= BUSY_BATCH_CHANGES) {
+    if (this.#lastCancels >= GATHER_AFTER_CANCELS) {
       setTimeout(this.#commitScheduled, GATHER_MS);
     } else {
       queueMicrotask(this.#commitScheduled);
@@ -141,7 +144,8 @@ export class GroupCommit<T extends object = never> {
     const created = this.#created;
     this.#pending = new Map();
     this.#created = new Set();
-    this.#lastBatchSize = changes.size;
+    this.#lastCancels = this.#cancels;
+    this.#cancels = 0;
     const committed = changes.size > 0 ? this.#store.commit(changes) : Promise.resolve();
     committed.then(
       () => this.#finish(batch, undefined),

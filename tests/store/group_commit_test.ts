@@ -143,25 +143,33 @@ Deno.test("close commits what is pending once and gives up on failure", async ()
   assert.equal(store.commits.length, 1);
 });
 
-Deno.test("after a large batch the next one gathers a few ms, so quick deletes cancel; a quiet writer commits at once", async () => {
+Deno.test("after a batch where records cancelled out, the next gathers a few ms; otherwise batches leave at once", async () => {
   const { store, writer } = setup();
   for (let i = 0; i < 100; i++) writer.put(`k${i}`, bytes("v"), true);
   await turn();
   assert.equal(store.commits.length, 1, "the first batch leaves at once");
   store.settle();
   await turn();
+  // Acknowledged at once: 20 records created and deleted in the same batch.
+  for (let i = 0; i < 20; i++) writer.put(`quick${i}`, bytes("q"), true);
+  for (let i = 0; i < 20; i++) writer.delete(`quick${i}`);
+  writer.put("a", bytes("a"), true);
+  await turn();
+  assert.equal(store.commits.length, 2, "no cancels in the batch before: this one left at once");
+  store.settle();
+  await turn();
   writer.put("soon-gone", bytes("x"), true);
   writer.put("stays", bytes("y"), true);
   await turn();
-  assert.equal(store.commits.length, 1, "a busy writer's next batch waits");
+  assert.equal(store.commits.length, 2, "after cancels, the next batch waits");
   writer.delete("soon-gone");
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.deepEqual(store.commits[1], new Map([["stays", "y"]]));
+  assert.deepEqual(store.commits[2], new Map([["stays", "y"]]));
   store.settle();
   await turn();
   writer.put("quiet", bytes("z"), true);
   await turn();
-  assert.equal(store.commits.length, 3, "after a small batch the next leaves at once");
+  assert.equal(store.commits.length, 4, "one cancel is not busy: the next leaves at once");
   store.settle();
   await writer.flush();
 });
