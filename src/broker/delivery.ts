@@ -39,7 +39,9 @@ export function deliver(
     subscriptionIds,
     packetId: 0,
     state: "publish",
-    storeSeq: 0,
+    storeKey: "",
+    storePending: false,
+    storeNew: false,
   };
   const conn = session.connection;
   if (qos === 0) {
@@ -96,7 +98,7 @@ function startInflight(
   session.setInflight(delivery);
   const persistence = broker.persistence;
   if (persistence !== undefined && session.storeId > 0) {
-    if (delivery.storeSeq === 0) persistence.stored(session, delivery);
+    if (delivery.storeKey === "") persistence.stored(session, delivery);
     else persistence.inflightStarted(session, delivery);
     // A QoS 2 message goes out only under a stored packet id (Persistence's contract).
     if (delivery.qos === 2) persistence.hold(conn);

@@ -52,7 +52,13 @@ export class Persistence {
   /** The store. */
   readonly store: Store;
   readonly #broker: Broker;
-  readonly #writer: GroupCommit<Delivery>;
+  readonly #writer: GroupCommit;
+  /**
+   * Deliveries whose record the open batch must write, encoded as it leaves: a message
+   * acknowledged before that (most, to connected subscribers) costs no write, no encoding and
+   * no map entry at all.
+   */
+  #unsealed: Delivery[] = [];
   #nextSessionId = 1;
   #nextMessageId = 1;
   /** Connections whose output waits for a batch, by batch number. */
@@ -63,10 +69,10 @@ export class Persistence {
   constructor(broker: Broker, store: Store) {
     this.#broker = broker;
     this.store = store;
-    this.#writer = new GroupCommit<Delivery>(
+    this.#writer = new GroupCommit(
       store,
       (batch, error) => this.#batchDone(batch, error),
-      (delivery) => this.#encodeDelivery(delivery),
+      () => this.#seal(),
     );
   }
 
@@ -155,17 +161,16 @@ export class Persistence {
   stored(session: Session, delivery: Delivery): void {
     if (session.storeId === 0) return;
     delivery.message.storeRefs++;
-    delivery.storeSeq = session.nextStoreSeq++;
-    this.#writer.put(deliveryKey(session.storeId, delivery.storeSeq), delivery, true);
+    delivery.storeKey = deliveryKey(session.storeId, session.nextStoreSeq++);
+    this.#unseal(delivery, true);
   }
 
   /**
    * A queued delivery got its packet id: stored, so that after a restart it is resent first,
    * with DUP and the same id [MQTT-4.4.0-1] (QoS 2 output also waits for this: see `hold`).
    */
-  inflightStarted(session: Session, delivery: Delivery): void {
-    if (delivery.storeSeq === 0) return;
-    this.#writer.put(deliveryKey(session.storeId, delivery.storeSeq), delivery, false);
+  inflightStarted(_session: Session, delivery: Delivery): void {
+    if (delivery.storeKey !== "") this.#unseal(delivery, false);
   }
 
   /** A QoS 2 delivery got its PUBREC: from now on it is resent as PUBREL. */
@@ -174,11 +179,33 @@ export class Persistence {
   }
 
   /** A delivery is over (acknowledged, expired or dropped). */
-  done(session: Session, delivery: Delivery): void {
-    if (delivery.storeSeq === 0) return;
-    this.#writer.delete(deliveryKey(session.storeId, delivery.storeSeq));
-    delivery.storeSeq = 0;
+  done(_session: Session, delivery: Delivery): void {
+    if (delivery.storeKey === "") return;
+    if (delivery.storePending && delivery.storeNew) this.#writer.cancelled();
+    else this.#writer.delete(delivery.storeKey);
+    delivery.storeKey = "";
+    delivery.storePending = false;
     this.#unref(delivery.message);
+  }
+
+  /** The open batch must write `delivery`'s record (`isNew`: it has none yet). */
+  #unseal(delivery: Delivery, isNew: boolean): void {
+    if (delivery.storePending) return; // already: encoded as it stands when the batch leaves
+    delivery.storePending = true;
+    delivery.storeNew = isNew;
+    this.#unsealed.push(delivery);
+    this.#writer.touch();
+  }
+
+  /** The open batch is leaving: write the records of its deliveries still pending. */
+  #seal(): void {
+    const deliveries = this.#unsealed;
+    this.#unsealed = [];
+    for (const delivery of deliveries) {
+      if (!delivery.storePending) continue; // done meanwhile
+      delivery.storePending = false;
+      this.#writer.put(delivery.storeKey, this.#encodeDelivery(delivery), false);
+    }
   }
 
   /**

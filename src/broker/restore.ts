@@ -194,7 +194,9 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
         subscriptionIds: rec.subscriptionIds,
         packetId: 0,
         state: "publish",
-        storeSeq: r.ids[1],
+        storeKey: r.key,
+        storePending: false,
+        storeNew: false,
       };
       session.nextStoreSeq = Math.max(session.nextStoreSeq, r.ids[1] + 1);
       if (message.expiresAt !== undefined && message.expiresAt <= now) {

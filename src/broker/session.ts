@@ -58,8 +58,12 @@ export interface Delivery {
   packetId: number;
   /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
   state: "publish" | "pubrel";
-  /** Its place in its session's stored queue; 0 when not stored. */
-  storeSeq: number;
+  /** Key of its record (`d/SID/SEQ`, SEQ its place in the stored queue); "" when not stored. */
+  storeKey: string;
+  /** Whether its record is to be written by the batch now open. */
+  storePending: boolean;
+  /** Whether that record does not exist in the store yet. */
+  storeNew: boolean;
 }
 
 /** A client's session state. */

@@ -5,9 +5,9 @@
  * for a change to be durable learns when its batch is done.
  *
  * A record created and deleted before its batch leaves (a message acknowledged by its
- * subscriber within the same few milliseconds) never reaches the store at all. A value may be
- * given as an object to encode when its batch leaves (`T`, turned into bytes by `encode`):
- * records changed several times in one batch are encoded once, and deleted ones never.
+ * subscriber within the same few milliseconds) never reaches the store at all. A writer may
+ * also keep such records itself and hand them over as the batch leaves (`seal`): records
+ * changed several times in one batch are then encoded once, and deleted ones never.
  *
  * @module
  */
@@ -30,16 +30,13 @@ const GATHER_MS = 3;
 /** How long after a failed commit its changes are tried again (ms). */
 const RETRY_DELAY_MS = 1000;
 
-/** Turns a value given to `put` as an object into its bytes, when its batch leaves. */
-export type Encode<T> = (value: T) => Uint8Array;
-
 /** Collects changes and commits them in batches. */
-export class GroupCommit<T extends object = never> {
+export class GroupCommit {
   readonly #store: Store;
   readonly #done: BatchDone;
-  readonly #encode: Encode<T> | undefined;
-  /** Changes of the open batch: each key's new value (bytes or to encode), or null to delete. */
-  #pending = new Map<string, Uint8Array | T | null>();
+  readonly #seal: (() => void) | undefined;
+  /** Changes of the open batch: each key's new bytes, or null to delete. */
+  #pending = new Map<string, Uint8Array | null>();
   /** Keys of the open batch that did not exist before it (a delete then cancels them). */
   #created = new Set<string>();
   /** Number of the batch collecting changes now. */
@@ -59,13 +56,13 @@ export class GroupCommit<T extends object = never> {
   changeCount = 0;
 
   /**
-   * Commit to `store`; `done` hears of every batch, in order; `encode` turns the values given
-   * as objects into bytes.
+   * Commit to `store`; `done` hears of every batch, in order; `seal`, called as a batch leaves,
+   * may `put` the changes its caller kept aside (announced with `touch`).
    */
-  constructor(store: Store, done: BatchDone, encode?: Encode<T>) {
+  constructor(store: Store, done: BatchDone, seal?: () => void) {
     this.#store = store;
     this.#done = done;
-    this.#encode = encode;
+    this.#seal = seal;
   }
 
   /** Number of the batch that changes made now belong to. */
@@ -83,11 +80,8 @@ export class GroupCommit<T extends object = never> {
     return this.#pending.size;
   }
 
-  /**
-   * Set `key` to `value` (bytes, or an object `encode` turns into bytes when the batch
-   * leaves); `created` says the record is new (never stored before).
-   */
-  put(key: string, value: Uint8Array | T, created: boolean): void {
+  /** Set `key` to `value`; `created` says the record is new (never stored before). */
+  put(key: string, value: Uint8Array, created: boolean): void {
     this.changeCount++;
     if (created && !this.#pending.has(key)) this.#created.add(key);
     this.#pending.set(key, value);
@@ -104,6 +98,18 @@ export class GroupCommit<T extends object = never> {
     }
     this.#pending.set(key, null);
     this.#want();
+  }
+
+  /** A change kept aside by the caller for `seal`: the open batch must leave. */
+  touch(): void {
+    this.changeCount++;
+    this.#want();
+  }
+
+  /** A record kept aside by the caller was created and deleted within the open batch. */
+  cancelled(): void {
+    this.changeCount++;
+    this.#cancels++;
   }
 
   /**
@@ -138,9 +144,9 @@ export class GroupCommit<T extends object = never> {
     if (this.#inFlight !== 0) return;
     const batch = this.#open++;
     this.#inFlight = batch;
-    this.#encodePending();
+    this.#seal?.();
     this.#wanted = false;
-    const changes = this.#pending as Map<string, Uint8Array | null>;
+    const changes = this.#pending;
     const created = this.#created;
     this.#pending = new Map();
     this.#created = new Set();
@@ -159,15 +165,6 @@ export class GroupCommit<T extends object = never> {
         this.#finish(batch, error instanceof Error ? error : new Error(String(error)));
       },
     );
-  }
-
-  /** Encode the values given as objects (an encoder may add changes: they are seen too). */
-  #encodePending(): void {
-    const encode = this.#encode;
-    if (encode === undefined) return;
-    for (const [key, value] of this.#pending) {
-      if (value !== null && !(value instanceof Uint8Array)) this.#pending.set(key, encode(value));
-    }
   }
 
   #finish(batch: number, error: Error | undefined): void {

@@ -173,3 +173,22 @@ Deno.test("after a batch where records cancelled out, the next gathers a few ms;
   store.settle();
   await writer.flush();
 });
+
+Deno.test("records kept aside by the caller are put by seal as their batch leaves", async () => {
+  const store = new ManualStore();
+  const aside = new Map<string, string>();
+  const writer: GroupCommit = new GroupCommit(store, () => {}, () => {
+    for (const [key, value] of aside) writer.put(key, bytes(value), false);
+    aside.clear();
+  });
+  aside.set("a", "first");
+  writer.touch();
+  aside.set("a", "second"); // changed again before the batch left: written once, as it is now
+  assert.equal(writer.changeCount, 1);
+  await turn();
+  assert.deepEqual(store.commits, [new Map([["a", "second"]])]);
+  store.settle();
+  await writer.flush();
+  writer.cancelled(); // created and deleted aside: nothing to commit
+  assert.ok(writer.idle);
+});
