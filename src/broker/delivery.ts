@@ -39,7 +39,7 @@ export function deliver(
     subscriptionIds,
     packetId: 0,
     state: "publish",
-    storeKey: "",
+    storeSeq: 0,
     storePending: false,
     storeNew: false,
   };
@@ -98,7 +98,7 @@ function startInflight(
   session.setInflight(delivery);
   const persistence = broker.persistence;
   if (persistence !== undefined && session.storeId > 0) {
-    if (delivery.storeKey === "") persistence.stored(session, delivery);
+    if (delivery.storeSeq === 0) persistence.stored(session, delivery);
     else persistence.inflightStarted(session, delivery);
     // A QoS 2 message goes out only under a stored packet id (Persistence's contract).
     if (delivery.qos === 2) persistence.hold(conn);

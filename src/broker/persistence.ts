@@ -59,6 +59,8 @@ export class Persistence {
    * no map entry at all.
    */
   #unsealed: Delivery[] = [];
+  /** The store ids of their sessions (the keys are made only for records written). */
+  #unsealedSessions: number[] = [];
   #nextSessionId = 1;
   #nextMessageId = 1;
   /** Connections whose output waits for a batch, by batch number. */
@@ -161,16 +163,16 @@ export class Persistence {
   stored(session: Session, delivery: Delivery): void {
     if (session.storeId === 0) return;
     delivery.message.storeRefs++;
-    delivery.storeKey = deliveryKey(session.storeId, session.nextStoreSeq++);
-    this.#unseal(delivery, true);
+    delivery.storeSeq = session.nextStoreSeq++;
+    this.#unseal(session, delivery, true);
   }
 
   /**
    * A queued delivery got its packet id: stored, so that after a restart it is resent first,
    * with DUP and the same id [MQTT-4.4.0-1] (QoS 2 output also waits for this: see `hold`).
    */
-  inflightStarted(_session: Session, delivery: Delivery): void {
-    if (delivery.storeKey !== "") this.#unseal(delivery, false);
+  inflightStarted(session: Session, delivery: Delivery): void {
+    if (delivery.storeSeq > 0) this.#unseal(session, delivery, false);
   }
 
   /** A QoS 2 delivery got its PUBREC: from now on it is resent as PUBREL. */
@@ -179,32 +181,40 @@ export class Persistence {
   }
 
   /** A delivery is over (acknowledged, expired or dropped). */
-  done(_session: Session, delivery: Delivery): void {
-    if (delivery.storeKey === "") return;
+  done(session: Session, delivery: Delivery): void {
+    if (delivery.storeSeq === 0) return;
     if (delivery.storePending && delivery.storeNew) this.#writer.cancelled();
-    else this.#writer.delete(delivery.storeKey);
-    delivery.storeKey = "";
+    else this.#writer.delete(deliveryKey(session.storeId, delivery.storeSeq));
+    delivery.storeSeq = 0;
     delivery.storePending = false;
     this.#unref(delivery.message);
   }
 
   /** The open batch must write `delivery`'s record (`isNew`: it has none yet). */
-  #unseal(delivery: Delivery, isNew: boolean): void {
+  #unseal(session: Session, delivery: Delivery, isNew: boolean): void {
     if (delivery.storePending) return; // already: encoded as it stands when the batch leaves
     delivery.storePending = true;
     delivery.storeNew = isNew;
     this.#unsealed.push(delivery);
+    this.#unsealedSessions.push(session.storeId);
     this.#writer.touch();
   }
 
   /** The open batch is leaving: write the records of its deliveries still pending. */
   #seal(): void {
     const deliveries = this.#unsealed;
+    const sessions = this.#unsealedSessions;
     this.#unsealed = [];
-    for (const delivery of deliveries) {
+    this.#unsealedSessions = [];
+    for (let i = 0; i < deliveries.length; i++) {
+      const delivery = deliveries[i];
       if (!delivery.storePending) continue; // done meanwhile
       delivery.storePending = false;
-      this.#writer.put(delivery.storeKey, this.#encodeDelivery(delivery), false);
+      this.#writer.put(
+        deliveryKey(sessions[i], delivery.storeSeq),
+        this.#encodeDelivery(delivery),
+        false,
+      );
     }
   }
 

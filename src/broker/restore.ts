@@ -194,7 +194,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
         subscriptionIds: rec.subscriptionIds,
         packetId: 0,
         state: "publish",
-        storeKey: r.key,
+        storeSeq: r.ids[1],
         storePending: false,
         storeNew: false,
       };

@@ -58,8 +58,8 @@ export interface Delivery {
   packetId: number;
   /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
   state: "publish" | "pubrel";
-  /** Key of its record (`d/SID/SEQ`, SEQ its place in the stored queue); "" when not stored. */
-  storeKey: string;
+  /** Its place in its session's stored queue (its record is `d/SID/SEQ`); 0 when not stored. */
+  storeSeq: number;
   /** Whether its record is to be written by the batch now open. */
   storePending: boolean;
   /** Whether that record does not exist in the store yet. */

@@ -29,7 +29,7 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
     return;
   }
   outgoing.state = "pubrel";
-  if (persistence !== undefined && outgoing.storeKey !== "") {
+  if (persistence !== undefined && outgoing.storeSeq > 0) {
     // PUBREL only once "pubrel" is stored: resending the PUBLISH after a crash would
     // deliver it twice.
     persistence.released(session, outgoing);
