@@ -349,3 +349,23 @@ Deno.test("a message for one session is stored inside its delivery; one for seve
     assert.deepEqual(keysOf(b.data, "d"), []);
   });
 });
+
+Deno.test("queue_qos0_messages: QoS 0 messages queued for a persistent session are stored too", async () => {
+  await withBrokers(async (brokers) => {
+    const a = await brokers.start(new Map(), { queueQos0Messages: true });
+    const s = await a.connect(PERSISTENT);
+    await subscribe(s, sub("t", 0));
+    await s.close();
+    const p = await a.connect({ clientId: "pub" });
+    await p.send(pub("t", "zero"));
+    await sync(p); // the publisher's output waits for the store: PINGRESP means stored
+    const b = await brokers.start(Brokers.crash(a), { queueQos0Messages: true });
+    const s2 = await b.connect(PERSISTENT);
+    const [m] = await receive(s2, 1);
+    assert.equal(payloadText(m), "zero");
+    assert.equal(m.qos, 0);
+    await sync(s2);
+    await b.broker.persistence!.flush();
+    assert.deepEqual(keysOf(b.data, "d"), [], "delivered QoS 0 leaves the store");
+  });
+});
