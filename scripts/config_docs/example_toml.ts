@@ -46,7 +46,7 @@ const HEADER = [
   "runs in local-only mode (127.0.0.1 and ::1, port 1883, anonymous clients allowed). To " +
   "listen on the network, uncomment the [[listener]] header and its port further down; as in " +
   "Mosquitto 2.0, clients may then connect without a username only with allow_anonymous = true " +
-  "in [security] (and Midge does not check passwords yet). A key left commented out keeps the " +
+  "in [security], or with a password_file. A key left commented out keeps the " +
   "value shown.",
   "",
   "  midge -c conf/midge.toml                    run the broker with this file",

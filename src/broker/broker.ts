@@ -1,6 +1,6 @@
 /**
  * The broker: sessions, the router, retained messages, listeners and the timers that enforce
- * keep alive, connect timeouts, session expiry and will delays.
+ * keep alive, connect timeouts, session expiry and will delays, and the `$SYS` tree.
  *
  * @module
  */
@@ -8,19 +8,25 @@
 import type { QoS } from "../codec/mod.ts";
 import { ReasonCode } from "../codec/mod.ts";
 import type { Logger } from "../log/logger.ts";
-import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
+import { RetainedIndex, type RetainedVisitor, SubscriptionTrie } from "../router/mod.ts";
 import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
 import { type CloseKind, Connection } from "./connection.ts";
 import { ConnectionRate } from "./connection_rate.ts";
 import { mayRead } from "./access.ts";
 import { deliver, flowControlLimit } from "./delivery.ts";
+import { LoadAverages } from "./load_average.ts";
 import { type Message, newMessage } from "./message.ts";
-import { Metrics } from "./metrics.ts";
+import { BEFORE_CONNECT, type Counters, Metrics } from "./metrics.ts";
 import type { BrokerOptions, ListenerOptions } from "./options.ts";
 import type { Persistence } from "./persistence.ts";
 import { NEVER_EXPIRES, type Session, type SubscriptionOptions } from "./session.ts";
+import { SysTree } from "./sys_tree.ts";
 
 const NO_TARGETS: Session[] = [];
+
+function payloadLength(message: Message): number {
+  return message.payload.length;
+}
 
 /** How often keep alive, connect timeouts and session expiry are checked (ms). */
 const SWEEP_INTERVAL_MS = 250;
@@ -49,8 +55,16 @@ export class Broker {
   readonly sessions: Map<string, Session> = new Map();
   /** Subscriptions. */
   readonly trie: SubscriptionTrie<SubscriptionOptions> = new SubscriptionTrie();
-  /** Retained messages by topic. */
-  readonly retained: RetainedIndex<Message> = new RetainedIndex();
+  /** Retained messages of clients by topic (the `$SYS` values are the `sysTree`'s). */
+  readonly retained: RetainedIndex<Message> = new RetainedIndex(payloadLength);
+  /** Load averages of the counters, moved forward by each stats snapshot. */
+  loads: LoadAverages;
+  /** The `$SYS` publisher. */
+  readonly sysTree: SysTree = new SysTree(this);
+  /** When the broker was started (ms; its creation until `start`). */
+  startedAt: number;
+  /** Set as `stop` begins: the broker is going away (`/health` says 503). */
+  stopping = false;
   /** Open connections, connected or still before CONNECT. */
   readonly connections: Set<Connection> = new Set();
   /** The store writer when persistence is on (set by `restore`, before `start`). */
@@ -60,6 +74,8 @@ export class Broker {
   #connectionRate = new ConnectionRate();
   /** Open sockets per listener, for `max_connections`. */
   #listenerSockets = new Map<ListenerOptions, number>();
+  /** The port each listener is bound to (options may say 0). */
+  #boundPorts = new Map<ListenerOptions, number>();
   #acceptLoops: Promise<void>[] = [];
   /** Connections whose read loop has not ended yet, and who waits for them all to end. */
   #liveReadLoops = 0;
@@ -98,6 +114,8 @@ export class Broker {
   constructor(options: BrokerOptions, now: () => number = Date.now) {
     this.options = options;
     this.#now = now;
+    this.startedAt = now();
+    this.loads = new LoadAverages(this.startedAt);
   }
 
   /** The logger (`options.logger`, which a reload may replace). */
@@ -115,6 +133,11 @@ export class Broker {
     return this.#listeners.map((l) => l.port);
   }
 
+  /** The port `listener` is bound to (its configured port when it is not open). */
+  portOf(listener: ListenerOptions): number {
+    return this.#boundPorts.get(listener) ?? listener.port;
+  }
+
   /** Clients connected now. */
   get connectedCount(): number {
     return this.#connected;
@@ -125,14 +148,19 @@ export class Broker {
    * those already open), unless it is optional: then a warning says why it is missing.
    */
   start(): void {
+    this.stopping = false;
+    this.startedAt = this.now();
+    this.loads = new LoadAverages(this.startedAt);
     for (const l of this.options.listeners) {
       const opened = this.#open(l);
       if (opened === undefined) continue;
       this.#listeners.push(opened);
       this.#listenerSockets.set(l, 0);
+      this.#boundPorts.set(l, opened.port);
       this.#acceptLoops.push(this.#acceptLoop(opened, l));
     }
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
+    this.sysTree.schedule();
   }
 
   /**
@@ -171,7 +199,9 @@ export class Broker {
   }
 
   async #acceptLoop(listener: TcpListener, options: ListenerOptions): Promise<void> {
+    const counters = this.metrics.counters(listener.port, BEFORE_CONNECT);
     for await (const socket of listener.accept()) {
+      counters.sockets++;
       const remote = socket.remoteAddr as Deno.NetAddr;
       const rate = options.maxConnectionRate ?? 0;
       if (rate > 0) {
@@ -206,6 +236,7 @@ export class Broker {
         address: remote.hostname,
         port: remote.port,
         listener: options,
+        counters,
       });
       this.connections.add(conn);
       if (this.log.connectionMessages) {
@@ -221,6 +252,8 @@ export class Broker {
    * connection, clear timers.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.sysTree.stop();
     for (const l of this.#listeners) l.close();
     await Promise.all(this.#acceptLoops);
     for (const conn of [...this.connections]) {
@@ -244,12 +277,33 @@ export class Broker {
     if (--this.#liveReadLoops === 0) this.#readLoopsEnded?.();
   }
 
-  /** Make `conn` the connection of `session`. */
+  /**
+   * Make `conn` the connection of `session`. From now on its traffic counts for its listener
+   * and protocol version, its CONNECT included.
+   */
   attach(session: Session, conn: Connection): void {
     session.connection = conn;
     conn.session = session;
+    conn.connectedAt = this.now();
     const connected = ++this.#connected;
     if (connected > this.metrics.clientsMaximum) this.metrics.clientsMaximum = connected;
+    conn.countConnected(this.metrics.counters(conn.counters.port, conn.version));
+  }
+
+  /** The counters a session's traffic goes to, connected or not. */
+  countersOf(session: Session): Counters {
+    const conn = session.connection;
+    if (conn !== undefined) return conn.counters;
+    const listener = session.listener;
+    if (listener === undefined || !this.#boundPorts.has(listener)) {
+      return this.metrics.unattributed;
+    }
+    return this.metrics.counters(this.#boundPorts.get(listener)!, session.version);
+  }
+
+  /** Count the bytes open connections have written (see `Counters.bytesSent`). */
+  settleCounters(): void {
+    for (const conn of this.connections) conn.settleBytesSent();
   }
 
   /**
@@ -410,6 +464,12 @@ export class Broker {
         this.endSession(session);
       }
     }
+  }
+
+  /** Visit the retained messages `filter` matches: clients', then the `$SYS` values. */
+  matchRetained(filter: string, visit: RetainedVisitor<Message>): void {
+    this.retained.match(filter, visit);
+    this.sysTree.matchRetained(filter, visit);
   }
 
   /**

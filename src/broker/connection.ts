@@ -16,6 +16,7 @@ import {
   ReasonCode,
 } from "../codec/mod.ts";
 import type { Broker } from "./broker.ts";
+import type { Counters } from "./metrics.ts";
 import type { ListenerOptions } from "./options.ts";
 import { flowControlLimit } from "./delivery.ts";
 import { dispatch, fail } from "./dispatch.ts";
@@ -94,6 +95,13 @@ export class Connection {
   congestedBy: Session | undefined;
   /** Bytes received. */
   bytesReceived = 0;
+  /**
+   * The counters this connection's traffic goes to: its listener's "before CONNECT" set, then
+   * (`Broker.attach`) the set of its listener and protocol version.
+   */
+  counters: Counters;
+  /** When its CONNECT was accepted (ms); 0 before. */
+  connectedAt = 0;
   /** The store batch this connection's output waits for (persistence); 0 = none. */
   heldForBatch = 0;
   #socket: Socket;
@@ -101,18 +109,24 @@ export class Connection {
   #buf: Uint8Array = new Uint8Array(MIN_READ_SIZE);
   #bufferFilled = false;
   #ended = false;
+  /** Bytes of `out.bytesWritten` already added to `counters.bytesSent`. */
+  #bytesSentCounted = 0;
 
-  /** Wrap a socket accepted by `peer.listener` from `peer.address`:`peer.port`. */
+  /**
+   * Wrap a socket accepted by `peer.listener` from `peer.address`:`peer.port`, counting its
+   * traffic in `peer.counters`.
+   */
   constructor(
     broker: Broker,
     socket: Socket,
-    peer: { address: string; port: number; listener: ListenerOptions },
+    peer: { address: string; port: number; listener: ListenerOptions; counters: Counters },
   ) {
     this.broker = broker;
     this.#socket = socket;
     this.remoteAddress = peer.address;
     this.remotePort = peer.port;
     this.listener = peer.listener;
+    this.counters = peer.counters;
     this.openedAt = this.lastPacketAt = broker.now();
     const maxPacketSize = broker.options.maxPacketSize;
     this.#reader = new FrameReader(maxPacketSize > 0 ? { maxPacketSize } : {});
@@ -158,7 +172,7 @@ export class Connection {
   #received(n: number): void {
     if (this.closed) return this.#end();
     this.bytesReceived += n;
-    this.broker.metrics.bytesReceived += n;
+    this.counters.bytesReceived += n;
     this.lastPacketAt = this.broker.now();
     this.#bufferFilled = n === this.#buf.length;
     this.#reader.push(this.#buf.subarray(0, n));
@@ -173,7 +187,7 @@ export class Connection {
     try {
       for (let frame = this.#reader.next(); frame !== null; frame = this.#reader.next()) {
         const packet = decodePacket(frame, this.version);
-        this.broker.metrics.messagesReceived++;
+        this.counters.messagesReceived++;
         const pending = dispatch(this, packet);
         if (this.closed) return this.#end();
         if (pending !== undefined) {
@@ -218,6 +232,33 @@ export class Connection {
     this.broker.readLoopEnded();
   }
 
+  /**
+   * Add the bytes written since the last call to `counters.bytesSent`: bytes sent are counted
+   * when a snapshot reads them and when the connection closes, not per write.
+   */
+  settleBytesSent(): void {
+    const written = this.out.bytesWritten;
+    this.counters.bytesSent += written - this.#bytesSentCounted;
+    this.#bytesSentCounted = written;
+  }
+
+  /**
+   * Its CONNECT was accepted: from now on its traffic counts in `counters` (those of its
+   * listener and protocol version), and so does what it sent until now (its CONNECT).
+   */
+  countConnected(counters: Counters): void {
+    const before = this.counters;
+    if (counters !== before) {
+      this.settleBytesSent();
+      before.bytesReceived -= this.bytesReceived;
+      counters.bytesReceived += this.bytesReceived;
+      before.messagesReceived--; // the CONNECT
+      counters.messagesReceived++;
+      this.counters = counters;
+    }
+    counters.connections++;
+  }
+
   /** The output queue could not write: the socket is gone. */
   outputFailed(): void {
     this.close("lost");
@@ -227,7 +268,7 @@ export class Connection {
   send(packet: Packet): void {
     if (this.closed) return;
     this.out.push(encodePacket(packet, this.version));
-    this.broker.metrics.messagesSent++;
+    this.counters.messagesSent++;
     const log = this.broker.log;
     if (log.enabled("debug")) {
       const line = sentLine(this.logName, packet, this.version);
@@ -274,10 +315,12 @@ export class Connection {
   close(kind: CloseKind): void {
     if (this.closed) return;
     this.closed = true;
+    this.settleBytesSent(); // the broker stops settling it once it is closed
     this.broker.connectionClosed(this, kind);
     const socket = this.#socket;
     const closeSocket = () => {
       clearTimeout(timer);
+      this.settleBytesSent();
       try {
         socket.close();
       } catch {

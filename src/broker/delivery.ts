@@ -64,7 +64,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
     (o.maxQueuedBytes > 0 &&
       session.queuedBytes + delivery.message.payload.length > o.maxQueuedBytes);
   if (full) {
-    broker.metrics.publishDropped++;
+    broker.countersOf(session).publishDropped++;
     if (session.queuedCount > 0 && !session.droppingLogged) {
       session.droppingLogged = true;
       broker.log.notice(`Outgoing messages are being dropped for client ${session.clientId}.`);
@@ -79,7 +79,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
 
 function sendQos0(broker: Broker, conn: Connection, delivery: Delivery): boolean {
   if (conn.out.pendingBytes > broker.options.maxOutputBytes) {
-    broker.metrics.publishDropped++;
+    conn.counters.publishDropped++;
     return false;
   }
   return writePublish(broker, conn, delivery, 0, false);
@@ -138,7 +138,7 @@ function writePublish(
     bytes = encodeParticular(broker, conn, delivery, packetId, dup);
   }
   if (bytes.length > conn.clientMaximumPacketSize) {
-    broker.metrics.publishDropped++;
+    conn.counters.publishDropped++;
     broker.log.debug(
       `Dropped PUBLISH to ${conn.clientId} of ${bytes.length} bytes: over its maximum packet size.`,
     );
@@ -146,10 +146,10 @@ function writePublish(
   }
   if (idOffset > 0 || dup) conn.out.pushPublish(bytes, idOffset, packetId, dup);
   else conn.out.push(bytes);
-  const metrics = broker.metrics;
-  metrics.publishSent++;
-  metrics.messagesSent++;
-  metrics.publishBytesSent += message.payload.length;
+  const counters = conn.counters;
+  counters.publishSent++;
+  counters.messagesSent++;
+  counters.publishBytesSent += message.payload.length;
   if (broker.log.enabled("debug")) {
     broker.log.debug(
       `Sending PUBLISH to ${conn.clientId} (d${dup ? 1 : 0}, q${qos}, r${retain ? 1 : 0}, ` +

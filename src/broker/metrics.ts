@@ -1,15 +1,64 @@
 /**
- * The broker's counters: what `$SYS` and `/metrics` report. Plain numbers, incremented where
- * things happen.
+ * The broker's counters: what `$SYS`, `/metrics` and `/api/v1/stats` report. Plain numbers,
+ * incremented where things happen.
+ *
+ * Counters that belong to a connection are kept per (listener port, protocol version): each
+ * connection holds a reference to its `Counters` (the listener's "before CONNECT" set until its
+ * CONNECT is accepted, then the set of its port and version), so counting costs what a single
+ * broker-wide counter would; the totals are sums over the few sets, taken when read.
  *
  * @module
  */
 
-/** Counters since the broker started. */
-export class Metrics {
+import type { ProtocolVersion } from "../codec/mod.ts";
+
+/** The names of the counters kept per listener and protocol version. */
+export type CounterName =
+  | "bytesReceived"
+  | "bytesSent"
+  | "messagesReceived"
+  | "messagesSent"
+  | "publishReceived"
+  | "publishSent"
+  | "publishDropped"
+  | "publishBytesReceived"
+  | "publishBytesSent"
+  | "connections"
+  | "sockets";
+
+/** Every counter name, in the order reports list them. */
+export const COUNTER_NAMES: readonly CounterName[] = [
+  "messagesReceived",
+  "messagesSent",
+  "publishReceived",
+  "publishSent",
+  "publishDropped",
+  "publishBytesReceived",
+  "publishBytesSent",
+  "bytesReceived",
+  "bytesSent",
+  "connections",
+  "sockets",
+];
+
+/** A value for each counter. */
+export type CounterValues = Record<CounterName, number>;
+
+/** No protocol version yet: the connection has not sent an accepted CONNECT. */
+export const BEFORE_CONNECT = 0;
+
+/** The counters of one listener port and protocol version. */
+export class Counters implements CounterValues {
+  /** The listener's port; 0 for what no listener can be credited with. */
+  readonly port: number;
+  /** The protocol version (3, 4, 5), or `BEFORE_CONNECT`. */
+  readonly version: ProtocolVersion | typeof BEFORE_CONNECT;
   /** Bytes read from clients. */
   bytesReceived = 0;
-  /** Bytes written to clients. */
+  /**
+   * Bytes written to clients. Connections add what they wrote when they close and when a
+   * snapshot is taken (`Broker.settleCounters`), not per write.
+   */
   bytesSent = 0;
   /** Packets of any type received. */
   messagesReceived = 0;
@@ -25,8 +74,79 @@ export class Metrics {
   publishBytesReceived = 0;
   /** Payload bytes of PUBLISH packets sent. */
   publishBytesSent = 0;
+  /** CONNECT packets accepted (a session attached). */
+  connections = 0;
+  /** Sockets accepted by the listener (kept in its `BEFORE_CONNECT` set). */
+  sockets = 0;
+
+  /** Counters for `port` and `version`. */
+  constructor(port: number, version: ProtocolVersion | typeof BEFORE_CONNECT) {
+    this.port = port;
+    this.version = version;
+  }
+}
+
+/** A set of counters at zero. */
+export function zeroCounters(): CounterValues {
+  return {
+    bytesReceived: 0,
+    bytesSent: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    publishReceived: 0,
+    publishSent: 0,
+    publishDropped: 0,
+    publishBytesReceived: 0,
+    publishBytesSent: 0,
+    connections: 0,
+    sockets: 0,
+  };
+}
+
+/** Counters since the broker started. */
+export class Metrics {
   /** Sessions removed because they expired. */
   clientsExpired = 0;
   /** Most clients connected at once. */
   clientsMaximum = 0;
+  /** Most heap in use seen by a snapshot (bytes). */
+  heapMaximum = 0;
+  /** What cannot be credited to a listener (a drop for a restored session whose listener is gone). */
+  readonly unattributed: Counters = new Counters(0, BEFORE_CONNECT);
+  /** Counter sets by port, indexed by protocol version (0 = before CONNECT, 3, 4, 5). */
+  #byPort = new Map<number, Counters[]>();
+  #all: Counters[] = [this.unattributed];
+
+  /** The counters of `port` and `version`, created on first use. */
+  counters(port: number, version: ProtocolVersion | typeof BEFORE_CONNECT): Counters {
+    let sets = this.#byPort.get(port);
+    if (sets === undefined) this.#byPort.set(port, sets = []);
+    let counters = sets[version];
+    if (counters === undefined) {
+      counters = sets[version] = new Counters(port, version);
+      this.#all.push(counters);
+    }
+    return counters;
+  }
+
+  /** Every counter set, in the order they were created. */
+  all(): readonly Counters[] {
+    return this.#all;
+  }
+
+  /** The sum of every counter set. */
+  totals(): CounterValues {
+    const sum = zeroCounters();
+    for (const counters of this.#all) {
+      for (const name of COUNTER_NAMES) sum[name] += counters[name];
+    }
+    return sum;
+  }
+
+  /** Messages dropped, in total (tests read it). */
+  get publishDropped(): number {
+    let sum = 0;
+    for (const counters of this.#all) sum += counters.publishDropped;
+    return sum;
+  }
 }

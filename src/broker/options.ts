@@ -105,11 +105,17 @@ export interface BrokerOptions {
   connectTimeoutMs: number;
   /** Bytes of unsent output a connection may hold before its QoS 0 messages are dropped. */
   maxOutputBytes: number;
+  /** `sys_interval`: seconds between `$SYS` updates; 0 publishes no `$SYS` values. */
+  sysInterval: number;
   /** The logger. */
   logger: Logger;
 }
 
-/** Mosquitto 2.0's defaults, with one local-only listener on port 1883. */
+/**
+ * Mosquitto 2.0's defaults, with one local-only listener on port 1883, except `sysInterval`:
+ * 0 here, so that a broker built in code (a test) publishes no `$SYS` values unless asked (the
+ * configuration's default is Mosquitto's 10).
+ */
 export function defaultBrokerOptions(): BrokerOptions {
   return {
     listeners: [{ port: 1883, host: "127.0.0.1" }, { port: 1883, host: "::1", optional: true }],
@@ -128,6 +134,7 @@ export function defaultBrokerOptions(): BrokerOptions {
     allowZeroLengthClientId: true,
     connectTimeoutMs: 10_000,
     maxOutputBytes: 16 * 1024 * 1024,
+    sysInterval: 0,
     logger: new Logger(),
   };
 }

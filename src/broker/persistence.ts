@@ -89,6 +89,11 @@ export class Persistence {
     return this.#writer.changeCount;
   }
 
+  /** Whether the last commit failed (its changes wait for the next one). Read by /health. */
+  get failing(): boolean {
+    return this.#failures > 0;
+  }
+
   /** Changes waiting for a commit. */
   get pendingCount(): number {
     return this.#writer.pendingCount;

@@ -2,6 +2,7 @@
  * `midge [broker]`: run the broker with Mosquitto's command-line options (-c, -p, -v, -d) and
  * `--test-config`; load and validate the configuration, write the pid file, and handle the
  * signals: SIGINT/SIGTERM stop gracefully, SIGHUP reloads, SIGUSR1 saves persistent state.
+ * The `protocol http` listeners are started here, after the broker, and closed after it.
  *
  * @module
  */
@@ -13,8 +14,15 @@ import { defaultConfig, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/options.ts";
 import { loggerFromConfig } from "../log/from_config.ts";
 import type { Logger } from "../log/logger.ts";
+import { type HttpServer, startHttpServer } from "../http/server.ts";
 import { MIDGE_VERSION } from "../version.ts";
-import { brokerOptionsFromConfig, localOnlyListeners } from "./broker_options.ts";
+import {
+  brokerOptionsFromConfig,
+  type HttpListenerOptions,
+  httpListenersFromConfig,
+  isHttpListener,
+  localOnlyListeners,
+} from "./broker_options.ts";
 import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
 import type { CliIo } from "./dispatch.ts";
 import { Reloader } from "./reloader.ts";
@@ -171,7 +179,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     log.notice("Create a configuration file which defines a listener to allow remote access.");
   }
   const closed = config.listeners.filter((l) =>
-    !l.security.allow_anonymous && l.security.password_file === undefined
+    !isHttpListener(l) && !l.security.allow_anonymous && l.security.password_file === undefined
   );
   if (closed.length > 0) {
     log.warning(
@@ -200,17 +208,28 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     await log.close();
     return EXIT_STORE_FAILED;
   }
+  const httpListeners = httpListenersFromConfig(config, files);
+  const httpServers: HttpServer[] = [];
+  const stopAll = async () => {
+    await broker.stop();
+    await Promise.all(httpServers.map((server) => server.close()));
+  };
   try {
     broker.start();
+    for (const l of httpListeners) httpServers.push(openHttpListener(broker, l));
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);
-    await broker.stop();
+    await stopAll();
     await removePidFile(pidFile);
     await log.close();
     return 1;
   }
   log.info(`midge version ${MIDGE_VERSION} running`);
-  const reloader = new Reloader(broker, config, { verbose: parsed.verbose, publish });
+  const reloader = new Reloader(broker, config, {
+    verbose: parsed.verbose,
+    publish,
+    httpListeners,
+  });
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
   const onStop = () => resolve();
   const onHup = () => void reloader.reload();
@@ -226,10 +245,32 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
   await reloader.idle();
   broker.log.info(`midge version ${MIDGE_VERSION} terminating`);
-  await broker.stop();
+  await stopAll(); // HTTP last: /health says 503 while the broker stops
   await removePidFile(pidFile);
   await broker.log.close();
   return 0;
+}
+
+/**
+ * Open one HTTP listener, logged as Mosquitto logs its listeners; its password file is read
+ * from `l` at each request, so a reload that changes it applies at once.
+ */
+function openHttpListener(broker: Broker, l: HttpListenerOptions): HttpServer {
+  broker.log.info(`Opening http listen socket on port ${l.port}.`);
+  const passwords = l.open ? undefined : {
+    verify: (username: string, password: Uint8Array | undefined) =>
+      l.passwords?.verify(username, password) ?? Promise.resolve("unknown user" as const),
+  };
+  let failure = "";
+  for (const hostname of l.hostnames) {
+    try {
+      return startHttpServer(broker, { hostname, port: l.port, open: l.open, passwords });
+    } catch (error) {
+      const where = l.hostnames.length > 1 ? "*" : hostname;
+      failure = `${where}:${l.port}: ${(error as Error).message}`;
+    }
+  }
+  throw new Error(`cannot open http listen socket ${failure}`);
 }
 
 async function removePidFile(path: string | undefined): Promise<void> {

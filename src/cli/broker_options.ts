@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { BrokerOptions, ListenerOptions, ListenerSecurity } from "../broker/options.ts";
+import type {
+  BrokerOptions,
+  ListenerOptions,
+  ListenerSecurity,
+  PasswordVerifier,
+} from "../broker/options.ts";
 import { defaultBrokerOptions } from "../broker/options.ts";
 import type { Config, ListenerConfig, SecurityConfig } from "../config/options.ts";
 import type { Logger } from "../log/logger.ts";
@@ -39,9 +44,15 @@ function listenerOptions(l: ListenerConfig, files: SecurityFiles): ListenerOptio
   };
 }
 
+/** Whether a configured listener serves HTTP rather than MQTT. */
+export function isHttpListener(l: ListenerConfig): boolean {
+  return l.protocol === "http";
+}
+
 /**
  * The options `config` gives the broker, logging to `logger`, with the password and ACL files
- * it names already loaded (`loadSecurityFiles`).
+ * it names already loaded (`loadSecurityFiles`). Its listeners are the MQTT ones; the
+ * `protocol http` listeners are `httpListenersFromConfig`'s.
  */
 export function brokerOptionsFromConfig(
   config: Config,
@@ -52,9 +63,60 @@ export function brokerOptionsFromConfig(
   options.logger = logger;
   options.listeners = config.listeners.length === 0
     ? localOnlyListeners(1883)
-    : config.listeners.map((l, i) => listenerOptions(l, files.listeners[i]));
+    : config.listeners.flatMap((l, i) =>
+      isHttpListener(l) ? [] : [listenerOptions(l, files.listeners[i])]
+    );
   applyReloadable(options, config, files);
   return options;
+}
+
+/** One `protocol http` listener. */
+export interface HttpListenerOptions {
+  /** Port. */
+  port: number;
+  /** Addresses to try in turn: the bind_address, or every address ("::", then "0.0.0.0"). */
+  hostnames: string[];
+  /** `http_open`: no credentials needed. */
+  open: boolean;
+  /** The password file its basic auth checks (a reload replaces it). */
+  passwords: PasswordVerifier | undefined;
+}
+
+/** The `protocol http` listeners of `config`, with the password files already loaded. */
+export function httpListenersFromConfig(
+  config: Config,
+  files: LoadedSecurity,
+): HttpListenerOptions[] {
+  return config.listeners.flatMap((l, i) => {
+    if (!isHttpListener(l)) return [];
+    const hostnames = l.bind_address !== undefined
+      ? [l.bind_address]
+      : l.socket_domain === "ipv4"
+      ? ["0.0.0.0"]
+      : l.socket_domain === "ipv6"
+      ? ["::"]
+      : ["::", "0.0.0.0"];
+    return [{
+      port: l.port,
+      hostnames,
+      open: l.http_open,
+      passwords: files.listeners[i].passwordFile,
+    }];
+  });
+}
+
+/** A reload: the HTTP listeners check the password files `files` now holds. */
+export function applyHttpReloadable(
+  http: readonly HttpListenerOptions[],
+  config: Config,
+  files: LoadedSecurity,
+): void {
+  let j = 0;
+  config.listeners.forEach((l, i) => {
+    if (!isHttpListener(l)) return;
+    const listener = http[j++];
+    if (listener !== undefined) listener.passwords = files.listeners[i].passwordFile;
+  });
 }
 
 /**
@@ -82,8 +144,11 @@ export function applyReloadable(
   options.clientIdPrefixes = config.security.clientid_prefixes;
   options.passwordFile = files.global.passwordFile;
   options.aclFile = files.global.aclFile;
+  options.sysInterval = g.sys_interval;
+  let j = 0;
   config.listeners.forEach((l, i) => {
-    const listener = options.listeners[i];
+    if (isHttpListener(l)) return;
+    const listener = options.listeners[j++];
     if (listener !== undefined) {
       listener.security = listenerSecurity(l.security, files.listeners[i]);
     }

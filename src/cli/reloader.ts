@@ -11,7 +11,11 @@ import { ConfigError } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/options.ts";
 import { loggerFromConfig } from "../log/from_config.ts";
-import { applyReloadable } from "./broker_options.ts";
+import {
+  applyHttpReloadable,
+  applyReloadable,
+  type HttpListenerOptions,
+} from "./broker_options.ts";
 import { configChanges } from "./config_changes.ts";
 import { loadSecurityFiles, securityFilePaths } from "./security_files.ts";
 
@@ -21,6 +25,8 @@ export interface LoggerSettings {
   verbose: boolean;
   /** Publishes log lines for `log_dest topic`. */
   publish: (topic: string, payload: Uint8Array) => void;
+  /** The running `protocol http` listeners, whose password files a reload replaces. */
+  httpListeners?: readonly HttpListenerOptions[];
 }
 
 /** Reloads one broker's configuration on request. */
@@ -92,6 +98,8 @@ export class Reloader {
       void old.close();
     }
     applyReloadable(this.#broker.options, next, files);
+    applyHttpReloadable(this.#settings.httpListeners ?? [], next, files);
+    this.#broker.sysTree.schedule(); // sys_interval
     for (const problem of files.problems) log().log(problem.level, problem.line);
     const reread = securityFilePaths(next);
     if (reread.length > 0) log().notice(`Reloaded ${reread.join(", ")}.`);

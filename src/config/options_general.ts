@@ -120,9 +120,7 @@ export const GENERAL_OPTIONS = {
   sys_interval: int("sys_interval", 0, U32, {
     default: 10,
     doc: "Seconds between $SYS updates; 0 disables them.",
-    support: "pending",
-    pendingSeverity: "warning",
-    note: "Midge does not publish $SYS topics yet.",
+    note: "Midge publishes every sys_interval seconds (Mosquitto 2.0.11 every sys_interval + 1).",
   }),
   upgrade_outgoing_qos: bool("upgrade_outgoing_qos", {
     default: false,

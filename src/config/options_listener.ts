@@ -69,9 +69,12 @@ export const LISTENER_OPTIONS = {
     note: "Not built yet; refusing is safer than mixing clients that were meant to be apart.",
     reload: false,
   }),
-  protocol: oneOf("protocol", ["mqtt", "websockets"], {
+  protocol: oneOf("protocol", ["mqtt", "websockets", "http"], {
     default: "mqtt",
-    doc: "mqtt (TCP) or websockets.",
+    doc: "mqtt (TCP), websockets, or http (Midge only: metrics, health, JSON API, status page).",
+    note: "websockets is not built yet. http is Midge's own: Prometheus metrics, a health " +
+      "check, a JSON API and a status page (README, HTTP listener), behind basic auth with " +
+      "the password_file unless http_open = true.",
     reload: false,
   }),
   socket_domain: oneOf("socket_domain", ["ipv4", "ipv6"], {
@@ -82,6 +85,14 @@ export const LISTENER_OPTIONS = {
   use_username_as_clientid: bool("use_username_as_clientid", {
     default: false,
     doc: "Replace each client's id with its username; clients without one are refused.",
+    reload: false,
+  }),
+  http_open: bool("http_open", {
+    default: false,
+    doc: "Midge only: serve this protocol http listener without a password (anyone who can " +
+      "reach it sees the clients and the metrics).",
+    note: "Midge only (Mosquitto has no HTTP listener); true is refused on a listener whose " +
+      "protocol is not http.",
     reload: false,
   }),
   max_connection_rate: int("max_connection_rate", 0, 1_000_000, {

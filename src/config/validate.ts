@@ -306,6 +306,8 @@ function listener(
       "not built yet: Midge has no WebSocket listeners yet",
     );
   }
+  const security = resolveSecurity(context.globalSecurity, own, context.localOnly);
+  checkHttp(c, raw, prefix, values, security);
   const address = values.bind_address as string | undefined;
   const domain = values.socket_domain as string | undefined;
   if (address !== undefined && domain !== undefined && isIpLiteral(address)) {
@@ -315,13 +317,43 @@ function listener(
       c.problem(origin, c.path(prefix, "socket_domain"), `${domain} cannot bind ${address}`);
     }
   }
-  const security = resolveSecurity(context.globalSecurity, own, context.localOnly);
   return {
     ...values,
     port: (values.port as number) ?? 0,
     security,
     origin: raw.origin,
   } as unknown as ListenerConfig;
+}
+
+/**
+ * `protocol http` serves the broker's state: behind basic auth with the listener's password
+ * file, or open only when `http_open` says so. `http_open` means nothing elsewhere.
+ */
+function checkHttp(
+  c: Checker,
+  raw: RawSection,
+  prefix: string,
+  values: Values,
+  security: SecurityConfig,
+): void {
+  const originOf = (key: string) => raw.entries.get(key)?.at(-1)?.origin ?? raw.origin;
+  const openWord = c.raw.format === "toml" ? "http_open = true" : "http_open true";
+  if (values.protocol === "http") {
+    if (values.http_open !== true && security.password_file === undefined) {
+      c.problem(
+        originOf("protocol"),
+        c.path(prefix, "protocol"),
+        "http needs a password_file for its basic auth (the same users as MQTT), or " +
+          `${openWord} to serve it to anyone who can reach it`,
+      );
+    }
+  } else if (values.http_open === true) {
+    c.problem(
+      originOf("http_open"),
+      c.path(prefix, "http_open"),
+      `only a listener with protocol http can be open; this one is ${values.protocol}`,
+    );
+  }
 }
 
 function isIpLiteral(address: string): boolean {

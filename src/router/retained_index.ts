@@ -1,7 +1,8 @@
 /**
  * Retained messages by topic, and finding those a new subscription's filter matches. A trie of
  * topic levels, so a subscribe walks only the branches its filter can reach. Values are
- * whatever the caller stores; the index only knows topics.
+ * whatever the caller stores; the index only knows topics, and the size the caller gives each
+ * value (to keep a running total of bytes).
  *
  * @module
  */
@@ -19,10 +20,22 @@ export type RetainedVisitor<V> = (topic: string, value: V) => void;
 export class RetainedIndex<V> {
   #root = new Node<V>();
   #size = 0;
+  #bytes = 0;
+  #sizeOf: (value: V) => number;
+
+  /** An empty index; `sizeOf` measures a value for `bytes` (none: every value counts 0). */
+  constructor(sizeOf: (value: V) => number = () => 0) {
+    this.#sizeOf = sizeOf;
+  }
 
   /** Number of retained messages. */
   get size(): number {
     return this.#size;
+  }
+
+  /** The sum of `sizeOf` over the values held. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Store `value` as the retained message of `topic`, replacing any before it. */
@@ -38,6 +51,8 @@ export class RetainedIndex<V> {
       node = child;
     }
     if (node.value === undefined) this.#size++;
+    else this.#bytes -= this.#sizeOf(node.value);
+    this.#bytes += this.#sizeOf(value);
     node.topic = topic;
     node.value = value;
   }
@@ -63,6 +78,7 @@ export class RetainedIndex<V> {
       path.push(node);
     }
     if (node.value === undefined) return false;
+    this.#bytes -= this.#sizeOf(node.value);
     node.value = undefined;
     node.topic = undefined;
     this.#size--;

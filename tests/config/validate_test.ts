@@ -88,13 +88,13 @@ Deno.test("legacy options are accepted with a notice saying what Midge does inst
 });
 
 Deno.test("options not built yet: a warning when only a warning is due, nothing at their default", () => {
-  assert.deepEqual(load("sys_interval = 10\n").notices, []);
-  const config = load("retry_interval = 20\nsys_interval = 5\n");
+  assert.deepEqual(load("max_inflight_bytes = 0\n").notices, []);
+  const config = load("retry_interval = 20\nmax_inflight_bytes = 5\n");
   assert.deepEqual(config.notices.map((n) => [n.severity, n.message.split(": ").slice(0, 2)]), [
     ["notice", ["midge.toml:1", "retry_interval"]],
-    ["warning", ["midge.toml:2", "sys_interval"]],
+    ["warning", ["midge.toml:2", "max_inflight_bytes"]],
   ]);
-  assert.equal(config.general.sys_interval, 5);
+  assert.equal(config.general.max_inflight_bytes, 5);
 });
 
 Deno.test("key lines are found past comments, multi-line arrays and strings", () => {

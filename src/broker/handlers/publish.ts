@@ -39,8 +39,9 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const session = conn.session!;
   const props = packet.properties;
   let topic = packet.topic;
-  broker.metrics.publishReceived++;
-  broker.metrics.publishBytesReceived += packet.payload.length;
+  const counters = conn.counters;
+  counters.publishReceived++;
+  counters.publishBytesReceived += packet.payload.length;
 
   if (conn.version === 5 && props !== undefined) {
     if (props.subscriptionIdentifiers !== undefined) {
@@ -96,7 +97,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       `Dropped too large PUBLISH from ${conn.clientId} (q${packet.qos}, '${topic}', ` +
         `${packet.payload.length} bytes).`,
     );
-    broker.metrics.publishDropped++;
+    counters.publishDropped++;
     acknowledge(conn, packet, ReasonCode.PacketTooLarge);
     return;
   }

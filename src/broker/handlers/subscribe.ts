@@ -59,7 +59,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   if (persistence !== undefined && session.storeId > 0) persistence.hold(conn);
   conn.send({ type: "suback", packetId: packet.packetId, reasonCodes });
   for (const options of retainedToSend) {
-    broker.retained.match(options.filter, (topic, message) => {
+    broker.matchRetained(options.filter, (topic, message) => {
       if (!mayRead(broker.options, session, topic)) return;
       const qos = Math.min(message.qos, options.qos) as QoS;
       const ids = options.subscriptionId !== undefined ? [options.subscriptionId] : undefined;

@@ -1,0 +1,175 @@
+/**
+ * One snapshot of the broker's state and counters: what `$SYS/broker/...` publishes, what
+ * `/metrics` exposes and what `/api/v1/stats` returns are all read from it.
+ *
+ * @module
+ */
+
+import { MIDGE_VERSION } from "../version.ts";
+import type { Broker } from "./broker.ts";
+import {
+  LOAD_NAMES,
+  LOAD_WINDOWS,
+  type LoadName,
+  type LoadValues,
+  type LoadWindow,
+} from "./load_average.ts";
+import {
+  BEFORE_CONNECT,
+  COUNTER_NAMES,
+  type CounterName,
+  type CounterValues,
+  zeroCounters,
+} from "./metrics.ts";
+
+/** The counter each load average follows. */
+export const LOAD_COUNTERS: Readonly<Record<LoadName, CounterName>> = {
+  "messages/received": "messagesReceived",
+  "messages/sent": "messagesSent",
+  "publish/dropped": "publishDropped",
+  "publish/received": "publishReceived",
+  "publish/sent": "publishSent",
+  "bytes/received": "bytesReceived",
+  "bytes/sent": "bytesSent",
+  "sockets": "sockets",
+  "connections": "connections",
+};
+
+/** The counters of one listener port and protocol version. */
+export interface ListenerCounters {
+  /** The listener's port; 0 for what no listener can be credited with. */
+  port: number;
+  /** The protocol version (3, 4, 5), or 0 before CONNECT. */
+  version: 0 | 3 | 4 | 5;
+  /** Their values. */
+  values: Readonly<CounterValues>;
+}
+
+/** The persistence part of a snapshot. */
+export interface PersistenceStats {
+  /** Whether persistence is on. */
+  enabled: boolean;
+  /** Where the store is (persistence on). */
+  location?: string;
+  /** Live records in the store. */
+  records?: number;
+  /** Bytes the store holds on disk, live or not yet reclaimed. */
+  storedBytes?: number;
+  /** Whether its last write failed (the changes wait and are tried again). */
+  failing: boolean;
+}
+
+/** The broker at one moment. */
+export interface Stats {
+  /** Midge's version. */
+  version: string;
+  /** When it was taken (ms since the epoch, from the broker's clock). */
+  time: number;
+  /** Whole seconds since the broker started. */
+  uptimeSeconds: number;
+  /** Clients. */
+  clients: {
+    /** Connected now. */
+    connected: number;
+    /** Sessions kept while their client is away. */
+    disconnected: number;
+    /** Sessions, connected or not. */
+    total: number;
+    /** Most clients connected at once. */
+    maximum: number;
+    /** Sessions removed because they expired. */
+    expired: number;
+  };
+  /** Every counter, summed over listeners and protocol versions. */
+  totals: Readonly<CounterValues>;
+  /** The counters of each listener port and protocol version. */
+  byListener: readonly ListenerCounters[];
+  /** Subscriptions, not counting shared ones. */
+  subscriptions: number;
+  /** Shared subscriptions (one per member of each group). */
+  sharedSubscriptions: number;
+  /** Retained messages (of clients; not the broker's own `$SYS` values). */
+  retained: number;
+  /**
+   * Messages held: retained messages, and messages queued or in flight for clients (a message
+   * held for two clients counts twice); `bytes` are their payloads.
+   */
+  store: { messages: number; bytes: number };
+  /** Heap in use now and the most seen (bytes). */
+  heap: { current: number; maximum: number };
+  /** Load averages, events per minute, by window. */
+  load: Readonly<Record<LoadWindow, Readonly<LoadValues>>>;
+  /** Persistence. */
+  persistence: PersistenceStats;
+}
+
+/**
+ * Take a snapshot of `broker` now. It also moves the load averages forward and counts the bytes
+ * written by open connections, so it costs a pass over the connections and the sessions.
+ */
+export function takeStats(broker: Broker): Stats {
+  const now = broker.now();
+  broker.settleCounters();
+  const metrics = broker.metrics;
+  const totals = metrics.totals();
+  const loadCounts = {} as LoadValues;
+  for (const name of LOAD_NAMES) loadCounts[name] = totals[LOAD_COUNTERS[name]];
+  broker.loads.update(now, loadCounts);
+  const load = {} as Record<LoadWindow, LoadValues>;
+  for (const window of LOAD_WINDOWS) load[window.name] = { ...broker.loads.values(window.name) };
+
+  const heapCurrent = Deno.memoryUsage().heapUsed;
+  if (heapCurrent > metrics.heapMaximum) metrics.heapMaximum = heapCurrent;
+
+  let held = broker.retained.size;
+  let heldBytes = broker.retained.bytes;
+  for (const session of broker.sessions.values()) {
+    held += session.queuedCount + session.inflight.size;
+    heldBytes += session.queuedBytes;
+    for (const delivery of session.inflight.values()) heldBytes += delivery.message.payload.length;
+  }
+
+  const total = broker.sessions.size;
+  const connected = broker.connectedCount;
+  const persistence = broker.persistence;
+  const storeStats = persistence?.store.stats();
+  return {
+    version: MIDGE_VERSION,
+    time: now,
+    uptimeSeconds: Math.max(0, Math.floor((now - broker.startedAt) / 1000)),
+    clients: {
+      connected,
+      disconnected: Math.max(0, total - connected),
+      total,
+      maximum: metrics.clientsMaximum,
+      expired: metrics.clientsExpired,
+    },
+    totals,
+    byListener: metrics.all().map((c) => ({
+      port: c.port,
+      version: c.version === BEFORE_CONNECT ? 0 : c.version,
+      values: countersOf(c),
+    })),
+    subscriptions: broker.trie.count,
+    sharedSubscriptions: broker.trie.sharedCount,
+    retained: broker.retained.size,
+    store: { messages: held, bytes: heldBytes },
+    heap: { current: heapCurrent, maximum: metrics.heapMaximum },
+    load,
+    persistence: persistence === undefined || storeStats === undefined
+      ? { enabled: false, failing: false }
+      : {
+        enabled: true,
+        location: persistence.store.location,
+        records: storeStats.records,
+        storedBytes: storeStats.storedBytes,
+        failing: persistence.failing,
+      },
+  };
+}
+
+function countersOf(c: CounterValues): CounterValues {
+  const values = zeroCounters();
+  for (const name of COUNTER_NAMES) values[name] = c[name];
+  return values;
+}

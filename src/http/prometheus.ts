@@ -1,0 +1,164 @@
+/**
+ * `GET /metrics`: a stats snapshot in the Prometheus text exposition format 0.0.4. Counters
+ * (names ending in `_total`) that belong to connections carry the labels `listener` (the port)
+ * and `protocol` (`3.1`, `3.1.1`, `5.0`); what happened before a CONNECT was accepted (sockets,
+ * refused CONNECTs) has the `listener` label alone. Load averages are left out: Prometheus
+ * computes rates from the counters.
+ *
+ * @module
+ */
+
+import type { CounterName } from "../broker/metrics.ts";
+import type { ListenerCounters, Stats } from "../broker/stats.ts";
+
+/** The Content-Type of the exposition format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The `protocol` label of each protocol version. */
+const PROTOCOL_NAMES: Readonly<Record<3 | 4 | 5, string>> = { 3: "3.1", 4: "3.1.1", 5: "5.0" };
+
+/** Counters kept per listener and protocol version, with their metric name and help. */
+const LISTENER_COUNTERS: readonly { name: string; counter: CounterName; help: string }[] = [
+  {
+    name: "messages_received_total",
+    counter: "messagesReceived",
+    help: "MQTT packets of any type received.",
+  },
+  { name: "messages_sent_total", counter: "messagesSent", help: "MQTT packets of any type sent." },
+  {
+    name: "publish_messages_received_total",
+    counter: "publishReceived",
+    help: "PUBLISH packets received.",
+  },
+  { name: "publish_messages_sent_total", counter: "publishSent", help: "PUBLISH packets sent." },
+  {
+    name: "publish_messages_dropped_total",
+    counter: "publishDropped",
+    help: "Messages dropped: queue limits, too large for the client, slow QoS 0 subscribers.",
+  },
+  {
+    name: "publish_bytes_received_total",
+    counter: "publishBytesReceived",
+    help: "Payload bytes of PUBLISH packets received.",
+  },
+  {
+    name: "publish_bytes_sent_total",
+    counter: "publishBytesSent",
+    help: "Payload bytes of PUBLISH packets sent.",
+  },
+  { name: "bytes_received_total", counter: "bytesReceived", help: "Bytes read from clients." },
+  { name: "bytes_sent_total", counter: "bytesSent", help: "Bytes written to clients." },
+  {
+    name: "connections_total",
+    counter: "connections",
+    help: "CONNECT packets accepted.",
+  },
+  { name: "sockets_total", counter: "sockets", help: "Sockets accepted by the listener." },
+];
+
+/** Escape a label value: backslash, double quote and line feed. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** Escape HELP text: backslash and line feed. */
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+/** A sample value as the format writes it. */
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
+
+/** Builds the text, one metric family at a time. */
+class Exposition {
+  readonly lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge", help: string): void {
+    this.lines.push(`# HELP midge_${name} ${escapeHelp(help)}`, `# TYPE midge_${name} ${type}`);
+  }
+
+  sample(name: string, value: number, labels: [string, string][] = []): void {
+    const set = labels.length === 0
+      ? ""
+      : `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
+    this.lines.push(`midge_${name}${set} ${formatValue(value)}`);
+  }
+
+  gauge(name: string, help: string, value: number): void {
+    this.family(name, "gauge", help);
+    this.sample(name, value);
+  }
+}
+
+/** The labels of one counter set: none for what no listener is credited with. */
+function labelsOf(c: ListenerCounters): [string, string][] {
+  if (c.port === 0) return [];
+  const labels: [string, string][] = [["listener", String(c.port)]];
+  if (c.version !== 0) labels.push(["protocol", PROTOCOL_NAMES[c.version]]);
+  return labels;
+}
+
+/**
+ * Whether a counter set has a sample for `counter`: sockets are counted before CONNECT only and
+ * connections after; the sets of each version have every other counter, while the sets before
+ * CONNECT (and the one no listener is credited with) show only what they hold.
+ */
+function hasSample(c: ListenerCounters, counter: CounterName): boolean {
+  if (counter === "sockets") return c.version === 0 && c.port !== 0;
+  if (counter === "connections") return c.version !== 0;
+  return c.version !== 0 || c.values[counter] !== 0;
+}
+
+/** The text of `/metrics` for `stats`. */
+export function renderMetrics(stats: Stats): string {
+  const out = new Exposition();
+  out.family("info", "gauge", "Midge's version, as a label; the value is always 1.");
+  out.sample("info", 1, [["version", stats.version]]);
+  out.gauge("uptime_seconds", "Seconds since the broker started.", stats.uptimeSeconds);
+  out.gauge("clients_connected", "Clients connected now.", stats.clients.connected);
+  out.gauge(
+    "clients_disconnected",
+    "Sessions kept while their client is away.",
+    stats.clients.disconnected,
+  );
+  out.gauge("clients_sessions", "Sessions, connected or not.", stats.clients.total);
+  out.gauge("clients_maximum", "Most clients connected at once.", stats.clients.maximum);
+  out.family("clients_expired_total", "counter", "Sessions removed because they expired.");
+  out.sample("clients_expired_total", stats.clients.expired);
+  for (const { name, counter, help } of LISTENER_COUNTERS) {
+    out.family(name, "counter", help);
+    for (const c of stats.byListener) {
+      if (hasSample(c, counter)) out.sample(name, c.values[counter], labelsOf(c));
+    }
+  }
+  out.gauge("subscriptions", "Subscriptions, not counting shared ones.", stats.subscriptions);
+  out.gauge(
+    "shared_subscriptions",
+    "Shared subscriptions (one per member of each group).",
+    stats.sharedSubscriptions,
+  );
+  out.gauge("retained_messages", "Retained messages.", stats.retained);
+  out.gauge(
+    "store_messages",
+    "Messages held: retained, and queued or in flight for each client.",
+    stats.store.messages,
+  );
+  out.gauge("store_bytes", "Payload bytes of the messages held.", stats.store.bytes);
+  out.gauge("heap_bytes", "JavaScript heap in use.", stats.heap.current);
+  out.gauge("heap_maximum_bytes", "Most JavaScript heap in use seen.", stats.heap.maximum);
+  const p = stats.persistence;
+  out.gauge("persistence_enabled", "1 when persistence is on.", p.enabled ? 1 : 0);
+  out.gauge("persistence_failing", "1 while the store cannot be written.", p.failing ? 1 : 0);
+  if (p.records !== undefined) {
+    out.gauge("persistence_records", "Live records in the store.", p.records);
+  }
+  if (p.storedBytes !== undefined) {
+    out.gauge("persistence_stored_bytes", "Bytes the store holds.", p.storedBytes);
+  }
+  return out.lines.join("\n") + "\n";
+}
