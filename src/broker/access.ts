@@ -8,6 +8,7 @@
 
 import type { ConnectPacket } from "../codec/mod.ts";
 import type { BrokerOptions, ListenerOptions, TopicAuthorizer } from "./options.ts";
+import type { Message } from "./message.ts";
 import type { Session } from "./session.ts";
 
 /** Why a CONNECT is not let in, for the log line; undefined when it is. */
@@ -38,6 +39,23 @@ export function authenticate(
   return passwords.verify(packet.username, packet.password).then((verdict) =>
     verdict === "ok" ? undefined : verdict
   );
+}
+
+/**
+ * Whether the publisher of retained `message` may still write to its topic
+ * (`check_retain_source`: its access may have been taken away since). Always true for the
+ * broker's own messages, and without an ACL.
+ */
+export function retainSourceMayWrite(options: BrokerOptions, message: Message): boolean {
+  const source = message.retainSource;
+  if (!options.checkRetainSource || source === undefined) return true;
+  const acl = aclOf(options, source.listener);
+  return acl === undefined ||
+    acl.allows(
+      { clientId: message.publisherId, username: source.username },
+      message.topic,
+      "write",
+    );
 }
 
 /** Whether `session`'s client may read `topic` (always, without an ACL). */

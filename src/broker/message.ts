@@ -6,6 +6,15 @@
  */
 
 import { encodePacket, type Properties, type ProtocolVersion, type QoS } from "../codec/mod.ts";
+import type { ListenerOptions } from "./options.ts";
+
+/** Who published a retained message, for `check_retain_source`. */
+export interface RetainSource {
+  /** The publisher's username, if it gave one. */
+  username: string | undefined;
+  /** The listener it published through (its ACL applies); undefined: the broker-wide one. */
+  listener: ListenerOptions | undefined;
+}
 
 /** An application message as routed: what a publisher sent, independent of any subscriber. */
 export interface Message {
@@ -34,6 +43,8 @@ export interface Message {
   storeId: number;
   /** Stored records that refer to it (deliveries, retained); it is stored while > 0. */
   storeRefs: number;
+  /** For a retained message from a client: who published it (`check_retain_source`). */
+  retainSource: RetainSource | undefined;
 }
 
 /** Bytes of one PUBLISH and where its packet identifier sits (0 for QoS 0). */
@@ -66,6 +77,7 @@ export function newMessage(
     encoded: undefined,
     storeId: 0,
     storeRefs: 0,
+    retainSource: undefined,
   };
 }
 

@@ -99,6 +99,8 @@ export interface BrokerOptions {
   passwordFile?: PasswordVerifier;
   /** `acl_file`: topic access; undefined grants everything (but writing to `$SYS`). */
   aclFile?: TopicAuthorizer;
+  /** `check_retain_source`: a retained message goes out only while its publisher may write it. */
+  checkRetainSource: boolean;
   /** `allow_zero_length_clientid`: assign an id to clients that send an empty one. */
   allowZeroLengthClientId: boolean;
   /** Milliseconds a new socket has to send CONNECT. */
@@ -128,6 +130,7 @@ export function defaultBrokerOptions(): BrokerOptions {
     maxTopicAlias: 10,
     maxKeepalive: 65535,
     retainAvailable: true,
+    checkRetainSource: true,
     persistentClientExpiration: 0,
     autoIdPrefix: "auto-",
     allowAnonymous: true,

@@ -278,7 +278,12 @@ export class Persistence {
   #share(message: Message): void {
     if (message.storeId > 0) return;
     message.storeId = this.#nextMessageId++;
-    this.#writer.put(messageKey(message.storeId), encodeMessage(message), true);
+    const source = message.retainSource;
+    const record = source === undefined ? message : {
+      ...message,
+      source: { username: source.username, listenerPort: source.listener?.port },
+    };
+    this.#writer.put(messageKey(message.storeId), encodeMessage(record), true);
   }
 
   #unref(message: Message): void {

@@ -20,6 +20,7 @@ import {
 } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { Broker } from "./broker.ts";
+import type { ListenerOptions } from "./options.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Persistence } from "./persistence.ts";
 import { type Delivery, Session, type SubscriptionOptions } from "./session.ts";
@@ -39,7 +40,7 @@ export interface RestoreSummary {
 }
 
 /** A message from its record; `mid` is its own record's number, 0 inside a delivery. */
-function messageFrom(rec: MessageRecord, mid: number): Message {
+function messageFrom(rec: MessageRecord, mid: number, listeners: ListenerOptions[]): Message {
   const message = newMessage(
     rec.topic,
     rec.payload,
@@ -51,6 +52,13 @@ function messageFrom(rec: MessageRecord, mid: number): Message {
   );
   message.owned = true;
   message.storeId = mid;
+  if (rec.source !== undefined) {
+    const port = rec.source.listenerPort;
+    message.retainSource = {
+      username: rec.source.username,
+      listener: port === undefined ? undefined : listeners.find((l) => l.port === port),
+    };
+  }
   return message;
 }
 
@@ -173,7 +181,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     if (message !== undefined) return message;
     const bytes = messageBytes.get(mid);
     if (bytes === undefined) throw new Unusable(`its message m/${mid} is missing`);
-    message = messageFrom(decodeOrThrow(decodeMessage, bytes), mid);
+    message = messageFrom(decodeOrThrow(decodeMessage, bytes), mid, broker.options.listeners);
     messages.set(mid, message);
     return message;
   };
@@ -184,7 +192,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       const session = sessionOf(r);
       const rec: DeliveryRecord = decodeOrThrow(decodeDelivery, r.bytes);
       const message = rec.message !== undefined
-        ? messageFrom(rec.message, 0)
+        ? messageFrom(rec.message, 0, broker.options.listeners)
         : messageOf(rec.messageId);
       message.storeRefs++;
       const delivery: Delivery = {

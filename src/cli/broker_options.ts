@@ -137,6 +137,7 @@ export function applyReloadable(
   options.messageSizeLimit = g.message_size_limit;
   options.maxKeepalive = g.max_keepalive;
   options.retainAvailable = g.retain_available;
+  options.checkRetainSource = g.check_retain_source;
   options.persistentClientExpiration = g.persistent_client_expiration;
   options.allowAnonymous = config.security.allow_anonymous;
   options.allowZeroLengthClientId = config.security.allow_zero_length_clientid;

@@ -39,11 +39,8 @@ export const GENERAL_OPTIONS = {
   check_retain_source: bool("check_retain_source", {
     default: true,
     doc: "Check the publisher's write access again before sending a retained message.",
-    support: "pending",
-    pendingSeverity: "warning",
-    note: "Not done yet: a retained message is sent to new subscribers without checking " +
-      "again that its publisher may still write to its topic (the subscriber's read access " +
-      "is checked).",
+    note: "A retained message whose publisher may no longer write its topic (the ACL changed " +
+      "since) is not sent, and stays retained; the publisher is remembered across restarts.",
   }),
   max_inflight_bytes: int("max_inflight_bytes", 0, Number.MAX_SAFE_INTEGER, {
     default: 0,

@@ -97,6 +97,8 @@ export interface MessageRecord {
   expiresAt: number | undefined;
   /** Client id of the publisher; empty for the broker's own. */
   publisherId: string;
+  /** For a retained message: the publisher's username and listener port (check_retain_source). */
+  source?: { username: string | undefined; listenerPort: number | undefined };
 }
 
 /** The kinds of key, by their first letter. */
@@ -335,10 +337,14 @@ function messageSizeHint(m: MessageRecord): number {
 }
 
 function writeMessage(w: RecordWriter, m: MessageRecord): void {
+  const source = m.source;
   const flags = m.qos | (m.retain ? 4 : 0) | (m.expiresAt !== undefined ? 8 : 0) |
-    (m.properties !== undefined ? 16 : 0);
+    (m.properties !== undefined ? 16 : 0) | (source?.username !== undefined ? 32 : 0) |
+    (source?.listenerPort !== undefined ? 64 : 0) | (source !== undefined ? 128 : 0);
   w.u8(flags).string(m.topic).string(m.publisherId).bytes(m.payload);
   if (m.expiresAt !== undefined) w.uint(m.expiresAt);
+  if (source?.username !== undefined) w.string(source.username);
+  if (source?.listenerPort !== undefined) w.uint(source.listenerPort);
   if (m.properties !== undefined) writeProps(w, m.properties, "publish");
 }
 
@@ -349,8 +355,10 @@ function readMessage(r: RecordReader): MessageRecord {
   const publisherId = r.string("publisher");
   const payload = r.bytes("payload").slice();
   const expiresAt = flags & 8 ? r.uint("expiry") : undefined;
+  const username = flags & 32 ? r.string("publisher's username") : undefined;
+  const listenerPort = flags & 64 ? r.uint("publisher's listener") : undefined;
   const properties = flags & 16 ? readProps(r, "publish") : undefined;
-  return {
+  const message: MessageRecord = {
     topic,
     payload,
     qos: qosOf(flags & 3),
@@ -359,6 +367,8 @@ function readMessage(r: RecordReader): MessageRecord {
     expiresAt,
     publisherId,
   };
+  if (flags & 128) message.source = { username, listenerPort };
+  return message;
 }
 
 /** Bytes of a message record. */

@@ -243,3 +243,33 @@ Deno.test("clientid_prefixes: other client ids are refused as not authorised", a
     await tb.stop();
   }
 });
+
+for (const check of [true, false]) {
+  Deno.test(`check_retain_source ${check}: a retained message whose publisher lost write access is ${check ? "not sent" : "sent"} (CVE-2018-12546)`, async () => {
+    const tb = startBroker({
+      checkRetainSource: check,
+      aclFile: AclFile.parse("topic readwrite test/topic\n", "acl-1"),
+    });
+    try {
+      const { client: publisher } = await connect(tb.port, { clientId: "publisher" });
+      await publishAcked(
+        publisher,
+        pub("test/topic", "kept", { qos: 1, packetId: 1, retain: true }),
+      );
+      await publisher.close();
+      // The ACL is reloaded: the publisher may only read now.
+      tb.broker.options.aclFile = AclFile.parse("topic read test/topic\n", "acl-2");
+      const { client } = await connect(tb.port, { clientId: "late" });
+      await subscribe(client, sub("test/topic", 1));
+      if (check) {
+        await client.expectNothing(200);
+        assert.ok(tb.logs.some((l) => l.includes("may no longer write there")), tb.logs.join("\n"));
+      } else {
+        assert.equal(payloadText((await receive(client, 1))[0]), "kept");
+      }
+      await client.close();
+    } finally {
+      await tb.stop();
+    }
+  });
+}

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { AclFile } from "../../src/auth/acl_file.ts";
 import type { PublishPacket } from "../../src/codec/mod.ts";
 import { delay, type RawClient, waitFor } from "./harness.ts";
 import { Brokers, keysOf, withBrokers } from "./persistence_helpers.ts";
@@ -367,5 +368,25 @@ Deno.test("queue_qos0_messages: QoS 0 messages queued for a persistent session a
     await sync(s2);
     await b.broker.persistence!.flush();
     assert.deepEqual(keysOf(b.data, "d"), [], "delivered QoS 0 leaves the store");
+  });
+});
+
+Deno.test("check_retain_source after a restart: the publisher of a retained message is remembered", async () => {
+  await withBrokers(async (brokers) => {
+    const acl = (text: string) => ({ aclFile: AclFile.parse(text, "acl") });
+    const a = await brokers.start(new Map(), acl("user alice\ntopic readwrite r/alice\n"));
+    const p = await a.connect({ clientId: "a1", username: "alice" });
+    await p.send(pub("r/alice", "mine", { qos: 1, packetId: 1, retain: true }));
+    await expectAck(p, "puback");
+    // Restarted with alice's write access gone: the retained message is not sent.
+    const b = await brokers.start(Brokers.crash(a), acl("user alice\ntopic read r/alice\n"));
+    const s = await b.connect({ clientId: "a2", username: "alice" });
+    await subscribe(s, sub("r/alice", 1));
+    await s.expectNothing(200);
+    // With it back, it is.
+    const c = await brokers.start(Brokers.crash(a), acl("user alice\ntopic readwrite r/alice\n"));
+    const s2 = await c.connect({ clientId: "a3", username: "alice" });
+    await subscribe(s2, sub("r/alice", 1));
+    assert.equal(payloadText((await receive(s2, 1))[0]), "mine");
   });
 });

@@ -81,6 +81,26 @@ const MESSAGES: MessageRecord[] = [
     expiresAt: 4_000_000_000_000,
     publisherId: "pub-1",
   },
+  {
+    topic: "retained/by/alice",
+    payload: new Uint8Array([1]),
+    qos: 1,
+    retain: true,
+    properties: undefined,
+    expiresAt: undefined,
+    publisherId: "alice-1",
+    source: { username: "alice", listenerPort: 8883 },
+  },
+  {
+    topic: "retained/anonymous",
+    payload: new Uint8Array([2]),
+    qos: 0,
+    retain: true,
+    properties: undefined,
+    expiresAt: undefined,
+    publisherId: "anon",
+    source: { username: undefined, listenerPort: undefined },
+  },
 ];
 
 Deno.test("session, subscription, delivery and message records round-trip", () => {

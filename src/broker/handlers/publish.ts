@@ -141,6 +141,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const changesBefore = persistence?.changeCount;
   if (packet.retain) {
     keepMessage(message);
+    message.retainSource = { username: session.username, listener: conn.listener };
     broker.setRetained(topic, message);
   }
   const deliveries = broker.route(message, conn);

@@ -6,7 +6,7 @@
  */
 
 import { isSharedFilter, type QoS, ReasonCode, type SubscribePacket } from "../../codec/mod.ts";
-import { aclOf, mayRead } from "../access.ts";
+import { aclOf, mayRead, retainSourceMayWrite } from "../access.ts";
 import type { Connection } from "../connection.ts";
 import { deliver } from "../delivery.ts";
 import type { SubscriptionOptions } from "../session.ts";
@@ -61,6 +61,13 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   for (const options of retainedToSend) {
     broker.matchRetained(options.filter, (topic, message) => {
       if (!mayRead(broker.options, session, topic)) return;
+      if (!retainSourceMayWrite(broker.options, message)) {
+        broker.log.debug(
+          `Not sending retained message on '${topic}' to ${session.clientId}: its publisher ` +
+            `${message.publisherId} may no longer write there (check_retain_source).`,
+        );
+        return;
+      }
       const qos = Math.min(message.qos, options.qos) as QoS;
       const ids = options.subscriptionId !== undefined ? [options.subscriptionId] : undefined;
       deliver(broker, session, message, qos, true, ids); // retain set [MQTT-3.3.1-8]
