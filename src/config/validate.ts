@@ -325,6 +325,14 @@ function listener(
   } as unknown as ListenerConfig;
 }
 
+/** Listener keys that mean something only to MQTT clients. */
+const MQTT_ONLY_LISTENER_KEYS = [
+  "max_connections",
+  "max_connection_rate",
+  "max_topic_alias",
+  "use_username_as_clientid",
+];
+
 /**
  * `protocol http` serves the broker's state: behind basic auth with the listener's password
  * file, or open only when `http_open` says so. `http_open` means nothing elsewhere.
@@ -339,6 +347,16 @@ function checkHttp(
   const originOf = (key: string) => raw.entries.get(key)?.at(-1)?.origin ?? raw.origin;
   const openWord = c.raw.format === "toml" ? "http_open = true" : "http_open true";
   if (values.protocol === "http") {
+    for (const key of MQTT_ONLY_LISTENER_KEYS) {
+      if (raw.entries.has(key)) {
+        c.notice(
+          "warning",
+          originOf(key),
+          c.path(prefix, key),
+          "ignored: it applies to MQTT listeners, and this one has protocol http",
+        );
+      }
+    }
     if (values.http_open !== true && security.password_file === undefined) {
       c.problem(
         originOf("protocol"),

@@ -66,6 +66,29 @@ Deno.test("http_open on a listener that is not protocol http is refused", () => 
   assert.equal(toml("[[listener]]\nport = 1883\nhttp_open = false\n").listeners.length, 1);
 });
 
+Deno.test("MQTT-only keys on an HTTP listener are warned about, naming file, line and key", () => {
+  const config = toml(
+    '[[listener]]\nport = 8080\nprotocol = "http"\nhttp_open = true\nmax_connections = 5\n' +
+      "max_topic_alias = 3\n",
+  );
+  assert.deepEqual(config.notices.map((n) => [n.severity, n.message]), [
+    [
+      "warning",
+      "midge.toml:5: listener[1].max_connections: ignored: it applies to MQTT listeners, and " +
+      "this one has protocol http",
+    ],
+    [
+      "warning",
+      "midge.toml:6: listener[1].max_topic_alias: ignored: it applies to MQTT listeners, and " +
+      "this one has protocol http",
+    ],
+  ]);
+  assert.deepEqual(
+    toml('[[listener]]\nport = 8080\nprotocol = "http"\nhttp_open = true\n').notices,
+    [],
+  );
+});
+
 Deno.test("HTTP listeners are not given to the MQTT broker; each keeps its own password file", () => {
   const config = conf(
     "listener 1883 127.0.0.1\nlistener 8080\nprotocol http\nhttp_open true\n" +
