@@ -9,7 +9,7 @@
 import type { GeneratorOutput } from "./generator.ts";
 import type { CrashResult, CrashSpec } from "./persist_crash.ts";
 import type { Variant, VariantName } from "./persist_variants.ts";
-import { cell, format, generatorBound, median } from "./report.ts";
+import { cell, cpuCells, format, generatorBound, ratioByRepetition } from "./report.ts";
 import type { Metric } from "./scenarios.ts";
 
 /** One throughput run of one set-up. */
@@ -88,16 +88,6 @@ function valuesOf(
   return byRep;
 }
 
-/** The median over repetitions of a / b in the same repetition. */
-function ratio(a: Map<number, number>, b: Map<number, number>): number | undefined {
-  const ratios: number[] = [];
-  for (const [rep, v] of a) {
-    const w = b.get(rep);
-    if (w !== undefined && w !== 0) ratios.push(v / w);
-  }
-  return median(ratios);
-}
-
 /** The pairs of set-ups whose ratio the figures table shows, when both were measured. */
 function ratioPairs(variants: readonly Variant[]): [VariantName, VariantName][] {
   const names = variants.map((v) => v.name);
@@ -140,7 +130,7 @@ export function throughputTable(
       return bound > 0 ? `${text} § ${bound}/${runs.length}` : text;
     });
     const ratios = pairs.map(([a, b]) => {
-      const r = ratio(valuesOf(records, a, metric), valuesOf(records, b, metric));
+      const r = ratioByRepetition(valuesOf(records, a, metric), valuesOf(records, b, metric));
       return r !== undefined ? `${r.toFixed(2)}×` : "—";
     });
     lines.push(`| ${[metric.label, ...cells, ...ratios].join(" | ")} |`);
@@ -152,7 +142,7 @@ export function throughputTable(
 function targetLine(records: ThroughputRecord[], context: PersistReportContext): string[] {
   const delivered = context.metrics.find((m) => m.throughput);
   if (delivered === undefined) return [];
-  const r = ratio(
+  const r = ratioByRepetition(
     valuesOf(records, "Midge, persistence on", delivered),
     valuesOf(records, "Midge, persistence off", delivered),
   );
@@ -220,17 +210,7 @@ export function throughputCpuTable(
       r.variant === variant.name && r.output.kind === "load" ? [r.output.result.cpu] : []
     );
     if (cpus.length === 0) continue;
-    const med = (xs: (number | undefined)[]) =>
-      format(median(xs.filter((x): x is number => x !== undefined)), 0);
-    const others = cpus.map((c) => c.otherPct ?? 0);
-    lines.push(
-      `| ${variant.name} | ${med(cpus.map((c) => c.brokerPct))} | ` +
-        `${med(cpus.map((c) => c.generatorPct))} | ${med(others)} (${
-          format(Math.max(...others), 0)
-        }) | ${med(cpus.map((c) => c.softirqPct))} | ${med(cpus.map((c) => c.coreBusyPct[0]))} / ${
-          med(cpus.map((c) => c.coreBusyPct[1]))
-        } |`,
-    );
+    lines.push(`| ${variant.name} | ${cpuCells(cpus)} |`);
   }
   return lines.join("\n");
 }

@@ -7,6 +7,7 @@
 
 import type { BrokerName } from "./brokers.ts";
 import type { GeneratorOutput } from "./generator.ts";
+import type { CpuUse } from "./proc.ts";
 import type { Metric, Scenario, ScenarioName } from "./scenarios.ts";
 
 /** The outcome of one generator run against one broker. */
@@ -65,6 +66,34 @@ export function cell(values: number[], digits: number): string {
   return `${format(m, digits)} ±${spread.toFixed(0)}%`;
 }
 
+/** The median over repetitions of a / b in the same repetition (maps: repetition -> value). */
+export function ratioByRepetition(
+  a: Map<number, number>,
+  b: Map<number, number>,
+): number | undefined {
+  const ratios: number[] = [];
+  for (const [rep, v] of a) {
+    const w = b.get(rep);
+    if (w !== undefined && w !== 0) ratios.push(v / w);
+  }
+  return median(ratios);
+}
+
+/**
+ * The CPU columns of a CPU table, medians over runs: broker, generator, other processes (with
+ * their maximum), softirq, and core 0 / core 1 busy.
+ */
+export function cpuCells(cpus: CpuUse[]): string {
+  const med = (xs: (number | undefined)[]) =>
+    format(median(xs.filter((x): x is number => x !== undefined)), 0);
+  const others = cpus.map((c) => c.otherPct ?? 0);
+  return `${med(cpus.map((c) => c.brokerPct))} | ${med(cpus.map((c) => c.generatorPct))} | ` +
+    `${med(others)} (${format(Math.max(...others), 0)}) | ${
+      med(cpus.map((c) => c.softirqPct))
+    } | ` +
+    `${med(cpus.map((c) => c.coreBusyPct[0]))} / ${med(cpus.map((c) => c.coreBusyPct[1]))}`;
+}
+
 function valuesOf(
   records: RunRecord[],
   where: { scenario: ScenarioName; broker: BrokerName },
@@ -121,12 +150,7 @@ export function figuresTable(records: RunRecord[], context: ReportContext): stri
             brokers.indexOf("Mosquitto")
           ],
         ];
-        const ratios: number[] = [];
-        for (const [rep, v] of midge) {
-          const w = mosquitto.get(rep);
-          if (w !== undefined && w !== 0) ratios.push(v / w);
-        }
-        const r = median(ratios);
+        const r = ratioByRepetition(midge, mosquitto);
         row.push(r !== undefined ? `${r.toFixed(2)}×` : "—");
       }
       lines.push(`| ${row.join(" | ")} |`);
@@ -198,9 +222,6 @@ export function cpuTable(records: RunRecord[], context: ReportContext): string {
         .map((r) => r.output);
       const cpus = outs.flatMap((o) => (o.kind === "error" ? [] : [o.result.cpu]));
       if (cpus.length === 0) continue;
-      const med = (xs: (number | undefined)[]) =>
-        format(median(xs.filter((x): x is number => x !== undefined)), 0);
-      const others = cpus.map((c) => c.otherPct ?? 0);
       const lags = outs.flatMap((
         o,
       ) => (o.kind === "load" && o.result.sendLag ? [o.result.sendLag] : []));
@@ -209,14 +230,7 @@ export function cpuTable(records: RunRecord[], context: ReportContext): string {
           format(median(lags.map((l) => l.p99Us / 1000)), 2)
         }`
         : "—";
-      lines.push(
-        `| ${scenario.name} | ${broker} | ${med(cpus.map((c) => c.brokerPct))} | ` +
-          `${med(cpus.map((c) => c.generatorPct))} | ${med(others)} (${
-            format(Math.max(...others), 0)
-          }) | ${med(cpus.map((c) => c.softirqPct))} | ${
-            med(cpus.map((c) => c.coreBusyPct[0]))
-          } / ${med(cpus.map((c) => c.coreBusyPct[1]))} | ${lag} |`,
-      );
+      lines.push(`| ${scenario.name} | ${broker} | ${cpuCells(cpus)} | ${lag} |`);
     }
   }
   return lines.join("\n");

@@ -99,7 +99,7 @@ function startInflight(
   const persistence = broker.persistence;
   if (persistence !== undefined && session.storeId > 0) {
     if (delivery.storeSeq === 0) persistence.stored(session, delivery);
-    else persistence.inflightStarted(session, delivery);
+    else persistence.updated(session, delivery);
     // A QoS 2 message goes out only under a stored packet id (Persistence's contract).
     if (delivery.qos === 2) persistence.hold(conn);
   }

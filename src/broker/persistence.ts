@@ -94,11 +94,6 @@ export class Persistence {
     return this.#failures > 0;
   }
 
-  /** Changes waiting for a commit. */
-  get pendingCount(): number {
-    return this.#writer.pendingCount;
-  }
-
   // ---- sessions ----
 
   /**
@@ -173,16 +168,12 @@ export class Persistence {
   }
 
   /**
-   * A queued delivery got its packet id: stored, so that after a restart it is resent first,
-   * with DUP and the same id [MQTT-4.4.0-1] (QoS 2 output also waits for this: see `hold`).
+   * A delivery's in-flight state changed (a queued one got its packet id, a QoS 2 one its
+   * PUBREC): its record is written again, so that after a restart it is resent first, as it
+   * stands, under the same id [MQTT-4.4.0-1] (QoS 2 output waits for this: see `hold`).
    */
-  inflightStarted(session: Session, delivery: Delivery): void {
+  updated(session: Session, delivery: Delivery): void {
     if (delivery.storeSeq > 0) this.#unseal(session, delivery, false);
-  }
-
-  /** A QoS 2 delivery got its PUBREC: from now on it is resent as PUBREL. */
-  released(session: Session, delivery: Delivery): void {
-    this.inflightStarted(session, delivery);
   }
 
   /** A delivery is over (acknowledged, expired or dropped). */

@@ -106,11 +106,6 @@ export class RecordReader {
     this.#buf = buf;
   }
 
-  /** Position of the next byte. */
-  get pos(): number {
-    return this.#pos;
-  }
-
   /** Whether everything has been read. */
   get atEnd(): boolean {
     return this.#pos >= this.#buf.length;

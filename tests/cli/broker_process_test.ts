@@ -8,69 +8,27 @@ import assert from "node:assert/strict";
 import { ReasonCode } from "../../src/codec/mod.ts";
 import { connect, waitFor } from "../integration/harness.ts";
 import { freePort } from "../fixtures/net.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
-
-/** Run `midge ARGS` to completion. */
-async function midge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: ENV,
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-/** `midge -c file` in the background, its output discarded (the tests log to a file). */
-function spawnBroker(file: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "-c", file],
-    env: ENV,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
-
-/** Make sure `child` has ended (killing it if a test failed first). */
-async function ended(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGKILL");
-  } catch {
-    // already ended
-  }
-  await child.status;
-}
-
-async function readOr(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch {
-    return "";
-  }
-}
+import { ended, readOr, runMidge, spawnMidge } from "../fixtures/midge_process.ts";
 
 Deno.test("--test-config: exit 0 for a valid file, 1 with every problem for a bad one", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const good = `${dir}/good.toml`;
     await Deno.writeTextFile(good, "retry_interval = 20\n[[listener]]\nport = 1883\n");
-    const ok = await midge(["-c", good, "--test-config"]);
+    const ok = await runMidge(["-c", good, "--test-config"]);
     assert.equal(ok.code, 0);
     assert.equal(ok.stdout.trim(), `${good}: the configuration is valid.`);
     assert.match(ok.stderr, /notice: .*good\.toml:1: retry_interval: /);
     const bad = `${dir}/bad.toml`;
     await Deno.writeTextFile(bad, '[[listener]]\nport = 70000\nbind_adress = "::1"\n');
-    const refused = await midge(["-c", bad, "--test-config"]);
+    const refused = await runMidge(["-c", bad, "--test-config"]);
     assert.equal(refused.code, 1);
     assert.deepEqual(refused.stderr.trim().split("\n"), [
       `${bad}:2: listener[1].port: must be 1-65535, not 70000`,
       `${bad}:3: listener[1].bind_adress: unknown option; did you mean bind_address?`,
       `${bad}: 2 problems; the configuration is not valid.`,
     ]);
-    const missing = await midge(["-c", `${dir}/nope.toml`]);
+    const missing = await runMidge(["-c", `${dir}/nope.toml`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /nope\.toml: cannot read: /);
   } finally {
@@ -79,13 +37,13 @@ Deno.test("--test-config: exit 0 for a valid file, 1 with every problem for a ba
 });
 
 Deno.test("-d is refused with the way to run in the background; -p with -c is refused", async () => {
-  const daemon = await midge(["-d"]);
+  const daemon = await runMidge(["-d"]);
   assert.equal(daemon.code, 1);
   assert.match(
     daemon.stderr,
     /-d: Midge cannot put itself in the background .*conf\/midge\.service/,
   );
-  const both = await midge(["-c", "x.toml", "-p", "1884"]);
+  const both = await runMidge(["-c", "x.toml", "-p", "1884"]);
   assert.equal(both.code, 1);
   assert.match(both.stderr, /-p cannot be combined with -c/);
 });
@@ -95,7 +53,7 @@ Deno.test("a broker with a bad config file does not start, exit 1", async () => 
   try {
     const file = `${dir}/midge.toml`;
     await Deno.writeTextFile(file, "max_queued_messages = -5\n");
-    const run = await midge(["-c", file]);
+    const run = await runMidge(["-c", file]);
     assert.equal(run.code, 1);
     assert.deepEqual(run.stderr.trim().split("\n"), [
       `${file}:1: max_queued_messages: must be at least 0, not -5`,
@@ -120,7 +78,7 @@ Deno.test("SIGHUP reloads, keeps the old config when the new one is bad, reopens
         `bind_address = "127.0.0.1"\n`,
     );
   await write(true);
-  const child = spawnBroker(file);
+  const child = spawnMidge(file);
   const log = () => readOr(logFile);
   try {
     await waitFor(async () => (await log()).includes("running"), "the broker to start", 20_000);
@@ -191,7 +149,7 @@ Deno.test("midge -c mosquitto.conf: a Mosquitto file with a listener, anonymous 
       `log_dest file ${logFile}\nlog_type all\nlog_timestamp_format %Y-%m-%dT%H:%M:%S\n\n` +
       `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_connections 10\n`,
   );
-  const child = spawnBroker(file);
+  const child = spawnMidge(file);
   try {
     await waitFor(async () => (await readOr(logFile)).includes("running"), "the start", 20_000);
     const { client, connack } = await connect(port, { clientId: "from-conf" });

@@ -7,9 +7,7 @@
  */
 
 import { delay } from "../integration/harness.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
+import { spawnMidge } from "../fixtures/midge_process.ts";
 
 /** What goes into the mosquitto.conf of a test broker. */
 export interface PersistenceConf {
@@ -48,13 +46,7 @@ export class BrokerProcess {
   #exited = false;
 
   private constructor(confFile: string) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "-c", confFile],
-      env: ENV,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    this.child = spawnMidge(confFile, "piped");
     const drained = this.#drain();
     this.ended = Promise.all([this.child.status, drained]).then(([status]) => {
       this.#exited = true;

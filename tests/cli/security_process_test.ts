@@ -9,20 +9,7 @@ import { ReasonCode } from "../../src/codec/mod.ts";
 import { connect, waitFor } from "../integration/harness.ts";
 import { pub, publishAcked, sub, subscribe } from "../integration/pubsub_helpers.ts";
 import { freePort } from "../fixtures/net.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
-
-async function midge(args: string[]): Promise<number> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: ENV,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return out.code;
-}
+import { ended, readOr, runMidge, spawnMidge } from "../fixtures/midge_process.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -32,7 +19,7 @@ Deno.test("password_file and acl_file in a running broker, reloaded by SIGHUP", 
   const passwords = `${dir}/passwd`;
   const acl = `${dir}/acl`;
   const logFile = `${dir}/midge.log`;
-  assert.equal(await midge(["passwd", "-c", "-b", passwords, "ann", "ann-secret"]), 0);
+  assert.equal((await runMidge(["passwd", "-c", "-b", passwords, "ann", "ann-secret"])).code, 0);
   await Deno.writeTextFile(acl, "user ann\ntopic readwrite ann/#\n");
   const conf = `${dir}/midge.conf`;
   await Deno.writeTextFile(
@@ -40,14 +27,8 @@ Deno.test("password_file and acl_file in a running broker, reloaded by SIGHUP", 
     `listener ${port} 127.0.0.1\npassword_file ${passwords}\nacl_file ${acl}\n` +
       `log_dest file ${logFile}\nlog_type all\n`,
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "-c", conf],
-    env: ENV,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const log = () => Deno.readTextFile(logFile).catch(() => "");
+  const child = spawnMidge(conf);
+  const log = () => readOr(logFile);
   try {
     await waitFor(async () => (await log()).includes("running"), "the broker", 20_000);
     const wrong = await connect(port, {
@@ -69,7 +50,7 @@ Deno.test("password_file and acl_file in a running broker, reloaded by SIGHUP", 
     assert.deepEqual(suback.reasonCodes, [0, ReasonCode.NotAuthorized]);
 
     // bob is added and may use bob/#: a reload, no restart; ann stays connected.
-    assert.equal(await midge(["passwd", "-b", passwords, "bob", "bob-secret"]), 0);
+    assert.equal((await runMidge(["passwd", "-b", passwords, "bob", "bob-secret"])).code, 0);
     await Deno.writeTextFile(
       acl,
       "user ann\ntopic readwrite ann/#\nuser bob\ntopic readwrite bob/#\n",
@@ -97,12 +78,7 @@ Deno.test("password_file and acl_file in a running broker, reloaded by SIGHUP", 
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // ended
-    }
-    await child.status;
+    await ended(child);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -112,14 +88,10 @@ Deno.test("a password_file that cannot be read stops the broker with the reason"
   try {
     const conf = `${dir}/midge.toml`;
     await Deno.writeTextFile(conf, `[security]\npassword_file = "${dir}/missing"\n`);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "-c", conf],
-      env: ENV,
-      stdin: "null",
-    }).output();
+    const out = await runMidge(["-c", conf]);
     assert.equal(out.code, 1);
     assert.match(
-      new TextDecoder().decode(out.stderr),
+      out.stderr,
       /Error: .*missing: cannot read: No such file or directory/,
     );
   } finally {

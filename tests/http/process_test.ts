@@ -6,22 +6,9 @@
 
 import assert from "node:assert/strict";
 import { freePort } from "../fixtures/net.ts";
+import { ended, readOr, runMidge, spawnMidge } from "../fixtures/midge_process.ts";
 import { connect, waitFor } from "../integration/harness.ts";
 import { sub, subscribe } from "../integration/pubsub_helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const ENV = { NO_COLOR: "1", RUST_BACKTRACE: "0" };
-
-async function midge(args: string[]): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: ENV,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 function basic(user: string, password: string): HeadersInit {
   return { authorization: `Basic ${btoa(`${user}:${password}`)}` };
@@ -39,7 +26,7 @@ Deno.test("midge -c: an HTTP listener behind a midge passwd user; SIGHUP reloads
   const httpPort = freePort();
   const passwords = `${dir}/passwd`;
   const logFile = `${dir}/midge.log`;
-  assert.equal((await midge(["passwd", "-c", "-b", passwords, "ops", "ops-secret"])).code, 0);
+  assert.equal((await runMidge(["passwd", "-c", "-b", passwords, "ops", "ops-secret"])).code, 0);
   const conf = `${dir}/midge.conf`;
   const write = (sysInterval: number) =>
     Deno.writeTextFile(
@@ -49,14 +36,8 @@ Deno.test("midge -c: an HTTP listener behind a midge passwd user; SIGHUP reloads
         `listener ${mqttPort} 127.0.0.1\nlistener ${httpPort} 127.0.0.1\nprotocol http\n`,
     );
   await write(3600);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "-c", conf],
-    env: ENV,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const log = () => Deno.readTextFile(logFile).catch(() => "");
+  const child = spawnMidge(conf);
+  const log = () => readOr(logFile);
   const base = `http://127.0.0.1:${httpPort}`;
   try {
     await waitFor(async () => (await log()).includes("running"), "the broker", 20_000);
@@ -68,7 +49,7 @@ Deno.test("midge -c: an HTTP listener behind a midge passwd user; SIGHUP reloads
     assert.equal(await status(`${base}/api/v1/stats`, basic("dev", "dev-secret")), 401);
 
     // A new user, and $SYS every second: a reload, no restart.
-    assert.equal((await midge(["passwd", "-b", passwords, "dev", "dev-secret"])).code, 0);
+    assert.equal((await runMidge(["passwd", "-b", passwords, "dev", "dev-secret"])).code, 0);
     const { client } = await connect(mqttPort, { clientId: "watcher" });
     try {
       await subscribe(client, sub("$SYS/broker/uptime"));
@@ -89,12 +70,7 @@ Deno.test("midge -c: an HTTP listener behind a midge passwd user; SIGHUP reloads
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // ended
-    }
-    await child.status;
+    await ended(child);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -104,7 +80,7 @@ Deno.test("midge --test-config refuses protocol http with neither a password fil
   try {
     const conf = `${dir}/midge.toml`;
     await Deno.writeTextFile(conf, '[[listener]]\nport = 8080\nprotocol = "http"\n');
-    const refused = await midge(["-c", conf, "--test-config"]);
+    const refused = await runMidge(["-c", conf, "--test-config"]);
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
@@ -114,7 +90,7 @@ Deno.test("midge --test-config refuses protocol http with neither a password fil
       conf,
       '[[listener]]\nport = 8080\nprotocol = "http"\nhttp_open = true\n',
     );
-    assert.equal((await midge(["-c", conf, "--test-config"])).code, 0);
+    assert.equal((await runMidge(["-c", conf, "--test-config"])).code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

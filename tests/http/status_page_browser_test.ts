@@ -18,7 +18,13 @@ import { formatHash, hashPassword } from "../../src/auth/password_hash.ts";
 import { connect, delay, type RawClient } from "../integration/harness.ts";
 import { pub, sub, subscribe, sync, utf8 } from "../integration/pubsub_helpers.ts";
 import { interopTest } from "../interop/helpers.ts";
-import { CHROMIUM, startStandIn, withBrowser, withLiveBroker } from "./status_page_fixture.ts";
+import {
+  CHROMIUM,
+  type StandIn,
+  startStandIn,
+  withBrowser,
+  withLiveBroker,
+} from "./status_page_fixture.ts";
 
 /** A client id the page must show as it is. */
 const WATCHER_ID = "status-page-watcher-4b1e";
@@ -34,6 +40,26 @@ function watch(page: Page): string[] {
     dialog.dismiss().catch(() => {});
   });
   return problems;
+}
+
+/**
+ * Open the status page from a stand-in API (set up by `prepare`) in a new browser page, watching
+ * for page errors and dialogs; the stand-in is closed afterwards.
+ */
+async function withStandInPage(
+  prepare: (standIn: StandIn) => void,
+  body: (page: Page, problems: string[], standIn: StandIn) => Promise<void>,
+): Promise<void> {
+  const standIn = startStandIn();
+  prepare(standIn);
+  try {
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage();
+      await body(page, watch(page), standIn);
+    });
+  } finally {
+    await standIn.close();
+  }
 }
 
 /** Wait (at most `timeoutMs`) until `#status` reads `text` exactly. */
@@ -244,90 +270,68 @@ interopTest({
   name: "status page in chromium: a failing API shows 'disconnected, retrying', the page keeps " +
     "polling and goes live again",
   needs: [CHROMIUM],
-  fn: async () => {
-    const standIn = startStandIn();
-    try {
-      await withBrowser(async (browser) => {
-        const page = await browser.newPage();
-        const problems = watch(page);
-        await page.goto(standIn.url);
-        await statusIs(page, "live");
-        standIn.failing = true;
-        await page.waitForFunction(
-          `document.getElementById("status").textContent.startsWith("disconnected, retrying")`,
-          undefined,
-          { timeout: 5000, polling: 50 },
-        );
-        assert.equal(await page.getAttribute("#status", "data-state"), "error");
-        assert.match((await page.textContent("#status"))!, /HTTP 503/);
-        const during = standIn.requests;
-        await page.waitForTimeout(1500);
-        assert.ok(standIn.requests > during, "the page keeps polling while the API fails");
-        standIn.failing = false;
-        await statusIs(page, "live");
-        assert.deepEqual(problems, []);
-      });
-    } finally {
-      await standIn.close();
-    }
-  },
+  fn: () =>
+    withStandInPage(() => {}, async (page, problems, standIn) => {
+      await page.goto(standIn.url);
+      await statusIs(page, "live");
+      standIn.failing = true;
+      await page.waitForFunction(
+        `document.getElementById("status").textContent.startsWith("disconnected, retrying")`,
+        undefined,
+        { timeout: 5000, polling: 50 },
+      );
+      assert.equal(await page.getAttribute("#status", "data-state"), "error");
+      assert.match((await page.textContent("#status"))!, /HTTP 503/);
+      const during = standIn.requests;
+      await page.waitForTimeout(1500);
+      assert.ok(standIn.requests > during, "the page keeps polling while the API fails");
+      standIn.failing = false;
+      await statusIs(page, "live");
+      assert.deepEqual(problems, []);
+    }),
 });
 
 interopTest({
   name: "status page in chromium: answers with missing or odd fields show dashes, not errors",
   needs: [CHROMIUM],
-  fn: async () => {
-    const standIn = startStandIn();
-    standIn.stats = { clients: null, publish: { received: "many" }, uptimeSeconds: -1, time: 5 };
-    standIn.clients = [
-      // deno-lint-ignore no-explicit-any
-      {} as any,
-      // deno-lint-ignore no-explicit-any
-      { clientId: 12, connected: "yes", protocolVersion: "five", queued: null } as any,
-      { clientId: "plain", connected: true },
-    ];
-    try {
-      await withBrowser(async (browser) => {
-        const page = await browser.newPage();
-        const problems = watch(page);
-        await page.goto(standIn.url);
-        await statusIs(page, "live");
-        await page.locator('#clients tr[data-client-id="plain"]').waitFor({ timeout: 5000 });
-        assert.equal(await page.locator("#clients tbody tr").count(), 3);
-        for (const id of ["stat-connected", "stat-rate-in", "stat-uptime", "stat-persistence"]) {
-          assert.equal(await page.textContent(`#${id}`), "\u2013", `#${id}`);
-        }
-        assert.deepEqual(problems, []);
-      });
-    } finally {
-      await standIn.close();
-    }
-  },
+  fn: () =>
+    withStandInPage((standIn) => {
+      standIn.stats = { clients: null, publish: { received: "many" }, uptimeSeconds: -1, time: 5 };
+      standIn.clients = [
+        // deno-lint-ignore no-explicit-any
+        {} as any,
+        // deno-lint-ignore no-explicit-any
+        { clientId: 12, connected: "yes", protocolVersion: "five", queued: null } as any,
+        { clientId: "plain", connected: true },
+      ];
+    }, async (page, problems, standIn) => {
+      await page.goto(standIn.url);
+      await statusIs(page, "live");
+      await page.locator('#clients tr[data-client-id="plain"]').waitFor({ timeout: 5000 });
+      assert.equal(await page.locator("#clients tbody tr").count(), 3);
+      for (const id of ["stat-connected", "stat-rate-in", "stat-uptime", "stat-persistence"]) {
+        assert.equal(await page.textContent(`#${id}`), "\u2013", `#${id}`);
+      }
+      assert.deepEqual(problems, []);
+    }),
 });
 
 interopTest({
   name: "status page in chromium: it runs under statusPageSecurityPolicy() with no violation",
   needs: [CHROMIUM],
-  fn: async () => {
-    const standIn = startStandIn();
-    standIn.securityPolicy = true;
-    standIn.clients = [{ clientId: "csp-check", connected: true, protocolVersion: 4 }];
-    try {
-      await withBrowser(async (browser) => {
-        const page = await browser.newPage();
-        const problems = watch(page);
-        page.on("console", (m) => {
-          if (/Content.Security.Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
-        });
-        const response = await page.goto(standIn.url);
-        assert.match(response?.headers()["content-security-policy"] ?? "", /script-src 'sha256-/);
-        await statusIs(page, "live");
-        await page.locator('#clients tr[data-client-id="csp-check"]').waitFor({ timeout: 5000 });
-        assert.equal(await page.textContent("#stat-connected"), "1");
-        assert.deepEqual(problems, []);
+  fn: () =>
+    withStandInPage((standIn) => {
+      standIn.securityPolicy = true;
+      standIn.clients = [{ clientId: "csp-check", connected: true, protocolVersion: 4 }];
+    }, async (page, problems, standIn) => {
+      page.on("console", (m) => {
+        if (/Content.Security.Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
       });
-    } finally {
-      await standIn.close();
-    }
-  },
+      const response = await page.goto(standIn.url);
+      assert.match(response?.headers()["content-security-policy"] ?? "", /script-src 'sha256-/);
+      await statusIs(page, "live");
+      await page.locator('#clients tr[data-client-id="csp-check"]').waitFor({ timeout: 5000 });
+      assert.equal(await page.textContent("#stat-connected"), "1");
+      assert.deepEqual(problems, []);
+    }),
 });

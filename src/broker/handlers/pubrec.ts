@@ -32,7 +32,7 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
   if (persistence !== undefined && outgoing.storeSeq > 0) {
     // PUBREL only once "pubrel" is stored: resending the PUBLISH after a crash would
     // deliver it twice.
-    persistence.released(session, outgoing);
+    persistence.updated(session, outgoing);
     persistence.hold(conn);
   }
   conn.send({ type: "pubrel", packetId: packet.packetId, reasonCode: 0 });
