@@ -58,6 +58,33 @@ export function retainSourceMayWrite(options: BrokerOptions, message: Message): 
     );
 }
 
+/**
+ * Whether a client may write `topic` (always, without an ACL): `who` is a client's id and
+ * username and the listener whose ACL applies to it.
+ */
+export function mayWrite(
+  options: BrokerOptions,
+  who: { clientId: string; username: string | undefined; listener: ListenerOptions | undefined },
+  topic: string,
+): boolean {
+  const acl = aclOf(options, who.listener);
+  return acl === undefined ||
+    acl.allows({ clientId: who.clientId, username: who.username }, topic, "write");
+}
+
+/**
+ * Whether a client may leave a will on `topic`: checked at CONNECT and again when the will is
+ * published, since a reload may have changed the ACL meanwhile. `$SYS` is read-only, as for a
+ * PUBLISH.
+ */
+export function mayLeaveWill(
+  options: BrokerOptions,
+  who: { clientId: string; username: string | undefined; listener: ListenerOptions | undefined },
+  topic: string,
+): boolean {
+  return topic !== "$SYS" && !topic.startsWith("$SYS/") && mayWrite(options, who, topic);
+}
+
 /** Whether `session`'s client may read `topic` (always, without an ACL). */
 export function mayRead(options: BrokerOptions, session: Session, topic: string): boolean {
   const acl: TopicAuthorizer | undefined = aclOf(options, session.listener);

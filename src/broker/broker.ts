@@ -12,7 +12,7 @@ import { RetainedIndex, type RetainedVisitor, SubscriptionTrie } from "../router
 import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
 import { type CloseKind, Connection } from "./connection.ts";
 import { ConnectionRate } from "./connection_rate.ts";
-import { mayRead } from "./access.ts";
+import { mayLeaveWill, mayRead } from "./access.ts";
 import { deliver, flowControlLimit } from "./delivery.ts";
 import { LoadAverages } from "./load_average.ts";
 import { type Message, newMessage } from "./message.ts";
@@ -383,6 +383,16 @@ export class Broker {
     const will = session.will;
     session.will = undefined;
     if (will === undefined) return;
+    if (session.storeId > 0 && this.sessions.get(session.clientId) === session) {
+      this.persistence?.syncSession(session); // the will is gone
+    }
+    // The ACL may have changed since CONNECT (a reload) [acl_file].
+    if (!mayLeaveWill(this.options, session, will.topic)) {
+      this.log.notice(
+        `Will of ${session.clientId} on '${will.topic}' not published: not authorised.`,
+      );
+      return;
+    }
     const { willDelayInterval: _d, messageExpiryInterval: expiry, ...rest } = will.properties ??
       {};
     const message = newMessage(
@@ -395,9 +405,6 @@ export class Broker {
       expiry !== undefined ? this.now() + expiry * 1000 : undefined,
     );
     message.owned = true;
-    if (session.storeId > 0 && this.sessions.get(session.clientId) === session) {
-      this.persistence?.syncSession(session); // the will is gone
-    }
     if (will.retain) this.setRetained(will.topic, message);
     this.route(message);
   }

@@ -8,6 +8,7 @@
  */
 
 import { encodePacket, type Properties, type QoS } from "../codec/mod.ts";
+import { mayRead } from "./access.ts";
 import type { Broker } from "./broker.ts";
 import type { Connection } from "./connection.ts";
 import { keepMessage, type Message, sharedEncoding } from "./message.ts";
@@ -65,6 +66,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
       session.queuedBytes + delivery.message.payload.length > o.maxQueuedBytes);
   if (full) {
     broker.countersOf(session).publishDropped++;
+    session.dropped++;
     if (session.queuedCount > 0 && !session.droppingLogged) {
       session.droppingLogged = true;
       broker.log.notice(`Outgoing messages are being dropped for client ${session.clientId}.`);
@@ -80,6 +82,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
 function sendQos0(broker: Broker, conn: Connection, delivery: Delivery): boolean {
   if (conn.out.pendingBytes > broker.options.maxOutputBytes) {
     conn.counters.publishDropped++;
+    conn.session!.dropped++;
     return false;
   }
   return writePublish(broker, conn, delivery, 0, false);
@@ -222,14 +225,14 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
   const limit = inflightLimit(broker, conn);
   while (session.queuedCount > 0 && session.inflight.size < limit && !conn.closed) {
     const delivery = session.dequeue()!;
-    const expiresAt = delivery.message.expiresAt;
-    const expired = expiresAt !== undefined && expiresAt <= broker.now();
-    if (!expired && delivery.qos > 0) {
-      startInflight(broker, conn, session, delivery);
-    } else {
-      if (!expired) writePublish(broker, conn, delivery, 0, false); // queued QoS 0
-      broker.persistence?.done(session, delivery);
+    if (sendable(broker, session, delivery)) {
+      if (delivery.qos > 0) {
+        startInflight(broker, conn, session, delivery);
+        continue;
+      }
+      writePublish(broker, conn, delivery, 0, false); // queued QoS 0
     }
+    broker.persistence?.done(session, delivery);
   }
   if (session.queuedCount === 0) session.droppingLogged = false;
   if (session.queuedCount <= flowControlLimit(broker) / 2) {
@@ -239,13 +242,29 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
 }
 
 /**
+ * Whether a queued delivery is still to be sent: not expired, and readable by the session's
+ * user now (the ACL, or the user of a resumed session, may have changed since it was routed).
+ */
+function sendable(broker: Broker, session: Session, delivery: Delivery): boolean {
+  const { expiresAt, topic } = delivery.message;
+  return (expiresAt === undefined || expiresAt > broker.now()) &&
+    mayRead(broker.options, session, topic);
+}
+
+/**
  * A session resumed on `conn`: resend what is in flight, in order, PUBLISH with DUP set and
  * PUBREL for those past PUBREC [MQTT-4.4.0-1], then send from the queue.
  */
 export function resumeDelivery(broker: Broker, conn: Connection, session: Session): void {
   for (const outgoing of session.inflight.values()) {
     if (outgoing.state === "publish") {
-      writePublish(broker, conn, outgoing, outgoing.packetId, true);
+      if (mayRead(broker.options, session, outgoing.message.topic)) {
+        writePublish(broker, conn, outgoing, outgoing.packetId, true);
+      } else {
+        // Not for this user (the session was resumed under another one, or the ACL changed).
+        session.deleteInflight(outgoing.packetId);
+        broker.persistence?.done(session, outgoing);
+      }
     } else {
       conn.send({ type: "pubrel", packetId: outgoing.packetId, reasonCode: 0 });
     }

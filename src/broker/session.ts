@@ -94,6 +94,8 @@ export class Session {
    * and publishers stop waiting for it (its queue limit drops instead) until it catches up.
    */
   stalled = false;
+  /** Messages dropped for this client (its queue was full, or its output backed up). */
+  dropped = 0;
   /** Whether "messages are being dropped" was logged since the queue last emptied. */
   droppingLogged = false;
   /** Its number in the store; 0 when not stored (persistence off, or a clean session). */

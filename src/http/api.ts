@@ -149,6 +149,8 @@ export interface ClientJson {
   queued: number;
   /** QoS 1 and 2 messages sent and not yet acknowledged. */
   inflight: number;
+  /** Messages dropped for it: its queue was full (max_queued_*) or its output backed up. */
+  dropped: number;
   /** When the connection's CONNECT was accepted, ISO 8601 (connected clients). */
   connectedSince?: string;
   /** When the client went away, ISO 8601 (disconnected clients). */
@@ -176,6 +178,7 @@ export function clientsJson(
       subscriptions: session.subscriptions.size,
       queued: session.queuedCount,
       inflight: session.inflight.size,
+      dropped: session.dropped,
     };
     if (conn !== undefined) entry.connectedSince = new Date(conn.connectedAt).toISOString();
     else entry.disconnectedAt = new Date(session.disconnectedAt).toISOString();

@@ -250,6 +250,7 @@ Deno.test("HTTP: /api/v1/clients and /api/v1/subscriptions describe each session
         subscriptions: 1,
         queued: 0,
         inflight: 0,
+        dropped: 0,
         connectedSince: "",
       });
       const gone = clients.find((x: { clientId: string }) => x.clientId === "away");
@@ -266,6 +267,7 @@ Deno.test("HTTP: /api/v1/clients and /api/v1/subscriptions describe each session
         subscriptions: 1,
         queued: 1,
         inflight: 0,
+        dropped: 0,
         disconnectedAt: "",
       });
       const subs = JSON.parse((await request(http, "/api/v1/subscriptions")).body);

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { encodePacket, type PublishPacket, ReasonCode } from "../../src/codec/mod.ts";
+import { clientsJson } from "../../src/http/api.ts";
 import { delay, type RawClient, waitFor } from "./harness.ts";
 import {
   ackDelivery,
@@ -193,6 +194,13 @@ Deno.test("max_queued_messages for an offline persistent session: the queue keep
       const publisher = await client("pub");
       await publishBurst(publisher, "mq/t", 10);
       assert.equal(tb.broker.metrics.publishDropped, 7);
+      // Counted per client in the API, and logged once (not once per message).
+      const away2 = clientsJson(tb.broker).clients.find((c) => c.clientId === "away")!;
+      assert.equal(away2.dropped, 7);
+      assert.equal(
+        tb.logs.filter((l) => l === "Outgoing messages are being dropped for client away.").length,
+        1,
+      );
       const { client: back, connack } = await connect("away", { clean: false });
       assert.equal(connack.sessionPresent, true);
       const got: PublishPacket[] = [];

@@ -8,11 +8,15 @@
 
 import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod.ts";
 import type { Connection } from "../connection.ts";
-import { authenticate, type Refusal } from "../access.ts";
+import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
 import { NEVER_EXPIRES, Session } from "../session.ts";
 
 const PROTOCOL_LOG_NAME = { 3: "p1", 4: "p2", 5: "p5" } as const;
+
+function userName(username: string | undefined): string {
+  return username === undefined ? "no user" : `user '${username}'`;
+}
 
 /** Refuse the connection with a CONNACK carrying `reasonCode` (mapped for 3.x), and close. */
 function refuse(conn: Connection, reasonCode: number, why: string): void {
@@ -80,6 +84,20 @@ function admitOrRefuse(
   if (refusal !== undefined) {
     // Mosquitto 2.0 answers every authentication failure with "not authorised".
     refuse(conn, ReasonCode.NotAuthorized, `not authorised (${refusal})`);
+    return;
+  }
+  // A will is a publish made later: the user must be allowed to write its topic now (and is
+  // checked again when it is published).
+  const will = packet.will;
+  if (
+    will !== undefined &&
+    !mayLeaveWill(
+      conn.broker.options,
+      { clientId: conn.clientId, username: packet.username, listener: conn.listener },
+      will.topic,
+    )
+  ) {
+    refuse(conn, ReasonCode.NotAuthorized, `not authorised (will topic '${will.topic}')`);
     return;
   }
   admit(conn, packet, assignedId);
@@ -154,6 +172,14 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
     }
     session = new Session(clientId, version, expiry);
     broker.sessions.set(clientId, session);
+  }
+  if (sessionPresent && session.username !== packet.username) {
+    // Kept, as Mosquitto does; what was queued for the old user and every later message is
+    // checked against the new user's read access as it is sent.
+    broker.log.notice(
+      `Client ${clientId}: session of ${userName(session.username)} resumed by ` +
+        `${userName(packet.username)}; only what it may read is delivered.`,
+    );
   }
   session.version = version;
   session.expiryInterval = expiry;
