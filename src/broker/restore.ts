@@ -7,6 +7,7 @@
  * @module
  */
 
+import { topicDepthProblem } from "../codec/mod.ts";
 import {
   checkMarker,
   decodeDelivery,
@@ -74,6 +75,15 @@ function decodeOrThrow<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array): T {
 }
 
 /**
+ * A topic or filter deeper than clients may send (written by an older Midge) is not loaded:
+ * the broker would refuse it from a client.
+ */
+function refuseTooDeep(topic: string, what: "topic name" | "topic filter"): void {
+  const problem = topicDepthProblem(topic, what);
+  if (problem !== undefined) throw new Unusable(problem);
+}
+
+/**
  * Load `store` into `broker` (which must not have started) and make it the broker's store.
  * Throws only when the store itself cannot be read.
  */
@@ -128,7 +138,10 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       session.storeId = sid;
       session.username = rec.username;
       session.listener = broker.options.listeners.find((l) => l.port === rec.listenerPort);
-      session.will = rec.will;
+      const deepWill = rec.will && topicDepthProblem(rec.will.topic, "topic name");
+      if (deepWill !== undefined) {
+        log.warning(`Warning: persistence: the will of ${rec.clientId} is dropped: ${deepWill}.`);
+      } else session.will = rec.will;
       // A client connected when the broker stopped is disconnected from now on.
       session.disconnectedAt = rec.disconnectedAt > 0 ? rec.disconnectedAt : now;
       sessions.set(sid, session);
@@ -149,6 +162,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     try {
       const session = sessionOf(r);
       const rec = decodeOrThrow(decodeSubscription, r.bytes);
+      refuseTooDeep(rec.filter, "topic filter");
       const options: SubscriptionOptions = {
         session,
         filter: rec.filter,
@@ -241,6 +255,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     try {
       decodeOrThrow(checkMarker, r.bytes);
       const message = messageOf(r.ids[0]);
+      refuseTooDeep(message.topic, "topic name");
       message.storeRefs++;
       // Two retained records for one topic (never written so): the newer one wins.
       const before = broker.retained.get(message.topic);

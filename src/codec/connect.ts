@@ -10,7 +10,7 @@ import { expectFlags, finishPacket, startPacket } from "./fixed_header.ts";
 import { propertiesSize, readProperties, writeProperties } from "./properties.ts";
 import type { ByteReader } from "./reader.ts";
 import { ReasonCode } from "./reason_codes.ts";
-import { topicNameProblem } from "./topic.ts";
+import { topicDepthProblem, topicNameProblem } from "./topic.ts";
 import type { ConnectPacket, ProtocolVersion, QoS, Will } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
 import { varintSize } from "./writer.ts";
@@ -77,6 +77,8 @@ export function decodeConnect(r: ByteReader, flags: number): ConnectPacket {
     const topic = r.utf8("will topic");
     const problem = topicNameProblem(topic);
     if (problem !== undefined) throw malformed(`will ${problem}`);
+    const tooDeep = topicDepthProblem(topic, "topic name");
+    if (tooDeep !== undefined) throw new MqttError(ReasonCode.TopicNameInvalid, `will ${tooDeep}`);
     const will: Will = {
       topic,
       payload: r.binary("will payload"),

@@ -18,5 +18,11 @@ export {
 export { decodePacket, encodePacket } from "./packet.ts";
 export { FrameReader, type FrameReaderOptions, MAX_PACKET_SIZE } from "./frame_reader.ts";
 export { PROPERTY_DEFINITIONS, type PropertyContext } from "./properties.ts";
-export { isSharedFilter, topicFilterProblem, topicNameProblem } from "./topic.ts";
+export {
+  isSharedFilter,
+  MAX_TOPIC_SEPARATORS,
+  topicDepthProblem,
+  topicFilterProblem,
+  topicNameProblem,
+} from "./topic.ts";
 export { protocolName } from "./connect.ts";

@@ -4,20 +4,26 @@
  * @module
  */
 
-import { malformed, protocolError } from "./errors.ts";
+import { malformed, MqttError, protocolError } from "./errors.ts";
 import { expectFlags, finishPacket, startPacket } from "./fixed_header.ts";
 import { propertiesSize, readProperties, writeProperties } from "./properties.ts";
 import type { ByteReader } from "./reader.ts";
-import { isSharedFilter, topicFilterProblem } from "./topic.ts";
+import { ReasonCode } from "./reason_codes.ts";
+import { isSharedFilter, topicDepthProblem, topicFilterProblem } from "./topic.ts";
 import type { ProtocolVersion, QoS, SubscribePacket, Subscription } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
 import { varintSize } from "./writer.ts";
 
-/** Read a topic filter and check its syntax; a bad filter is malformed [MQTT-4.7.1-1]. */
+/**
+ * Read a topic filter and check it: a bad filter is malformed [MQTT-4.7.1-1]; a well-formed
+ * one that is too deep is "Topic Filter invalid" (0x8F).
+ */
 export function readTopicFilter(r: ByteReader): string {
   const filter = r.utf8("topic filter");
   const problem = topicFilterProblem(filter);
   if (problem !== undefined) throw malformed(problem);
+  const tooDeep = topicDepthProblem(filter, "topic filter");
+  if (tooDeep !== undefined) throw new MqttError(ReasonCode.TopicFilterInvalid, tooDeep);
   return filter;
 }
 

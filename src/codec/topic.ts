@@ -8,6 +8,13 @@
 
 const SHARE_PREFIX = "$share/";
 
+/**
+ * The most '/' a topic name or filter may hold: 200, so at most 201 levels, `$share/GROUP/`
+ * included. The specification sets no limit; Mosquitto 2.0 refuses more than 200 separators
+ * (its TOPIC_HIERARCHY_LIMIT), and so does Midge, which also keeps every walk over levels short.
+ */
+export const MAX_TOPIC_SEPARATORS = 200;
+
 /** Why `topic` cannot be a PUBLISH topic name, or undefined when it can. */
 export function topicNameProblem(topic: string): string | undefined {
   if (topic.length === 0) return "topic name is empty [MQTT-4.7.3-1]";
@@ -55,6 +62,25 @@ export function topicFilterProblem(filter: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Why a topic name or filter (`what`) has too many levels (see `MAX_TOPIC_SEPARATORS`), or
+ * undefined. A string no longer than the limit cannot exceed it, so the common case costs one
+ * comparison; the message names the depth and the first levels, never the whole string.
+ */
+export function topicDepthProblem(
+  topic: string,
+  what: "topic name" | "topic filter",
+): string | undefined {
+  if (topic.length <= MAX_TOPIC_SEPARATORS) return undefined;
+  let separators = 0;
+  for (let i = 0; i < topic.length; i++) {
+    if (topic.charCodeAt(i) === 0x2f) separators++;
+  }
+  if (separators <= MAX_TOPIC_SEPARATORS) return undefined;
+  return `${what} '${topic.slice(0, 40)}...' has ${separators + 1} levels, ` +
+    `more than the ${MAX_TOPIC_SEPARATORS + 1} accepted`;
 }
 
 /** Whether a topic filter is a shared subscription (`$share/GROUP/FILTER`). */

@@ -96,38 +96,81 @@ export class RetainedIndex<V> {
    * [MQTT-4.7.2-1].
    */
   match(filter: string, visit: RetainedVisitor<V>): void {
-    walk(this.#root, filter.split("/"), 0, visit);
+    walk(this.#root, filter.split("/"), visit);
   }
 }
 
+/**
+ * Visit the value of `node` and of every node below it, depth first in the order the levels
+ * were first set, without recursion (a stack of child iterators). `skipDollar`: leave out the
+ * children of `node` whose level starts with `$` [MQTT-4.7.2-1].
+ */
 function visitSubtree<V>(node: Node<V>, visit: RetainedVisitor<V>, skipDollar: boolean): void {
   if (node.value !== undefined) visit(node.topic!, node.value);
   if (node.children === undefined) return;
-  for (const [level, child] of node.children) {
-    if (skipDollar && level.charCodeAt(0) === 0x24) continue;
-    visitSubtree(child, visit, false);
+  const pending = [node.children.entries()];
+  while (pending.length > 0) {
+    const next = pending[pending.length - 1].next();
+    if (next.done) {
+      pending.pop();
+      continue;
+    }
+    const [level, child] = next.value;
+    if (skipDollar && pending.length === 1 && level.charCodeAt(0) === 0x24) continue;
+    if (child.value !== undefined) visit(child.topic!, child.value);
+    if (child.children !== undefined) pending.push(child.children.entries());
   }
 }
 
-function walk<V>(node: Node<V>, levels: string[], i: number, visit: RetainedVisitor<V>): void {
-  if (i === levels.length) {
-    if (node.value !== undefined) visit(node.topic!, node.value);
-    return;
-  }
-  const level = levels[i];
-  if (level === "#") {
-    // "a/#" matches "a" itself and everything below it.
-    visitSubtree(node, visit, i === 0);
-    return;
-  }
-  if (node.children === undefined) return;
-  if (level === "+") {
-    for (const [name, child] of node.children) {
-      if (i === 0 && name.charCodeAt(0) === 0x24) continue;
-      walk(child, levels, i + 1, visit);
+/**
+ * Visit the values of the nodes under `root` that `levels` (a split filter) matches, depth
+ * first in the order the levels were first set, without recursion: exact levels are followed
+ * in a loop, and each '+' level leaves an iterator over its children on a stack.
+ */
+function walk<V>(root: Node<V>, levels: string[], visit: RetainedVisitor<V>): void {
+  const pending: MapIterator<[string, Node<V>]>[] = [];
+  const pendingLevels: number[] = [];
+  let node = root;
+  let i = 0;
+  for (;;) {
+    // Follow `node` down the filter from level `i` as far as it goes.
+    for (;;) {
+      if (i === levels.length) {
+        if (node.value !== undefined) visit(node.topic!, node.value);
+        break;
+      }
+      const level = levels[i];
+      if (level === "#") {
+        // "a/#" matches "a" itself and everything below it.
+        visitSubtree(node, visit, i === 0);
+        break;
+      }
+      if (node.children === undefined) break;
+      if (level === "+") {
+        pending.push(node.children.entries());
+        pendingLevels.push(i);
+        break;
+      }
+      const child = node.children.get(level);
+      if (child === undefined) break;
+      node = child;
+      i++;
     }
-    return;
+    // Then the next child of the deepest '+' level not yet done.
+    for (;;) {
+      const top = pending.length - 1;
+      if (top < 0) return;
+      const next = pending[top].next();
+      if (next.done) {
+        pending.pop();
+        pendingLevels.pop();
+        continue;
+      }
+      const [name, child] = next.value;
+      if (pendingLevels[top] === 0 && name.charCodeAt(0) === 0x24) continue;
+      node = child;
+      i = pendingLevels[top] + 1;
+      break;
+    }
   }
-  const child = node.children.get(level);
-  if (child !== undefined) walk(child, levels, i + 1, visit);
 }

@@ -171,7 +171,35 @@ export class SubscriptionTrie<O> {
   match(topic: string, visit: MatchVisitor<O>, eligible?: MemberFilter): void {
     const levels = topic.split("/");
     const dollar = topic.charCodeAt(0) === 0x24; // '$' [MQTT-4.7.2-1]
-    matchNode(this.#root, levels, 0, dollar, visit, eligible);
+    // Depth first without recursion, so no topic is too deep for the stack: each entry is a
+    // node and the index of the level it matches next. The '+' branch is pushed after the
+    // exact one so that it is walked first.
+    const nodes: Node<O>[] = [this.#root];
+    const depths: number[] = [0];
+    let top = 1;
+    while (top > 0) {
+      top--;
+      const node = nodes[top];
+      const i = depths[top];
+      if (i === levels.length) {
+        visitAll(node, visit, eligible);
+        // "a/#" also matches "a" [MQTT-4.7.1-2 note]
+        if (node.hash !== undefined) visitAll(node.hash, visit, eligible);
+        continue;
+      }
+      const child = node.children?.get(levels[i]);
+      if (child !== undefined) {
+        nodes[top] = child;
+        depths[top++] = i + 1;
+      }
+      if (i > 0 || !dollar) {
+        if (node.hash !== undefined) visitAll(node.hash, visit, eligible);
+        if (node.plus !== undefined) {
+          nodes[top] = node.plus;
+          depths[top++] = i + 1;
+        }
+      }
+    }
   }
 }
 
@@ -206,29 +234,4 @@ function visitOneMember<O>(
   group.next = chosen + 1;
   const id = ids[chosen];
   visit(id, group.members.get(id)!, true);
-}
-
-function matchNode<O>(
-  node: Node<O>,
-  levels: string[],
-  i: number,
-  dollar: boolean,
-  visit: MatchVisitor<O>,
-  eligible?: MemberFilter,
-): void {
-  const wildcardsAllowed = i > 0 || !dollar;
-  if (i === levels.length) {
-    visitAll(node, visit, eligible);
-    // "a/#" also matches "a" [MQTT-4.7.1-2 note]
-    if (node.hash !== undefined) visitAll(node.hash, visit, eligible);
-    return;
-  }
-  if (wildcardsAllowed) {
-    if (node.hash !== undefined) visitAll(node.hash, visit, eligible);
-    if (node.plus !== undefined) {
-      matchNode(node.plus, levels, i + 1, dollar, visit, eligible);
-    }
-  }
-  const child = node.children?.get(levels[i]);
-  if (child !== undefined) matchNode(child, levels, i + 1, dollar, visit, eligible);
 }

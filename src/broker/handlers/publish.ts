@@ -11,6 +11,7 @@ import {
   protocolError,
   type PublishPacket,
   ReasonCode,
+  topicDepthProblem,
 } from "../../codec/mod.ts";
 import { aclOf } from "../access.ts";
 import type { Connection } from "../connection.ts";
@@ -65,6 +66,10 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       }
     }
   }
+  // Too deep: the connection ends, as in Mosquitto (which answers 0x82; 0x90 is the spec's
+  // code for a well-formed name the server does not accept).
+  const tooDeep = topicDepthProblem(topic, "topic name");
+  if (tooDeep !== undefined) throw new MqttError(ReasonCode.TopicNameInvalid, tooDeep);
   if (broker.log.enabled("debug")) {
     broker.log.debug(
       `Received PUBLISH from ${conn.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
