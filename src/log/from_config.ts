@@ -13,8 +13,9 @@ import {
   Logger,
   type LogSink,
   type LogType,
+  stderrDestination,
   stderrSink,
-  stdoutSink,
+  stdoutDestination,
 } from "./logger.ts";
 import { SyslogSink } from "./syslog_sink.ts";
 import { type PublishFunction, topicSink } from "./topic_sink.ts";
@@ -103,10 +104,10 @@ export function loggerFromConfig(log: LogConfig, options: LoggerFromConfigOption
   for (const kind of kinds) {
     switch (kind) {
       case "stdout":
-        sinks.push(stdoutSink);
+        sinks.push(stdoutDestination());
         break;
       case "stderr":
-        sinks.push(stderrSink);
+        sinks.push(stderrDestination());
         break;
       case "file":
         sinks.push(fileSink!);

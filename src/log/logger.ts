@@ -1,11 +1,14 @@
 /**
  * A leveled logger with Mosquitto's log types and line format (`1700000000: message`, or a
  * strftime timestamp), so the lines users grep for keep working. Lines go to destinations:
- * plain functions, or objects that also hold a handle to reopen (SIGHUP) and close.
+ * plain functions, or objects that also hold a handle to reopen (SIGHUP) and close. Standard
+ * error, standard output and files are written asynchronously from a bounded buffer
+ * (./line_writer.ts), so a reader that stops never blocks the broker.
  *
  * @module
  */
 
+import { type LineFormat, LineWriter } from "./line_writer.ts";
 import { strftime } from "./strftime.ts";
 
 /** Mosquitto's log types. */
@@ -37,42 +40,57 @@ export const DEFAULT_LOG_TYPES: readonly LogType[] = ["error", "warning", "notic
 /** Where log lines go: called with each line (timestamp included) and its type. */
 export type LogSink = (line: string, type: LogType) => void;
 
-/** A destination that holds a handle: a file or a socket. */
+/** A destination that holds a handle: a file, a socket, or a buffer in front of a stream. */
 export interface LogDestination {
-  /** Write one line (without its newline). Must not throw. */
+  /** Write one line (without its newline). Must not throw nor block. */
   write(line: string, type: LogType): void;
   /** Close and open the handle again (a log file after rotation). Throws why it failed. */
   reopen?(): void;
   /** Release the handle, after writing what is pending. */
   close?(): void | Promise<void>;
+  /** Resolves once pending lines are written (a stream that is not closed: stderr, stdout). */
+  flush?(): Promise<void>;
+  /** Stamp the destination's own lines (about dropped lines) as the logger stamps its lines. */
+  setFormat?(format: LineFormat): void;
+  /** Lines dropped so far because the reader did not keep up. */
+  readonly dropped?: number;
 }
 
-const encoder = new TextEncoder();
+/** At most this long, `Logger.close()` waits for pending lines (a reader that hung). */
+const CLOSE_WAIT_MS = 1500;
 
-/** Write all of `bytes` to a synchronous writer, across partial writes. */
-export function writeAllSync(
-  target: { writeSync(p: Uint8Array): number },
-  bytes: Uint8Array,
-): void {
-  for (let off = 0; off < bytes.length;) off += target.writeSync(bytes.subarray(off));
+/**
+ * Standard error or output as a destination of one logger; every logger of the process writes
+ * through the same `writer`, so lines keep their order and the limit holds for the process.
+ */
+function streamDestination(writer: LineWriter): LogDestination {
+  let stamp: LineFormat | undefined;
+  return {
+    write: (line) => writer.write(line, stamp),
+    flush: () => writer.flush(),
+    setFormat: (format) => stamp = format,
+    get dropped() {
+      return writer.dropped;
+    },
+  };
 }
 
-/** Writes lines to standard error, as Mosquitto does by default. */
+const stderrWriter = new LineWriter(Deno.stderr);
+const stdoutWriter = new LineWriter(Deno.stdout);
+
+/** Standard error as a destination, as Mosquitto logs by default. */
+export function stderrDestination(): LogDestination {
+  return streamDestination(stderrWriter);
+}
+
+/** Standard output as a destination (`log_dest stdout`). */
+export function stdoutDestination(): LogDestination {
+  return streamDestination(stdoutWriter);
+}
+
+/** Writes a line to standard error, without waiting (the warnings of destinations). */
 export function stderrSink(line: string): void {
-  try {
-    writeAllSync(Deno.stderr, encoder.encode(line + "\n"));
-  } catch {
-    // a closed standard error cannot be told about it
-  }
-}
-
-/** Writes lines to standard output (`log_dest stdout`). */
-export function stdoutSink(line: string): void {
-  try {
-    writeAllSync(Deno.stdout, encoder.encode(line + "\n"));
-  } catch {
-    // a closed standard output cannot be told about it
-  }
+  stderrWriter.write(line);
 }
 
 /** Logger options. */
@@ -112,9 +130,10 @@ export class Logger {
     this.#types = new Set(options.types ?? DEFAULT_LOG_TYPES);
     this.#timestamp = options.timestamp ?? true;
     this.#format = options.timestampFormat;
-    this.#destinations = (options.sinks ?? [stderrSink]).map((s) =>
+    this.#destinations = (options.sinks ?? [stderrDestination()]).map((s) =>
       typeof s === "function" ? { write: s } : s
     );
+    for (const destination of this.#destinations) destination.setFormat?.((m) => this.#line(m));
     this.connectionMessages = options.connectionMessages ?? true;
     this.#now = options.now ?? Date.now;
   }
@@ -136,11 +155,26 @@ export class Logger {
     return this.#stamp;
   }
 
+  /** `message` as a line, stamped. */
+  #line(message: string): string {
+    return this.#timestamp ? `${this.#stampAt(this.#now())}: ${message}` : message;
+  }
+
   /** Write `message` as a line of `type`. */
   log(type: LogType, message: string): void {
     if (!this.#types.has(type)) return;
-    const line = this.#timestamp ? `${this.#stampAt(this.#now())}: ${message}` : message;
+    const line = this.#line(message);
     for (const destination of this.#destinations) destination.write(line, type);
+  }
+
+  /**
+   * Lines the destinations dropped because their reader did not keep up (standard error and
+   * output count for the whole process, a file or syslog since this logger was built).
+   */
+  get droppedLines(): number {
+    let total = 0;
+    for (const destination of this.#destinations) total += destination.dropped ?? 0;
+    return total;
   }
 
   /** An error line. */
@@ -185,10 +219,19 @@ export class Logger {
   }
 
   /**
-   * Release file and socket handles once pending lines are written. Lines logged afterwards
-   * still reach the console destinations; those of closed destinations are dropped.
+   * Release file and socket handles once pending lines are written, and wait for standard
+   * error and output to be written, all for at most `timeoutMs` (a reader that hung must not
+   * keep the process from ending). Lines logged afterwards still reach standard error and
+   * output; those of closed destinations are dropped.
    */
-  async close(): Promise<void> {
-    await Promise.all(this.#destinations.map((d) => d.close?.()));
+  async close(timeoutMs = CLOSE_WAIT_MS): Promise<void> {
+    const done = Promise.all(this.#destinations.map((d) => d.close ? d.close() : d.flush?.()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    try {
+      await Promise.race([done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

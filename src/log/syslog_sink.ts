@@ -7,13 +7,17 @@
  * @module
  */
 
+import { droppedLinesWarning, type LineFormat } from "./line_writer.ts";
 import { type LogDestination, type LogType, stderrSink } from "./logger.ts";
 import { strftime } from "./strftime.ts";
 
 /** The local syslog socket. */
 export const DEFAULT_SYSLOG_PATH = "/dev/log";
 
-/** Lines waiting for the socket beyond this are dropped (a stalled syslog daemon). */
+/**
+ * Lines waiting for the socket beyond this are dropped and counted (a stalled syslog daemon);
+ * once a datagram is sent again, one more says how many.
+ */
 const MAX_QUEUED = 1000;
 
 /** Syslog severity of each log type, as Mosquitto sends them. */
@@ -73,6 +77,10 @@ export class SyslogSink implements LogDestination {
   #draining: Promise<void> | undefined;
   #sendFailing = false;
   #encoder = new TextEncoder();
+  #format: LineFormat = (message) => message;
+  /** Lines dropped since the last warning about them, and in all. */
+  #unreported = 0;
+  #dropped = 0;
 
   /** A sink for `options.path`; if it cannot be used, a warning says why and lines drop. */
   constructor(options: SyslogSinkOptions = {}) {
@@ -127,9 +135,24 @@ export class SyslogSink implements LogDestination {
     return `<${syslogPriority(type, this.#facility)}>${header}${this.#prefix}${line}`;
   }
 
-  /** Queue `line` for the syslog socket. */
+  /** Lines dropped because the syslog daemon did not keep up. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Stamp the line about dropped lines as the logger stamps its lines. */
+  setFormat(format: LineFormat): void {
+    this.#format = format;
+  }
+
+  /** Queue `line` for the syslog socket; dropped while the queue is full. */
   write(line: string, type: LogType): void {
-    if (this.#socket === undefined || this.#queue.length >= MAX_QUEUED) return;
+    if (this.#socket === undefined) return;
+    if (this.#unreported > 0 || this.#queue.length >= MAX_QUEUED) {
+      this.#unreported++;
+      this.#dropped++;
+      return;
+    }
     this.#queue.push(this.#encoder.encode(this.format(line, type)));
     this.#draining ??= this.#drain(this.#socket);
   }
@@ -151,6 +174,11 @@ export class SyslogSink implements LogDestination {
             );
           }
         }
+      }
+      if (this.#unreported > 0) {
+        const warning = this.#format(droppedLinesWarning(this.#unreported));
+        this.#unreported = 0;
+        this.#queue.push(this.#encoder.encode(this.format(warning, "warning")));
       }
     }
     this.#draining = undefined;

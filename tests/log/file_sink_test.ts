@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { FileSink, LOG_FILE_MODE } from "../../src/log/file_sink.ts";
 import { loggerFromConfig } from "../../src/log/from_config.ts";
 import { logConfig } from "./config_helpers.ts";
+import { delay } from "../integration/harness.ts";
 
 const NOW = () => 1_700_000_000_000;
 
@@ -37,7 +38,7 @@ Deno.test("log_dest file creates a missing file, readable by its owner only", as
     const path = `${dir}/new.log`;
     const sink = new FileSink(path);
     sink.write("first");
-    sink.close();
+    await sink.close();
     assert.equal(await Deno.readTextFile(path), "first\n");
     assert.equal((await Deno.stat(path)).mode! & 0o777, LOG_FILE_MODE);
   } finally {
@@ -98,12 +99,13 @@ Deno.test("loggerFromConfig throws, naming the path, when the log file cannot be
   );
 });
 
-Deno.test("a log file that cannot be written is reported once, not per line", () => {
+Deno.test("a log file that cannot be written is reported once, not per line", async () => {
   const warnings: string[] = [];
   const sink = new FileSink("/dev/full", { warn: (m) => warnings.push(m) });
   sink.write("one");
+  await delay(10); // written (and failed) alone
   sink.write("two");
-  sink.close();
+  await sink.close();
   sink.write("after close: dropped");
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^Warning: cannot write to log file \/dev\/full: /);

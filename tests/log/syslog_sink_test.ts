@@ -9,6 +9,7 @@ import { ALL_LOG_TYPES } from "../../src/log/logger.ts";
 import { strftime } from "../../src/log/strftime.ts";
 import { syslogPriority, SyslogSink } from "../../src/log/syslog_sink.ts";
 import { logConfig } from "./config_helpers.ts";
+import { delay } from "../integration/harness.ts";
 
 const NOW_MS = 1_700_000_000_000;
 const HEADER = strftime("%b %e %H:%M:%S", new Date(NOW_MS)); // "Nov 14 22:13:20" in UTC
@@ -130,4 +131,30 @@ Deno.test("a syslog daemon that goes away is reported once; the broker goes on",
   await sink.close();
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^Warning: cannot send to syslog at /);
+});
+
+Deno.test("a stalled syslog daemon does not block: lines over the queue are dropped, counted and reported", async () => {
+  const daemon = await fakeSyslog();
+  const sink = new SyslogSink({ path: daemon.path, warn: () => {}, now: () => NOW_MS, pid: 42 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    for (let i = 0; i < 3000; i++) sink.write(`line ${i}`, "notice");
+    await delay(50); // timers run while the daemon reads nothing
+    // One datagram in flight and 1000 queued; the rest dropped.
+    assert.equal(sink.dropped, 1999);
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("datagrams missing after 5 s")), 5000);
+    });
+    const received: string[] = [];
+    for (let i = 0; i < 1002; i++) received.push(await Promise.race([daemon.receive(), late]));
+    assert.equal(received[1000], `<29>${HEADER} midge[42]: line 1000`);
+    assert.equal(
+      received[1001],
+      `<28>${HEADER} midge[42]: Warning: 1999 log lines dropped: log output was not being read.`,
+    );
+  } finally {
+    clearTimeout(timer);
+    await sink.close();
+    await daemon.close();
+  }
 });
