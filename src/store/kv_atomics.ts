@@ -14,15 +14,12 @@ export const KV_MAX_ATOMIC_BYTES = 819_200;
 /** Deno KV refuses a value bigger than this. */
 export const KV_MAX_VALUE_BYTES = 65_536;
 
-/** What a small structured value (a segment header) may cost at most, serialized. */
-const SMALL_VALUE_COST = 128;
-
 /** One write: set `key` to `value`, or delete `key` when `value` is undefined. */
 export interface Mutation {
   /** The KV key. */
   key: Deno.KvKey;
   /** The value to set; undefined to delete. */
-  value?: Uint8Array | Record<string, number>;
+  value?: Uint8Array;
   /** What it counts toward an atomic's byte limit (an upper bound). */
   cost: number;
   /** For a delete of garbage: the stored bytes it frees. */
@@ -44,10 +41,9 @@ function keyCost(key: Deno.KvKey): number {
   return cost;
 }
 
-/** A set of `key` to `value`, bytes or a small object of numbers. */
-export function setMutation(key: Deno.KvKey, value: Uint8Array | Record<string, number>): Mutation {
-  const valueCost = value instanceof Uint8Array ? value.length : SMALL_VALUE_COST;
-  return { key, value, cost: valueCost + 2 * keyCost(key) };
+/** A set of `key` to `value`. */
+export function setMutation(key: Deno.KvKey, value: Uint8Array): Mutation {
+  return { key, value, cost: value.length + 2 * keyCost(key) };
 }
 
 /** A delete of `key`; `frees` is what it frees, when it is garbage. */

@@ -1,7 +1,9 @@
 /**
  * Opening the Deno KV database of a store, with errors a user can act on: the directory is
  * missing or not writable, the file is not a Deno KV database (Mosquitto's mosquitto.db, for
- * one), another process holds the store, or a newer Midge wrote it.
+ * one), another process holds the store, a newer Midge wrote it, or the file is empty (0
+ * bytes: truncated or emptied, since Deno KV never leaves a store it made at 0 bytes, see
+ * `openDatabase`).
  *
  * Only one process may use a store. It holds an exclusive `flock` on `FILE.lock` beside the
  * database, with its pid written inside so that a second opener can name it; the kernel drops
@@ -13,8 +15,12 @@
 import { dirname } from "node:path";
 import { StoreError } from "./store.ts";
 
-/** The schema this Midge writes and reads. */
-const SCHEMA_VERSION = 1;
+/**
+ * The schema this Midge writes; it reads this one and older ones. 2: segments and their
+ * entries carry checksums (kv_header.ts, kv_segments.ts). A store of an older schema is marked
+ * with this one when opened, as new segments will be of this one's format.
+ */
+const SCHEMA_VERSION = 2;
 /** Where the schema record lives. */
 const SCHEMA_KEY: Deno.KvKey = ["midge", "schema"];
 
@@ -31,10 +37,10 @@ const SQLITE_MAGIC = "SQLite format 3\0";
 
 /**
  * Open the store at `path` for this process alone, creating it when the file does not exist
- * or is empty. Throws `StoreError` saying what is wrong and what to do.
+ * (or, with `allowEmpty`, is empty). Throws `StoreError` saying what is wrong and what to do.
  */
-export async function openDatabase(path: string): Promise<OpenedDatabase> {
-  await checkPlace(path);
+export async function openDatabase(path: string, allowEmpty: boolean): Promise<OpenedDatabase> {
+  await checkPlace(path, allowEmpty);
   const lock = await takeLock(path);
   try {
     let kv: Deno.Kv;
@@ -65,8 +71,12 @@ function notKv(path: string): StoreError {
   );
 }
 
-/** The directory must exist; the file, if there, must look like SQLite. */
-async function checkPlace(path: string): Promise<void> {
+/**
+ * The directory must exist; the file, if there, must look like SQLite. An empty file is no
+ * store Midge made (Deno KV writes its first page on opening), so it is one whose data is
+ * gone: refused unless `allowEmpty`.
+ */
+async function checkPlace(path: string, allowEmpty: boolean): Promise<void> {
   const dir = dirname(path);
   const dirInfo = await statOrUndefined(dir);
   if (dirInfo === undefined) {
@@ -76,7 +86,15 @@ async function checkPlace(path: string): Promise<void> {
     throw new StoreError(`Cannot open the store ${path}: ${dir} is not a directory.`);
   }
   const fileInfo = await statOrUndefined(path);
-  if (fileInfo === undefined || fileInfo.size === 0) return;
+  if (fileInfo === undefined) return;
+  if (fileInfo.size === 0 && fileInfo.isFile) {
+    if (allowEmpty) return;
+    throw new StoreError(
+      `The store ${path} is empty (0 bytes): it was truncated or emptied, and what it held is ` +
+        `lost. Refusing to start from it; set persistence_allow_empty true to start with an ` +
+        `empty store, or remove the file.`,
+    );
+  }
   if (!fileInfo.isFile) throw new StoreError(`Cannot open the store ${path}: it is not a file.`);
   const head = new Uint8Array(SQLITE_MAGIC.length);
   let read: number | null;
@@ -150,5 +168,8 @@ async function checkSchema(kv: Deno.Kv, path: string): Promise<void> {
       `Cannot open the store ${path}: it was written by a newer Midge (schema ${version}); ` +
         `this one reads schema ${SCHEMA_VERSION}.`,
     );
+  }
+  if (version < SCHEMA_VERSION) {
+    await kv.set(SCHEMA_KEY, { ...found.value as object, version: SCHEMA_VERSION });
   }
 }

@@ -5,16 +5,28 @@
  * varint  key length in bytes
  * bytes   key, UTF-8
  * varint  value length + 1, or 0 for a delete
+ * u32     CRC-32 of the three fields above, little-endian     (format 2 on)
  * bytes   value
+ * u32     CRC-32 of the value, little-endian (not for a delete) (format 2 on)
  * ```
  *
- * (varints are unsigned LEB128, at most 8 bytes). The stream is cut into chunks of at most a
- * given size, whatever the entry boundaries: a value may span many chunks. The writer copies
- * what it is given, so callers may reuse their buffers; the reader copies what it returns, so
- * records never pin a whole chunk in memory.
+ * (varints are unsigned LEB128, at most 8 bytes). Format 1 (schema 1) had no checksums. The
+ * stream is cut into chunks of at most a given size, whatever the entry boundaries: a value
+ * may span many chunks. The writer notes where the first entry starting in each chunk begins,
+ * so that a reader can pick the stream up again after damaged bytes (LevelDB's log does the
+ * same with its blocks). The writer copies what it is given, so callers may reuse their
+ * buffers; the reader copies what it returns, so records never pin a whole chunk in memory.
+ *
+ * Reading format 2 keeps what is intact. An entry whose value fails its checksum (or is cut
+ * short) is left out and named: its key and lengths passed theirs, so the next entry is where
+ * they say. Bytes
+ * whose key or lengths fail are skipped up to the next entry start the writer noted, and the
+ * entries they held are lost unnamed (the segment's header says how many entries it has).
  *
  * @module
  */
+
+import { crc32 } from "./crc32.ts";
 
 /** One entry of a segment: a record's new bytes, or null for a delete. */
 export interface SegmentEntry {
@@ -30,6 +42,8 @@ export interface SegmentEntry {
 export class SegmentFormatError extends Error {
   /** Index of the chunk where the bytes went wrong. */
   readonly chunk: number;
+  /** Format 2: the key of the entry whose value could not be read, when its key checked. */
+  key?: string;
 
   /** `message` says what was wrong in chunk number `chunk`. */
   constructor(message: string, chunk: number) {
@@ -37,6 +51,17 @@ export class SegmentFormatError extends Error {
     this.name = "SegmentFormatError";
     this.chunk = chunk;
   }
+}
+
+/** What the writer says about its stream, for the segment's header. */
+export interface SegmentLayout {
+  /** The chunks. */
+  chunks: Uint8Array[];
+  /**
+   * For each chunk, where the first entry starting in it begins (an offset in the chunk), or
+   * -1 when every byte of it belongs to an entry started before.
+   */
+  firstEntries: number[];
 }
 
 /** A varint never has more than this many bytes (56 bits, past any safe length). */
@@ -58,6 +83,7 @@ export class SegmentWriter {
   #pos = 0;
   #bytes = 0;
   #entries = 0;
+  readonly #firstEntries: number[] = [];
 
   /** A writer cutting its stream into chunks of `chunkBytes`. */
   constructor(chunkBytes: number) {
@@ -80,9 +106,18 @@ export class SegmentWriter {
    * which could not come back from UTF-8 as the same string.
    */
   add(key: string, value: Uint8Array | null): number {
+    this.#room();
+    const startChunk = this.#chunks.length;
+    const startPos = this.#pos;
+    while (this.#firstEntries.length < startChunk) this.#firstEntries.push(-1);
+    if (this.#firstEntries.length === startChunk) this.#firstEntries.push(startPos);
     const keyLength = isAscii(key) ? this.#writeAscii(key) : this.#writeText(key);
     this.#varint(value === null ? 0 : value.length + 1);
-    if (value !== null) this.#write(value);
+    this.#u32(this.#crcSince(startChunk, startPos));
+    if (value !== null) {
+      this.#write(value);
+      this.#u32(crc32(value));
+    }
     this.#entries++;
     return keyLength + (value?.length ?? 0);
   }
@@ -109,11 +144,31 @@ export class SegmentWriter {
     return keyBytes.length;
   }
 
-  /** The chunks written, the last one cut to its length. The writer is done with. */
-  finish(): Uint8Array[] {
+  /** The chunks written (the last one cut to its length), and where entries start in them. */
+  finish(): SegmentLayout {
     if (this.#pos > 0) this.#chunks.push(this.#chunk.subarray(0, this.#pos));
     this.#pos = 0;
-    return this.#chunks;
+    while (this.#firstEntries.length < this.#chunks.length) this.#firstEntries.push(-1);
+    return { chunks: this.#chunks, firstEntries: this.#firstEntries };
+  }
+
+  /** The CRC of the bytes written since `startPos` in chunk number `startChunk`. */
+  #crcSince(startChunk: number, startPos: number): number {
+    let crc = 0;
+    for (let i = startChunk; i < this.#chunks.length; i++) {
+      crc = crc32(this.#chunks[i], crc, i === startChunk ? startPos : 0);
+    }
+    const from = startChunk === this.#chunks.length ? startPos : 0;
+    return crc32(this.#chunk, crc, from, this.#pos);
+  }
+
+  /** Four bytes, little-endian. */
+  #u32(n: number): void {
+    for (let i = 0; i < 4; i++) {
+      this.#room();
+      this.#chunk[this.#pos++] = (n >>> (8 * i)) & 0xff;
+    }
+    this.#bytes += 4;
   }
 
   #room(): number {
@@ -149,20 +204,103 @@ export class SegmentWriter {
 }
 
 /**
- * Every entry of the segment stored as `chunks`, in order. Throws `SegmentFormatError`
- * when the bytes are not a whole number of well-formed entries.
+ * Every entry of the format 1 segment stored as `chunks` (no checksums), in order. Throws
+ * `SegmentFormatError` when the bytes are not a whole number of well-formed entries.
  */
 export function readSegment(chunks: readonly Uint8Array[]): SegmentEntry[] {
   const reader = new ChunkReader(chunks);
   const entries: SegmentEntry[] = [];
-  while (!reader.done) {
-    const keyLength = reader.varint("key length");
-    const key = reader.text(keyLength);
-    const valueLength = reader.varint("value length");
-    const value = valueLength === 0 ? null : reader.bytes(valueLength - 1);
-    entries.push({ key, value, size: keyLength + (value?.length ?? 0) });
-  }
+  while (!reader.done) entries.push(readFraming(reader));
   return entries;
+}
+
+/** A damaged stretch of a format 2 segment. */
+export interface SegmentDamage {
+  /** The chunk where it starts. */
+  chunk: number;
+  /** What was wrong. */
+  why: string;
+  /** The key of the one entry lost there, when its key and lengths checked (else unnamed). */
+  key?: string;
+}
+
+/** What reading a format 2 segment found. */
+export interface CheckedSegment {
+  /** The entries that passed their checksums, in order. */
+  entries: SegmentEntry[];
+  /** Where bytes were damaged, in order. */
+  damage: SegmentDamage[];
+}
+
+/**
+ * The entries of the format 2 segment stored as `chunks` that pass their checksums, and where
+ * the others were. `firstEntries` (from the header, see `SegmentLayout`) says where to pick
+ * the stream up after bytes that cannot be framed; without it, reading stops there. A missing
+ * chunk may be passed as an empty one: the entries it held are lost, the others are not.
+ */
+export function readCheckedSegment(
+  chunks: readonly Uint8Array[],
+  firstEntries: readonly number[] | undefined,
+): CheckedSegment {
+  const restarts: number[] = [];
+  let at = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const first = firstEntries?.[i] ?? -1;
+    if (first >= 0 && first < chunks[i].length) restarts.push(at + first);
+    at += chunks[i].length;
+  }
+  const reader = new ChunkReader(chunks);
+  const entries: SegmentEntry[] = [];
+  const damage: SegmentDamage[] = [];
+  while (!reader.done) {
+    const start = reader.offset;
+    const chunk = reader.chunk;
+    try {
+      const entry = readCheckedEntry(reader);
+      if (entry.ok) entries.push(entry.entry);
+      else damage.push({ chunk, why: "value checksum mismatch", key: entry.entry.key });
+      continue;
+    } catch (e) {
+      if (!(e instanceof SegmentFormatError)) throw e;
+      damage.push({ chunk, why: e.message, key: e.key });
+    }
+    const next = restarts.find((offset) => offset > start);
+    if (next === undefined) break;
+    reader.seek(next);
+  }
+  return { entries, damage };
+}
+
+/**
+ * The next entry of a format 2 stream, and whether its value checks. Throws
+ * `SegmentFormatError` when its key or lengths do not (where it ends is unknown), or when its
+ * value is cut short (the error then has the key).
+ */
+function readCheckedEntry(reader: ChunkReader): { entry: SegmentEntry; ok: boolean } {
+  const mark = reader.mark();
+  const keyLength = reader.varint("key length");
+  const key = reader.text(keyLength);
+  const valueLength = reader.varint("value length");
+  if (reader.crcSince(mark) !== reader.u32("checksum")) {
+    throw reader.error("key or length checksum mismatch");
+  }
+  try {
+    const value = valueLength === 0 ? null : reader.bytes(valueLength - 1);
+    const ok = value === null || crc32(value) === reader.u32("checksum");
+    return { entry: { key, value, size: keyLength + (value?.length ?? 0) }, ok };
+  } catch (e) {
+    if (e instanceof SegmentFormatError) e.key = key;
+    throw e;
+  }
+}
+
+/** Key and value of the next format 1 entry. */
+function readFraming(reader: ChunkReader): SegmentEntry {
+  const keyLength = reader.varint("key length");
+  const key = reader.text(keyLength);
+  const valueLength = reader.varint("value length");
+  const value = valueLength === 0 ? null : reader.bytes(valueLength - 1);
+  return { key, value, size: keyLength + (value?.length ?? 0) };
 }
 
 /** Keys up to this long, all ASCII, are decoded without TextDecoder (much faster). */
@@ -171,13 +309,14 @@ const SHORT_KEY = 64;
 /** Reads a stream stored as consecutive chunks. */
 class ChunkReader {
   readonly #chunks: readonly Uint8Array[];
+  readonly #total: number;
   #chunk = 0;
   #pos = 0;
   #left: number;
 
   constructor(chunks: readonly Uint8Array[]) {
     this.#chunks = chunks;
-    this.#left = chunks.reduce((sum, c) => sum + c.length, 0);
+    this.#total = this.#left = chunks.reduce((sum, c) => sum + c.length, 0);
     this.#skipEmpty();
   }
 
@@ -185,18 +324,71 @@ class ChunkReader {
     return this.#left === 0;
   }
 
+  /** Bytes read since the start of the stream. */
+  get offset(): number {
+    return this.#total - this.#left;
+  }
+
+  /** The chunk being read. */
+  get chunk(): number {
+    return Math.min(this.#chunk, this.#chunks.length - 1);
+  }
+
+  /** Go on reading at `offset` bytes from the start of the stream. */
+  seek(offset: number): void {
+    this.#chunk = 0;
+    this.#pos = 0;
+    this.#left = this.#total;
+    this.#skipEmpty();
+    let skip = offset;
+    while (skip > 0) {
+      const n = Math.min(skip, this.#chunks[this.#chunk].length - this.#pos);
+      this.#advance(n);
+      skip -= n;
+    }
+  }
+
+  /** Where reading stands, for `crcSince`. */
+  mark(): { chunk: number; pos: number } {
+    return { chunk: this.#chunk, pos: this.#pos };
+  }
+
+  /** The CRC-32 of the bytes read since `mark`. */
+  crcSince(mark: { chunk: number; pos: number }): number {
+    let crc = 0;
+    for (let i = mark.chunk; i < this.#chunk; i++) {
+      crc = crc32(this.#chunks[i], crc, i === mark.chunk ? mark.pos : 0);
+    }
+    if (this.#chunk >= this.#chunks.length) return crc;
+    const from = mark.chunk === this.#chunk ? mark.pos : 0;
+    return crc32(this.#chunks[this.#chunk], crc, from, this.#pos);
+  }
+
+  /** The next byte; `what` names it if the stream ends first. */
+  byte(what: string): number {
+    if (this.#left === 0) throw this.error(`${what} cut short`);
+    const b = this.#chunks[this.#chunk][this.#pos];
+    this.#advance(1);
+    return b;
+  }
+
+  /** The next four bytes as an unsigned little-endian number. */
+  u32(what: string): number {
+    let n = 0;
+    for (let i = 0; i < 4; i++) n |= this.byte(what) << (8 * i);
+    return n >>> 0;
+  }
+
   varint(what: string): number {
     let n = 0;
     let scale = 1;
     for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-      if (this.#left === 0) throw this.#error(`${what} cut short`);
-      const b = this.#chunks[this.#chunk][this.#pos];
-      this.#advance(1);
+      const b = this.byte(what);
       n += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) return n;
       scale *= 128;
     }
-    throw this.#error(`${what} is not a varint`);
+    throw this.error(`${what} is not a varint`);
   }
 
   text(length: number): string {
@@ -232,7 +424,7 @@ class ChunkReader {
 
   /** The next `length` bytes; a copy when `copy`, else a view when they lie in one chunk. */
   #take(length: number, copy: boolean): Uint8Array {
-    if (length > this.#left) throw this.#error(`an entry runs past the end (${length} bytes)`);
+    if (length > this.#left) throw this.error(`an entry runs past the end (${length} bytes)`);
     if (length === 0) return new Uint8Array(0);
     const chunk = this.#chunks[this.#chunk];
     const end = this.#pos + length;
@@ -269,7 +461,8 @@ class ChunkReader {
     }
   }
 
-  #error(message: string): SegmentFormatError {
+  /** A `SegmentFormatError` at the chunk being read. */
+  error(message: string): SegmentFormatError {
     return new SegmentFormatError(message, Math.min(this.#chunk, this.#chunks.length - 1));
   }
 }

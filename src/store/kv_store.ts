@@ -3,8 +3,8 @@
  * costs microseconds per mutation, so records are never KV entries of their own.
  *
  * Each `commit` appends one segment (kv_segments.ts): its changes as one byte stream, cut into
- * chunks `["chunk", n, i]` of at most `chunkBytes`, and a header `["seg", n]` →
- * `{ chunks, bytes, entries }` written in the last of the atomics the segment takes. A segment
+ * chunks `["chunk", n, i]` of at most `chunkBytes`, and a header `["seg", n]` (kv_header.ts)
+ * written in the last of the atomics the segment takes. A segment
  * exists once its header does, so a commit is all-or-nothing however many atomics it needs;
  * chunks left without a header by a crash are deleted by the next `load`. Segment numbers only
  * grow, so a chunk can never be taken for part of a later segment.
@@ -15,22 +15,22 @@
  * commits' atomics when they do not fit (without a header they are garbage, safe to delete at
  * any time, and the next `load` deletes whatever a crash left of them).
  *
- * `load` replays segments in order (kv_load.ts). A segment whose chunks are missing or whose
- * bytes do not parse is reported as a `StoreProblem` with the KV key at fault, and skipped
- * whole: none of its changes apply (a commit is all-or-nothing), so records it wrote keep the
- * values older segments gave them, if any. It holds no live record, so it is deleted once it
- * is the oldest segment.
+ * `load` replays segments in order (kv_load.ts). Entries and headers carry checksums: what is
+ * damaged is reported as a `StoreProblem` with the KV key at fault and the records lost, and
+ * the rest of the segment applies. A damaged segment is deleted like any other once
+ * compaction has moved what it holds that is live.
  *
  * A failed commit rejects and changes nothing the store shows: chunks it wrote before the
- * failure are deleted by a later commit. `KvStoreOptions` exist for tests; the defaults suit
- * the broker.
+ * failure are deleted by a later commit. `KvStoreOptions` other than `allowEmpty` exist for
+ * tests; their defaults suit the broker.
  *
  * @module
  */
 
 import { Compactor, countLosses, deadHead } from "./kv_compact.ts";
 import { KvIndex } from "./kv_index.ts";
-import { chunkKey, headerKey, scanStore, type SegmentHeader } from "./kv_load.ts";
+import { encodeHeader } from "./kv_header.ts";
+import { chunkKey, headerKey, scanStore } from "./kv_load.ts";
 import {
   commitAtomic,
   deleteKeys,
@@ -45,8 +45,13 @@ import { openDatabase } from "./kv_open.ts";
 import { SegmentWriter } from "./kv_segments.ts";
 import type { LoadedRecords, Store, StoreChanges, StoreStats } from "./store.ts";
 
-/** Sizes and thresholds of the Deno KV store; tests make them small. */
+/** How to open the Deno KV store; tests make its sizes and thresholds small. */
 export interface KvStoreOptions {
+  /**
+   * Start with an empty store when the file exists but is empty (0 bytes), instead of refusing
+   * it (its data is gone). Default false.
+   */
+  allowEmpty?: boolean;
   /** Bytes per chunk, at most 65,536 (Deno KV's largest value). Default 60,000. */
   chunkBytes?: number;
   /**
@@ -84,7 +89,7 @@ const ATOMIC_ROOM = 16 * 1024;
  */
 export async function openKvStore(path: string, options: KvStoreOptions = {}): Promise<KvStore> {
   const settings = settingsOf(options);
-  const { kv, lock } = await openDatabase(path);
+  const { kv, lock } = await openDatabase(path, settings.allowEmpty);
   return new SegmentStore(path, kv, lock, settings);
 }
 
@@ -92,6 +97,7 @@ type Settings = Required<KvStoreOptions>;
 
 function settingsOf(options: KvStoreOptions): Settings {
   const settings: Settings = {
+    allowEmpty: false,
     chunkBytes: 60_000,
     atomicBytes: 800_000,
     compactRatio: 2,
@@ -235,12 +241,13 @@ class SegmentStore implements KvStore {
       losses.set(moves.segNo, (losses.get(moves.segNo) ?? 0) + moves.entries.length);
     }
     const segNo = this.#nextSegment++;
-    const chunks = writer.finish();
-    const header: SegmentHeader = {
+    const { chunks, firstEntries } = writer.finish();
+    const header = encodeHeader({
       chunks: chunks.length,
       bytes: writer.bytes,
       entries: keys.length,
-    };
+      firstEntries,
+    });
     const drops = deadHead(this.#index, losses, MAX_DROPS_PER_COMMIT);
     const garbage = this.#garbage.splice(0, MAX_GARBAGE_PER_COMMIT);
     const plan = planAtomics(

@@ -17,6 +17,13 @@ export interface StoreProblem {
   key: string;
   /** Why, in a few words. */
   why: string;
+  /**
+   * Records lost with it, by key: their last change cannot be read and no later commit
+   * replaced them, so `load` leaves them out (an older value of theirs too).
+   */
+  lost: string[];
+  /** Records lost with it whose keys cannot be read either (at least this many). */
+  unreadable: number;
 }
 
 /** What `load` found. */

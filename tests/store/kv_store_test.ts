@@ -86,7 +86,7 @@ Deno.test("KvStore: chunks of an unfinished segment are dropped on reopen", asyn
     const writer = new SegmentWriter(50);
     writer.add("a", pattern(100, 2));
     writer.add("ghost", pattern(100, 3));
-    const chunks = writer.finish();
+    const { chunks } = writer.finish();
     assert.ok(chunks.length > 2);
     await raw(path, async (kv) => {
       for (const [i, chunk] of chunks.entries()) await kv.set(["chunk", last + 1, i], chunk);
@@ -165,7 +165,7 @@ Deno.test("KvStore: a failed commit's chunks are deleted by the next commit", as
   });
 });
 
-Deno.test("KvStore: a damaged segment is reported with its key and skipped", async () => {
+Deno.test("KvStore: damaged segments are reported with their keys, and what checks loads", async () => {
   await inTempDir(async (path) => {
     let { store } = await openLoaded(path, SMALL_CHUNKS);
     await store.commit(changes(["a", pattern(100, 1)], ["b", pattern(100, 2)]));
@@ -181,19 +181,25 @@ Deno.test("KvStore: a damaged segment is reported with its key and skipped", asy
     });
     let loaded: LoadedRecords;
     ({ store, ...loaded } = await openLoaded(path, SMALL_CHUNKS));
-    assert.deepEqual(loaded.problems.map((p) => p.key), [
-      JSON.stringify(["chunk", corrupt, 0]),
-      JSON.stringify(["chunk", truncated, 1]),
+    assert.deepEqual(loaded.problems.map((p) => [p.key, p.lost, p.unreadable]), [
+      // "a"'s key is in the garbled chunk: lost unnamed, and "a" keeps its older value.
+      [JSON.stringify(["chunk", corrupt, 0]), [], 1],
+      // "d"'s key checks, its value runs through the missing chunk: lost by name.
+      [JSON.stringify(["chunk", truncated, 1]), ["d"], 0],
     ]);
-    assert.match(loaded.problems[0].why, /do not parse/);
-    assert.match(loaded.problems[1].why, /missing/);
-    // Neither damaged commit applies: "a" keeps its older value.
+    assert.match(loaded.problems[0].why, /not a varint|checksum mismatch|runs past/);
+    assert.match(loaded.problems[1].why, /chunk is missing/);
     assert.deepEqual(
       loaded.records,
-      new Map([["a", pattern(100, 1)], ["b", pattern(100, 2)], ["e", pattern(10, 6)]]),
+      new Map([
+        ["a", pattern(100, 1)],
+        ["b", pattern(100, 2)],
+        ["c", pattern(100, 4)],
+        ["e", pattern(10, 6)],
+      ]),
     );
     // The store works on; once the segments before them are dead, the damaged ones go too.
-    await store.commit(changes(["a", null], ["b", pattern(1, 7)]));
+    await store.commit(changes(["a", null], ["b", pattern(1, 7)], ["c", null]));
     await store.close();
     ({ store, ...loaded } = await openLoaded(path, SMALL_CHUNKS));
     assert.deepEqual(loaded.problems, []);
@@ -207,10 +213,10 @@ Deno.test("KvStore: a damaged segment is reported with its key and skipped", asy
 Deno.test("KvStore: a store written by a newer Midge is refused", async () => {
   await inTempDir(async (path) => {
     await (await openKvStore(path)).close();
-    await raw(path, (kv) => kv.set(["midge", "schema"], { version: 2 }));
+    await raw(path, (kv) => kv.set(["midge", "schema"], { version: 3 }));
     await assert.rejects(openKvStore(path), (e: Error) => {
       assert.ok(e instanceof StoreError);
-      assert.match(e.message, /written by a newer Midge \(schema 2\); this one reads schema 1/);
+      assert.match(e.message, /written by a newer Midge \(schema 3\); this one reads schema 2/);
       return true;
     });
   });
