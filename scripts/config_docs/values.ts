@@ -54,6 +54,7 @@ const EXAMPLES: Readonly<Record<string, TomlValue>> = {
   tls_engine_kpass_sha1: "da39a3ee5e6b4b0d3255bfef95601890afd80709",
   tls_version: "tlsv1.2",
   psk_hint: "midge",
+  http_users: ["admin", "ops"],
   // [[bridge]]
   connection: "upstream",
   address: ["broker.example.com:1883"],

@@ -9,12 +9,15 @@ import type { QoS } from "../codec/mod.ts";
 import { ReasonCode } from "../codec/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import { RetainedIndex, type RetainedVisitor, SubscriptionTrie } from "../router/mod.ts";
+import { ConnectionGate, descriptorGateLimit } from "../transport/connection_gate.ts";
 import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
 import { type CloseKind, Connection } from "./connection.ts";
 import { ConnectionRate } from "./connection_rate.ts";
 import { mayLeaveWill, mayRead } from "./access.ts";
 import { deliver, flowControlLimit } from "./delivery.ts";
+import { openConnectionGate } from "./listeners.ts";
 import { LoadAverages } from "./load_average.ts";
+import { MemoryWatch } from "./memory_watch.ts";
 import { type Message, newMessage } from "./message.ts";
 import { BEFORE_CONNECT, type Counters, Metrics } from "./metrics.ts";
 import type { BrokerOptions, ListenerOptions } from "./options.ts";
@@ -69,6 +72,19 @@ export class Broker {
   readonly connections: Set<Connection> = new Set();
   /** The store writer when persistence is on (set by `restore`, before `start`). */
   persistence: Persistence | undefined;
+  /**
+   * `memory_limit`, and giving back the memory of cleared retained messages (a test may put a
+   * watch with its own memory probe here before `start`).
+   */
+  memory: MemoryWatch = new MemoryWatch();
+  /**
+   * Connections open through every listener (HTTP ones included) against what the descriptor
+   * limit allows; set by `start`.
+   */
+  connectionGate: ConnectionGate = new ConnectionGate(descriptorGateLimit(undefined), {
+    paused: () => {},
+    resumed: () => {},
+  });
   #listeners: TcpListener[] = [];
   /** New connections per address this second, for `max_connection_rate`. */
   #connectionRate = new ConnectionRate();
@@ -151,6 +167,7 @@ export class Broker {
     this.stopping = false;
     this.startedAt = this.now();
     this.loads = new LoadAverages(this.startedAt);
+    this.connectionGate = openConnectionGate(this.log, this.options.listeners);
     for (const l of this.options.listeners) {
       const opened = this.#open(l);
       if (opened === undefined) continue;
@@ -159,6 +176,7 @@ export class Broker {
       this.#boundPorts.set(l, opened.port);
       this.#acceptLoops.push(this.#acceptLoop(opened, l));
     }
+    this.#checkMemory();
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
     this.sysTree.schedule();
   }
@@ -200,7 +218,8 @@ export class Broker {
 
   async #acceptLoop(listener: TcpListener, options: ListenerOptions): Promise<void> {
     const counters = this.metrics.counters(listener.port, BEFORE_CONNECT);
-    for await (const socket of listener.accept()) {
+    const gate = this.connectionGate;
+    for await (const socket of listener.accept((error) => gate.acceptFailed(error))) {
       counters.sockets++;
       const remote = socket.remoteAddr as Deno.NetAddr;
       const rate = options.maxConnectionRate ?? 0;
@@ -224,6 +243,10 @@ export class Broker {
           `Client connection from ${remote.hostname} denied: max_connections exceeded.`,
         );
         socket.close();
+        continue;
+      }
+      if (!gate.admit()) {
+        socket.close(); // the descriptor limit is near: logged once by the gate
         continue;
       }
       this.#listenerSockets.set(options, open + 1);
@@ -342,6 +365,7 @@ export class Broker {
   /** Called by a connection as it closes: log, detach the session, the will, expiry. */
   connectionClosed(conn: Connection, kind: CloseKind): void {
     if (this.connections.delete(conn)) {
+      this.connectionGate.release();
       const open = this.#listenerSockets.get(conn.listener);
       if (open !== undefined) this.#listenerSockets.set(conn.listener, open - 1);
     }
@@ -447,7 +471,17 @@ export class Broker {
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
   }
 
+  #checkMemory(): void {
+    this.memory.check({
+      limit: this.options.memoryLimit,
+      retainedBytes: this.retained.bytes,
+      now: this.now(),
+      log: this.log,
+    });
+  }
+
   #sweep(): void {
+    this.#checkMemory();
     const now = this.now();
     for (const conn of this.connections) {
       conn.out.trimIfIdle(); // buffers idle for a whole sweep are let go

@@ -103,6 +103,12 @@ export function zeroCounters(): CounterValues {
   };
 }
 
+/** The kinds of stored records a damaged store can lose (see restore_losses.ts). */
+export const LOST_KINDS = ["sessions", "subscriptions", "messages", "retained", "other"] as const;
+
+/** One of `LOST_KINDS`. */
+export type LostKind = typeof LOST_KINDS[number];
+
 /** Counters since the broker started. */
 export class Metrics {
   /** Sessions removed because they expired. */
@@ -111,6 +117,8 @@ export class Metrics {
   clientsMaximum = 0;
   /** Most heap in use seen by a snapshot (bytes). */
   heapMaximum = 0;
+  /** Records lost to damage in the store at start-up, by kind; undefined without persistence. */
+  storeLost: Record<LostKind, number> | undefined = undefined;
   /** What cannot be credited to a listener (a drop for a restored session whose listener is gone). */
   readonly unattributed: Counters = new Counters(0, BEFORE_CONNECT);
   /** Counter sets by port, indexed by protocol version (0 = before CONNECT, 3, 4, 5). */

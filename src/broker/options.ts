@@ -81,6 +81,8 @@ export interface BrokerOptions {
   maxPacketSize: number;
   /** `message_size_limit`: largest payload accepted; 0 = no limit. */
   messageSizeLimit: number;
+  /** `memory_limit`: bytes the broker may hold before it refuses PUBLISH; 0 = no limit. */
+  memoryLimit: number;
   /** `max_topic_alias`: topic aliases accepted from each 5.0 client. */
   maxTopicAlias: number;
   /** `max_keepalive`: largest keep alive allowed; clients asking more get server keep alive. */
@@ -127,6 +129,7 @@ export function defaultBrokerOptions(): BrokerOptions {
     queueQos0Messages: false,
     maxPacketSize: 0,
     messageSizeLimit: 0,
+    memoryLimit: 0,
     maxTopicAlias: 10,
     maxKeepalive: 65535,
     retainAvailable: true,

@@ -2,7 +2,9 @@
  * Starting from a store: rebuild sessions, subscriptions, queues, in-flight state, inbound
  * QoS 2 ids and retained messages from the records `Persistence` wrote, then keep the store in
  * step from there on. A record that cannot be read or used is skipped with a warning naming
- * its key, and left in the store for a person to look at: nothing is dropped silently.
+ * its key, and left in the store for a person to look at: nothing is dropped silently. What a
+ * damaged store lost is told by kind and owner (restore_losses.ts), as error lines and
+ * counters.
  *
  * @module
  */
@@ -15,15 +17,18 @@ import {
   decodeSession,
   decodeSubscription,
   type DeliveryRecord,
+  messageKey,
   type MessageRecord,
   parseKey,
   retainedKey,
+  sessionKey,
 } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
 import type { Broker } from "./broker.ts";
 import type { ListenerOptions } from "./options.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Persistence } from "./persistence.ts";
+import { Losses } from "./restore_losses.ts";
 import { type Delivery, Session, type SubscriptionOptions } from "./session.ts";
 
 /** What a restore found, for the start-up log line and tests. */
@@ -38,6 +43,8 @@ export interface RestoreSummary {
   retained: number;
   /** Records skipped (each logged as a warning). */
   skipped: number;
+  /** What the store lost to damage (logged as errors). */
+  losses: Losses;
 }
 
 /** A message from its record; `mid` is its own record's number, 0 inside a delivery. */
@@ -61,6 +68,21 @@ function messageFrom(rec: MessageRecord, mid: number, listeners: ListenerOptions
     };
   }
   return message;
+}
+
+/** The topic of a stored message, when its record reads. */
+function topicOf(bytes: Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    return decodeMessage(bytes).topic;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whose a lost record of session `sid` was, for the log. */
+function ownerOf(session: Session | undefined, sid: number): string {
+  return session === undefined ? `lost session ${sessionKey(sid)}` : `client ${session.clientId}`;
 }
 
 /** A record body that failed to decode, or one that points at something missing. */
@@ -96,13 +118,21 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     deliveries: 0,
     retained: 0,
     skipped: problems.length,
+    losses: new Losses(problems),
   };
+  const { losses } = summary;
   for (const p of problems) {
     log.warning(`Warning: persistence: skipped ${p.key} in ${store.location}: ${p.why}.`);
   }
   const skip = (key: string, why: string) => {
     summary.skipped++;
     log.warning(`Warning: persistence: skipped record ${key}: ${why}; it stays in the store.`);
+  };
+  /** Skip record `r` of a session; when the session itself was lost, it is lost with it. */
+  const skipOfSession = (r: { key: string; ids: number[] }, why: string) => {
+    const owner = sessionKey(r.ids[0]);
+    if (losses.keys.has(owner)) losses.lose(r.key, `lost session ${owner}`);
+    skip(r.key, why);
   };
 
   // Sort the keys by kind: sessions first, then what refers to them.
@@ -179,7 +209,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       summary.subscriptions++;
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
-      skip(r.key, error.message);
+      skipOfSession(r, error.message);
     }
   }
 
@@ -188,6 +218,14 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
   for (const r of byKind.m) {
     messageBytes.set(r.ids[0], r.bytes);
     maxMessageId = Math.max(maxMessageId, r.ids[0]);
+  }
+  for (const key of losses.keys) {
+    const parsed = parseKey(key);
+    if (parsed === undefined || parsed.kind === "m") continue;
+    const sid = parsed.ids[0];
+    if (parsed.kind === "s") losses.lose(key, key);
+    else if (parsed.kind === "r") losses.lose(key, topicOf(messageBytes.get(sid)) ?? key);
+    else losses.lose(key, ownerOf(sessions.get(sid), sid));
   }
   const messages = new Map<number, Message>();
   const messageOf = (mid: number): Message => {
@@ -205,6 +243,9 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     try {
       const session = sessionOf(r);
       const rec: DeliveryRecord = decodeOrThrow(decodeDelivery, r.bytes);
+      if (rec.message === undefined && losses.keys.has(messageKey(rec.messageId))) {
+        losses.lose(r.key, ownerOf(session, r.ids[0]));
+      }
       const message = rec.message !== undefined
         ? messageFrom(rec.message, 0, broker.options.listeners)
         : messageOf(rec.messageId);
@@ -235,7 +276,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       summary.deliveries++;
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
-      skip(r.key, error.message);
+      skipOfSession(r, error.message);
     }
   }
 
@@ -247,13 +288,14 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       session.addIncomingQos2(r.ids[1]);
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
-      skip(r.key, error.message);
+      skipOfSession(r, error.message);
     }
   }
 
   for (const r of byKind.r.sort(byNumber)) {
     try {
       decodeOrThrow(checkMarker, r.bytes);
+      if (losses.keys.has(messageKey(r.ids[0]))) losses.lose(r.key, r.key);
       const message = messageOf(r.ids[0]);
       refuseTooDeep(message.topic, "topic name");
       message.storeRefs++;
@@ -270,12 +312,14 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     }
   }
 
+  losses.report(log, store.location);
   const persistence = new Persistence(broker, store);
   persistence.setCounters({
     nextSessionId: maxSessionId + 1,
     nextMessageId: maxMessageId + 1,
   });
   broker.persistence = persistence;
+  broker.metrics.storeLost = { ...losses.counts };
   // What expired while the broker was down goes now; so do the wills of clients that were
   // connected (their connections ended with the broker) or whose will was delayed.
   for (const { session, delivery } of expired) persistence.done(session, delivery);

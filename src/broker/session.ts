@@ -96,6 +96,8 @@ export class Session {
   stalled = false;
   /** Messages dropped for this client (its queue was full, or its output backed up). */
   dropped = 0;
+  /** PUBLISH packets from this client refused because `memory_limit` was reached. */
+  refusedForMemory = 0;
   /** Whether "messages are being dropped" was logged since the queue last emptied. */
   droppingLogged = false;
   /** Its number in the store; 0 when not stored (persistence off, or a clean session). */

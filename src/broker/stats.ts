@@ -19,6 +19,7 @@ import {
   COUNTER_NAMES,
   type CounterName,
   type CounterValues,
+  type LostKind,
   zeroCounters,
 } from "./metrics.ts";
 
@@ -57,6 +58,8 @@ export interface PersistenceStats {
   storedBytes?: number;
   /** Whether its last write failed (the changes wait and are tried again). */
   failing: boolean;
+  /** Records lost to damage in the store at start-up, by kind (persistence on). */
+  lost?: Readonly<Record<LostKind, number>>;
 }
 
 /** The broker at one moment. */
@@ -97,10 +100,17 @@ export interface Stats {
   store: { messages: number; bytes: number };
   /** Heap in use now and the most seen (bytes). */
   heap: { current: number; maximum: number };
+  /**
+   * `memory_limit` (bytes; 0 = none), the memory last compared with it (0 without a limit), and
+   * the PUBLISH packets refused because it was reached.
+   */
+  memoryLimit: { limit: number; used: number; refused: number };
   /** Load averages, events per minute, by window. */
   load: Readonly<Record<LoadWindow, Readonly<LoadValues>>>;
   /** Persistence. */
   persistence: PersistenceStats;
+  /** Log lines dropped because their reader did not keep up (`Logger.droppedLines`). */
+  logLinesDropped: number;
 }
 
 /**
@@ -155,6 +165,11 @@ export function takeStats(broker: Broker): Stats {
     retained: broker.retained.size,
     store: { messages: held, bytes: heldBytes },
     heap: { current: heapCurrent, maximum: metrics.heapMaximum },
+    memoryLimit: {
+      limit: broker.options.memoryLimit,
+      used: broker.memory.used,
+      refused: broker.memory.refused,
+    },
     load,
     persistence: persistence === undefined || storeStats === undefined
       ? { enabled: false, failing: false }
@@ -164,7 +179,9 @@ export function takeStats(broker: Broker): Stats {
         records: storeStats.records,
         storedBytes: storeStats.storedBytes,
         failing: persistence.failing,
+        lost: metrics.storeLost,
       },
+    logLinesDropped: broker.log.droppedLines,
   };
 }
 

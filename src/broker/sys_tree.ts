@@ -12,6 +12,7 @@ import { MIDGE_VERSION } from "../version.ts";
 import type { Broker } from "./broker.ts";
 import { type Message, newMessage } from "./message.ts";
 import { LOAD_NAMES, LOAD_WINDOWS } from "./load_average.ts";
+import { LOST_KINDS } from "./metrics.ts";
 import { type Stats, takeStats } from "./stats.ts";
 
 const PREFIX = "$SYS/broker/";
@@ -55,6 +56,7 @@ export function sysValues(stats: Stats): [topic: string, payload: string][] {
     ["retained messages/count", `${stats.retained}`],
     ["heap/current", `${stats.heap.current}`],
     ["heap/maximum", `${stats.heap.maximum}`],
+    ["memory_limit/refused", `${stats.memoryLimit.refused}`],
     ["messages/received", `${t.messagesReceived}`],
     ["messages/sent", `${t.messagesSent}`],
     ["publish/messages/dropped", `${t.publishDropped}`],
@@ -65,6 +67,11 @@ export function sysValues(stats: Stats): [topic: string, payload: string][] {
     ["bytes/received", `${t.bytesReceived}`],
     ["bytes/sent", `${t.bytesSent}`],
   );
+  // Midge's own: what a damaged store lost at start-up (with persistence on).
+  for (const kind of LOST_KINDS) {
+    const lost = stats.persistence.lost?.[kind];
+    if (lost !== undefined) values.push([`store/damaged/${kind}`, `${lost}`]);
+  }
   return values.map(([name, payload]) => [PREFIX + name, payload]);
 }
 

@@ -264,7 +264,15 @@ function openHttpListener(broker: Broker, l: HttpListenerOptions): HttpServer {
   let failure = "";
   for (const hostname of l.hostnames) {
     try {
-      return startHttpServer(broker, { hostname, port: l.port, open: l.open, passwords });
+      return startHttpServer(broker, {
+        hostname,
+        port: l.port,
+        open: l.open,
+        passwords,
+        users: l.users,
+        maxConnections: l.maxConnections,
+        timeoutMs: l.timeoutMs,
+      });
     } catch (error) {
       const where = l.hostnames.length > 1 ? "*" : hostname;
       failure = `${where}:${l.port}: ${(error as Error).message}`;

@@ -80,6 +80,12 @@ export interface HttpListenerOptions {
   open: boolean;
   /** The password file its basic auth checks (a reload replaces it). */
   passwords: PasswordVerifier | undefined;
+  /** `http_users`: the users of the password file let in; undefined = all of them. */
+  users: ReadonlySet<string> | undefined;
+  /** `http_max_connections`. */
+  maxConnections: number;
+  /** `http_timeout`, in milliseconds. */
+  timeoutMs: number;
 }
 
 /** The `protocol http` listeners of `config`, with the password files already loaded. */
@@ -101,6 +107,9 @@ export function httpListenersFromConfig(
       hostnames,
       open: l.http_open,
       passwords: files.listeners[i].passwordFile,
+      users: l.http_users.length === 0 ? undefined : new Set(l.http_users),
+      maxConnections: l.http_max_connections,
+      timeoutMs: l.http_timeout * 1000,
     }];
   });
 }
@@ -135,6 +144,7 @@ export function applyReloadable(
   options.queueQos0Messages = g.queue_qos0_messages;
   options.maxPacketSize = g.max_packet_size;
   options.messageSizeLimit = g.message_size_limit;
+  options.memoryLimit = g.memory_limit;
   options.maxKeepalive = g.max_keepalive;
   options.retainAvailable = g.retain_available;
   options.checkRetainSource = g.check_retain_source;

@@ -26,7 +26,9 @@ export async function startPersistence(broker: Broker, config: Config): Promise<
   const path = storePath(config);
   const log = broker.log;
   log.info(`Opening the persistence database ${path}.`);
-  const store = await openKvStore(path);
+  const store = await openKvStore(path, {
+    allowEmpty: config.persistence.persistence_allow_empty,
+  });
   try {
     const s = await restore(broker, store);
     log.notice(

@@ -69,8 +69,11 @@ export const GENERAL_OPTIONS = {
   memory_limit: int("memory_limit", 0, Number.MAX_SAFE_INTEGER, {
     default: 0,
     doc: "Bytes of memory the broker may use before it refuses messages; 0 = no limit.",
-    support: "pending",
-    note: "Not enforced yet; use the systemd unit's MemoryMax= meanwhile.",
+    support: "different",
+    note: "Counts the JavaScript heap in use plus payload buffers (resident memory is higher by " +
+      "the runtime's own 40-60 MiB). Over it, a PUBLISH is dropped and its client disconnected " +
+      "(5.0: DISCONNECT 0x97 Quota exceeded); an empty payload that clears a retained message " +
+      "is still accepted.",
   }),
   message_size_limit: int("message_size_limit", 0, 268435455, {
     default: 0,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { bool, int, oneOf, optionalInt, string } from "./schema.ts";
+import { bool, int, oneOf, optionalInt, string, words } from "./schema.ts";
 
 const NO_TLS = "Midge has no TLS listeners yet; refusing is safer than listening in plain text.";
 
@@ -93,6 +93,26 @@ export const LISTENER_OPTIONS = {
       "reach it sees the clients and the metrics).",
     note: "Midge only (Mosquitto has no HTTP listener); true is refused on a listener whose " +
       "protocol is not http.",
+    reload: false,
+  }),
+  http_users: words("http_users", "user names (several)", {
+    default: [],
+    doc: "Midge only: the users of the password_file who may use this protocol http " +
+      "listener; the others get 403. Unset = every user of the password_file.",
+    note: "Midge only. Unset, every user who can log in to MQTT can also read every client, " +
+      "username and subscription over HTTP: a warning at start says so.",
+    reload: false,
+  }),
+  http_max_connections: int("http_max_connections", 1, 1_000_000, {
+    default: 100,
+    doc: "Midge only: connections a protocol http listener holds open at once; more are " +
+      "closed as they arrive.",
+    reload: false,
+  }),
+  http_timeout: int("http_timeout", 1, 3600, {
+    default: 10,
+    doc: "Midge only: seconds an HTTP client has to send each request's headers, and to read " +
+      "each answer; then its connection is closed.",
     reload: false,
   }),
   max_connection_rate: int("max_connection_rate", 0, 1_000_000, {

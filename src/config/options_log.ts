@@ -56,6 +56,9 @@ export const LOG_OPTIONS = {
   log_dest: list("log_dest", "stdout | stderr | syslog | topic | file PATH | none (several)", {
     default: ["stderr"],
     doc: "Where log lines go; several may be given. A file is reopened on SIGHUP.",
+    note: "stdout, stderr and a file are each written from a 1 MiB buffer, so a reader that " +
+      "stops never blocks the broker: lines that do not fit are dropped, counted " +
+      "(midge_log_lines_dropped_total on /metrics), and then one line says how many.",
   }, checkLogDest),
   log_facility: optionalInt("log_facility", 0, 7, {
     default: undefined,

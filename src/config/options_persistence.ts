@@ -32,6 +32,14 @@ export const PERSISTENCE_OPTIONS = {
       "messages are acknowledged only once stored (README, Persistence).",
     reload: false,
   }),
+  persistence_allow_empty: bool("persistence_allow_empty", {
+    default: false,
+    doc: "Midge only: start with an empty store when the database file is empty (0 bytes).",
+    note: "Midge only (Mosquitto starts empty from an empty or missing mosquitto.db). An empty " +
+      "file where a store was expected means its data is gone: by default Midge refuses to " +
+      "start and names the file. A missing file is a new store either way.",
+    reload: false,
+  }),
   persistence_file: string<string>("persistence_file", "file name", {
     default: "midge.db",
     doc: "Name of the database file inside persistence_location.",

@@ -243,6 +243,21 @@ export function list(
 }
 
 /**
+ * A list of words: a TOML array of strings, or in mosquitto.conf words separated by spaces,
+ * on one line or on several (the option repeated).
+ */
+export function words(
+  name: string,
+  kind: string,
+  settings: CommonSettings<readonly string[]>,
+): OptionSpec<readonly string[]> {
+  return spec(name, kind, settings, (v, text) => {
+    const values = (Array.isArray(v) ? v : [v]).map((one) => parseString(one));
+    return text ? values.flatMap((line) => line.split(/[ \t]+/)) : values;
+  }, true);
+}
+
+/**
  * A duration written as Mosquitto writes `persistent_client_expiration`: an integer and one of
  * h, d, w, m, y (hours, days, weeks, months of 30 days, years of 365 days). The value is in
  * seconds; 0 when unset.

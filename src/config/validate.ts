@@ -335,7 +335,8 @@ const MQTT_ONLY_LISTENER_KEYS = [
 
 /**
  * `protocol http` serves the broker's state: behind basic auth with the listener's password
- * file, or open only when `http_open` says so. `http_open` means nothing elsewhere.
+ * file (every user of it, unless `http_users` names some: warned), or open only when
+ * `http_open` says so. `http_open` means nothing elsewhere.
  */
 function checkHttp(
   c: Checker,
@@ -363,6 +364,29 @@ function checkHttp(
         c.path(prefix, "protocol"),
         "http needs a password_file for its basic auth (the same users as MQTT), or " +
           `${openWord} to serve it to anyone who can reach it`,
+      );
+    } else if (
+      raw.entries.has("http_users") && (values.http_users as readonly string[]).length === 0
+    ) {
+      c.problem(
+        originOf("http_users"),
+        c.path(prefix, "http_users"),
+        "must name at least one user (leave it out to let every user of the password_file in)",
+      );
+    } else if (values.http_open === true && raw.entries.has("http_users")) {
+      c.notice(
+        "warning",
+        originOf("http_users"),
+        c.path(prefix, "http_users"),
+        `ignored: ${openWord} lets everyone in`,
+      );
+    } else if (values.http_open !== true && !raw.entries.has("http_users")) {
+      c.notice(
+        "warning",
+        originOf("protocol"),
+        c.path(prefix, "protocol"),
+        "every user of the password_file may read this HTTP listener's clients, usernames " +
+          "and subscriptions; name the ones who may in http_users",
       );
     }
   } else if (values.http_open === true) {

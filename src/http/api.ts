@@ -54,6 +54,8 @@ export interface StatsJson {
   retained: number;
   store: { messages: number; bytes: number };
   heap: { current: number; maximum: number };
+  /** `memory_limit` (0 = none), the memory last compared with it, PUBLISH refused for it. */
+  memoryLimit: { limit: number; used: number; refused: number };
   load: Record<LoadWindow, LoadJson>;
   /** The counters of each listener and protocol (`protocol` null: before CONNECT). */
   listeners: ListenerJson[];
@@ -113,6 +115,7 @@ export function statsJson(stats: Stats): StatsJson {
     retained: stats.retained,
     store: { ...stats.store },
     heap: { ...stats.heap },
+    memoryLimit: { ...stats.memoryLimit },
     load,
     // The set no listener is credited with, only when something was counted there.
     listeners: stats.byListener
@@ -151,6 +154,8 @@ export interface ClientJson {
   inflight: number;
   /** Messages dropped for it: its queue was full (max_queued_*) or its output backed up. */
   dropped: number;
+  /** PUBLISH packets it sent that were refused because `memory_limit` was reached. */
+  refusedForMemory: number;
   /** When the connection's CONNECT was accepted, ISO 8601 (connected clients). */
   connectedSince?: string;
   /** When the client went away, ISO 8601 (disconnected clients). */
@@ -179,6 +184,7 @@ export function clientsJson(
       queued: session.queuedCount,
       inflight: session.inflight.size,
       dropped: session.dropped,
+      refusedForMemory: session.refusedForMemory,
     };
     if (conn !== undefined) entry.connectedSince = new Date(conn.connectedAt).toISOString();
     else entry.disconnectedAt = new Date(session.disconnectedAt).toISOString();

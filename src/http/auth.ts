@@ -50,12 +50,12 @@ export function parseBasicAuth(header: string | null): BasicCredentials | undefi
 /** What a request's credentials are worth. */
 export type AuthVerdict = "ok" | "no credentials" | "unknown user" | "bad password";
 
-/** Check the `Authorization` header of `request` against `passwords`. */
+/** Check an `Authorization` header value (null when absent) against `passwords`. */
 export async function checkBasicAuth(
-  request: Request,
+  authorization: string | null,
   passwords: PasswordVerifier,
 ): Promise<{ verdict: AuthVerdict; username?: string }> {
-  const credentials = parseBasicAuth(request.headers.get("authorization"));
+  const credentials = parseBasicAuth(authorization);
   if (credentials === undefined) return { verdict: "no credentials" };
   const { username, password } = credentials;
   const verdict = await passwords.verify(username, password);

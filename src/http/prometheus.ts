@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CounterName } from "../broker/metrics.ts";
+import { type CounterName, LOST_KINDS } from "../broker/metrics.ts";
 import type { ListenerCounters, Stats } from "../broker/stats.ts";
 
 /** The Content-Type of the exposition format. */
@@ -151,6 +151,13 @@ export function renderMetrics(stats: Stats): string {
   out.gauge("store_bytes", "Payload bytes of the messages held.", stats.store.bytes);
   out.gauge("heap_bytes", "JavaScript heap in use.", stats.heap.current);
   out.gauge("heap_maximum_bytes", "Most JavaScript heap in use seen.", stats.heap.maximum);
+  out.gauge("memory_limit_bytes", "memory_limit; 0 = no limit.", stats.memoryLimit.limit);
+  out.family(
+    "memory_limit_refused_total",
+    "counter",
+    "PUBLISH packets refused because memory_limit was reached.",
+  );
+  out.sample("memory_limit_refused_total", stats.memoryLimit.refused);
   const p = stats.persistence;
   out.gauge("persistence_enabled", "1 when persistence is on.", p.enabled ? 1 : 0);
   out.gauge("persistence_failing", "1 while the store cannot be written.", p.failing ? 1 : 0);
@@ -160,5 +167,21 @@ export function renderMetrics(stats: Stats): string {
   if (p.storedBytes !== undefined) {
     out.gauge("persistence_stored_bytes", "Bytes the store holds.", p.storedBytes);
   }
+  if (p.lost !== undefined) {
+    out.family(
+      "persistence_damaged_records",
+      "gauge",
+      "Records a damaged store lost at start-up, by kind (other: keys unreadable too).",
+    );
+    for (const kind of LOST_KINDS) {
+      out.sample("persistence_damaged_records", p.lost[kind], [["kind", kind]]);
+    }
+  }
+  out.family(
+    "log_lines_dropped_total",
+    "counter",
+    "Log lines dropped because their destination did not keep up.",
+  );
+  out.sample("log_lines_dropped_total", stats.logLinesDropped);
   return out.lines.join("\n") + "\n";
 }

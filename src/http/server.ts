@@ -1,6 +1,8 @@
 /**
  * The HTTP listener (`protocol http` on a listener): the status page, Prometheus metrics, a
- * health check and a JSON API about the broker, served with `Deno.serve`.
+ * health check and a JSON API about the broker, served by our own HTTP/1.1 code (http1.ts,
+ * connection.ts) over the same accept loop as MQTT: `Deno.serve` ends the process when it runs
+ * out of descriptors and has no hook for a connection cap or a header timeout.
  *
  * ```ts
  * const http = startHttpServer(broker, { hostname: "127.0.0.1", port: 0, open: true });
@@ -8,13 +10,20 @@
  * await http.close();
  * ```
  *
- * `startHttpServer(broker, { hostname, port, open?, passwords? })` listens at once (port 0
- * picks a free port, returned as `port`) and throws when it cannot (the address is in use).
- * Unless `open` is true, every route but `/health` needs HTTP basic auth with a user of
- * `passwords` (the broker's password file); without either it throws. `close()` stops
- * listening and resolves once the requests in progress are answered.
+ * `startHttpServer(broker, { hostname, port, open?, passwords?, users?, maxConnections?,
+ * timeoutMs? })` listens at once (port 0 picks a free port, returned as `port`) and throws
+ * when it cannot (the address is in use). Unless `open` is true, every route but `/health`
+ * needs HTTP basic auth with a user of `passwords` (the broker's password file), one of
+ * `users` when given (others get 403); without `passwords` or `open` it throws.
  *
- * Routes (GET or HEAD; other methods get 405):
+ * Each connection counts against `maxConnections` and against the broker's `connectionGate`
+ * (the descriptor limit of the process); past either, new sockets are closed at once and the
+ * pause is logged once. A client has `timeoutMs` to send each request head and to take each
+ * answer, else its connection is closed. Accept errors never end the listener. `close()` stops
+ * listening, closes idle connections and resolves once the answers in progress are written.
+ *
+ * Routes (GET or HEAD; other methods get 405; a request with a body is answered, then its
+ * connection closed):
  *
  * | path                    | answer                                                        |
  * | ----------------------- | ------------------------------------------------------------- |
@@ -30,7 +39,11 @@
 
 import type { Broker } from "../broker/broker.ts";
 import type { PasswordVerifier } from "../broker/options.ts";
+import { LISTENER_OPTIONS } from "../config/options_listener.ts";
+import { ConnectionGate } from "../transport/connection_gate.ts";
+import { listenTcp } from "../transport/tcp.ts";
 import { CHALLENGE, checkBasicAuth } from "./auth.ts";
+import { type Answer, HttpConnection } from "./connection.ts";
 import { ROUTES } from "./routes.ts";
 
 /** Where and how to serve. */
@@ -43,13 +56,19 @@ export interface HttpServerOptions {
   open?: boolean;
   /** The users and passwords basic auth checks (`password_file`). */
   passwords?: PasswordVerifier;
+  /** `http_users`: the users of `passwords` let in; the others get 403. Unset: all of them. */
+  users?: ReadonlySet<string>;
+  /** `http_max_connections`: connections open at once. */
+  maxConnections?: number;
+  /** `http_timeout` in milliseconds: to send a request head, and to take an answer. */
+  timeoutMs?: number;
 }
 
 /** A running HTTP listener. */
 export interface HttpServer {
   /** The port it listens on. */
   port: number;
-  /** Stop listening; resolves once the requests in progress are answered. */
+  /** Stop listening; resolves once the answers in progress are written. */
   close(): Promise<void>;
 }
 
@@ -67,28 +86,36 @@ function textResponse(status: number, text: string, headers: HeadersInit = {}): 
   });
 }
 
-/** Serve the HTTP routes of `broker` as `options` say; see the module documentation. */
-export function startHttpServer(broker: Broker, options: HttpServerOptions): HttpServer {
-  const passwords = options.passwords;
+/** What answers each request of `broker`'s HTTP listener, as `options` say. */
+function answerer(broker: Broker, options: HttpServerOptions): Answer {
+  const { passwords, users } = options;
   const open = options.open === true;
   if (!open && passwords === undefined) {
     throw new Error("an HTTP listener needs a password file for basic auth, or open: true");
   }
-  const answer = async (request: Request, path: string, from: string): Promise<Response> => {
-    if (request.method !== "GET" && request.method !== "HEAD") {
+  const denied = (from: string, path: string, why: string) =>
+    broker.log.notice(`Denied HTTP request from ${from} for ${path}: ${why}.`);
+  const respond = async (
+    method: string,
+    path: string,
+    authorization: string | null,
+    from: string,
+  ) => {
+    if (method !== "GET" && method !== "HEAD") {
       return textResponse(405, "method not allowed", { allow: ALLOWED_METHODS });
     }
     const route = ROUTES.get(path);
     if (route?.auth !== false && !open) {
-      const { verdict, username } = await checkBasicAuth(request, passwords!);
+      const { verdict, username = "" } = await checkBasicAuth(authorization, passwords!);
       if (verdict !== "ok") {
         if (verdict !== "no credentials") {
-          broker.log.notice(
-            `Denied HTTP request from ${from} for ${path}: not authorised ` +
-              `(${verdict}, user '${printable(username ?? "")}').`,
-          );
+          denied(from, path, `not authorised (${verdict}, user '${printable(username)}')`);
         }
         return textResponse(401, "unauthorised", { "www-authenticate": CHALLENGE });
+      }
+      if (users !== undefined && !users.has(username)) {
+        denied(from, path, `user '${printable(username)}' is not in http_users`);
+        return textResponse(403, "forbidden");
       }
     }
     if (route === undefined) return textResponse(404, "not found");
@@ -99,28 +126,69 @@ export function startHttpServer(broker: Broker, options: HttpServerOptions): Htt
       return textResponse(500, "internal error");
     }
   };
-
-  const handler = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
-    const remote = info.remoteAddr as Deno.NetAddr;
-    const from = `${remote.hostname}:${remote.port}`;
-    const path = new URL(request.url).pathname;
-    const response = await answer(request, path, from);
+  return async (head, from) => {
+    let path: string;
+    try {
+      path = new URL(head.target, "http://midge").pathname;
+    } catch {
+      return textResponse(400, "bad request target");
+    }
+    const response = await respond(head.method, path, head.headers.get("authorization"), from);
     const log = broker.log;
     if (log.enabled("debug")) {
-      log.debug(`HTTP ${request.method} ${path} from ${from}: ${response.status}.`);
+      log.debug(`HTTP ${head.method} ${path} from ${from}: ${response.status}.`);
     }
-    return request.method === "HEAD"
-      ? new Response(null, { status: response.status, headers: response.headers })
-      : response;
+    return response;
   };
+}
 
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    onListen() {}, // the caller logs what it opened
-  }, handler);
+/** Serve the HTTP routes of `broker` as `options` say; see the module documentation. */
+export function startHttpServer(broker: Broker, options: HttpServerOptions): HttpServer {
+  const answer = answerer(broker, options);
+  const max = options.maxConnections ?? LISTENER_OPTIONS.http_max_connections.default;
+  const timeoutMs = options.timeoutMs ?? LISTENER_OPTIONS.http_timeout.default * 1000;
+  const listener = listenTcp(options.hostname, options.port);
+  const gate = broker.connectionGate;
+  const cap = new ConnectionGate({
+    capacity: max,
+    name: `http_max_connections ${max}`,
+    counted: `HTTP connections on port ${listener.port}`,
+  }, { paused: (line) => broker.log.warning(line), resumed: (line) => broker.log.notice(line) });
+  const connections = new Set<HttpConnection>();
+  const served = new Set<Promise<void>>();
+  const accepting = (async () => {
+    for await (const socket of listener.accept((error) => gate.acceptFailed(error))) {
+      if (!cap.admit()) {
+        socket.close();
+        continue;
+      }
+      if (!gate.admit()) {
+        cap.release();
+        socket.close();
+        continue;
+      }
+      const remote = socket.remoteAddr as Deno.NetAddr;
+      const connection = new HttpConnection(socket, {
+        from: `${remote.hostname}:${remote.port}`,
+        timeoutMs,
+      });
+      connections.add(connection);
+      const done: Promise<void> = connection.serve(answer).finally(() => {
+        connections.delete(connection);
+        served.delete(done);
+        cap.release();
+        gate.release();
+      });
+      served.add(done);
+    }
+  })();
   return {
-    port: (server.addr as Deno.NetAddr).port,
-    close: () => server.shutdown(),
+    port: listener.port,
+    async close() {
+      listener.close();
+      await accepting;
+      for (const connection of connections) connection.stop();
+      await Promise.all(served);
+    },
   };
 }

@@ -10,27 +10,56 @@ export interface TcpListener {
   readonly port: number;
   /** The address it is bound to. */
   readonly hostname: string;
-  /** Accepted connections until the listener is closed. */
-  accept(): AsyncIterable<Deno.TcpConn>;
+  /**
+   * Accepted connections until the listener is closed. A failed accept (out of descriptors:
+   * EMFILE, ENFILE) does not end it: `onError` is told, and accepting is tried again after a
+   * pause that grows from 50 ms to 1 s while the failures last.
+   */
+  accept(onError?: (error: Error) => void): AsyncIterable<Deno.TcpConn>;
   /** Stop accepting. */
   close(): void;
 }
+
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;
 
 /** Listen on `hostname:port`. */
 export function listenTcp(hostname: string | undefined, port: number): TcpListener {
   const listener = Deno.listen({ hostname: hostname ?? "0.0.0.0", port, transport: "tcp" });
   const addr = listener.addr as Deno.NetAddr;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   return {
     port: addr.port,
     hostname: addr.hostname,
-    async *accept() {
-      try {
-        for await (const conn of listener) yield conn;
-      } catch (error) {
-        if (!(error instanceof Deno.errors.BadResource)) throw error;
+    async *accept(onError) {
+      let retryMs = RETRY_FIRST_MS;
+      while (!closed) {
+        let conn: Deno.TcpConn;
+        try {
+          conn = await listener.accept();
+        } catch (error) {
+          if (closed || error instanceof Deno.errors.BadResource) return;
+          onError?.(error as Error);
+          await pause(retryMs);
+          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+          continue;
+        }
+        retryMs = RETRY_FIRST_MS;
+        yield conn;
       }
     },
     close() {
+      closed = true;
+      wake?.();
       try {
         listener.close();
       } catch {

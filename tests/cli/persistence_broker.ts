@@ -6,7 +6,8 @@
  * @module
  */
 
-import { delay } from "../integration/harness.ts";
+import assert from "node:assert/strict";
+import { delay, type RawClient } from "../integration/harness.ts";
 import { spawnMidge } from "../fixtures/midge_process.ts";
 
 /** What goes into the mosquitto.conf of a test broker. */
@@ -172,4 +173,34 @@ export async function persistenceDir(): Promise<PersistenceDir> {
     confFile: `${root}/midge.conf`,
     remove: () => Deno.remove(root, { recursive: true }),
   };
+}
+
+/** Exit status of a broker whose store cannot be used. */
+export const EXIT_STORE_FAILED = 3;
+
+/** Run `body` with a fresh directory; kill what it started and remove the directory after. */
+export async function withDir(
+  body: (dir: PersistenceDir, started: BrokerProcess[], clients: RawClient[]) => Promise<void>,
+): Promise<void> {
+  const dir = await persistenceDir();
+  const started: BrokerProcess[] = [];
+  const clients: RawClient[] = [];
+  try {
+    await body(dir, started, clients);
+  } finally {
+    for (const c of clients) await c.close();
+    for (const b of started) await b.kill();
+    await dir.remove();
+  }
+}
+
+/** Start a broker that must refuse to start (exit status 3); returns its log. */
+export async function refused(confFile: string, started: BrokerProcess[]): Promise<string> {
+  const broker = BrokerProcess.spawn(confFile);
+  started.push(broker);
+  const { status, killed } = await broker.exit(20_000);
+  assert.equal(killed, false, `the broker kept running; its log:\n${broker.log}`);
+  assert.equal(status.code, EXIT_STORE_FAILED, `exit status; the log:\n${broker.log}`);
+  assert.doesNotMatch(broker.log, /midge version \S+ running/);
+  return broker.log;
 }

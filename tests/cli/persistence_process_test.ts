@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, type RawClient } from "../integration/harness.ts";
+import { connect } from "../integration/harness.ts";
 import {
   payloadText,
   pub,
@@ -16,46 +16,11 @@ import {
   subscribe,
 } from "../integration/pubsub_helpers.ts";
 import { freePort } from "../fixtures/net.ts";
-import {
-  BrokerProcess,
-  persistenceConf,
-  type PersistenceDir,
-  persistenceDir,
-} from "./persistence_broker.ts";
-
-/** Exit status of a broker whose store cannot be used. */
-const EXIT_STORE_FAILED = 3;
+import { BrokerProcess, persistenceConf, refused, withDir } from "./persistence_broker.ts";
 
 /** Regex-quote `s`. */
 function quote(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/** Run `body` with a fresh directory; kill what it started and remove the directory after. */
-async function withDir(
-  body: (dir: PersistenceDir, started: BrokerProcess[], clients: RawClient[]) => Promise<void>,
-): Promise<void> {
-  const dir = await persistenceDir();
-  const started: BrokerProcess[] = [];
-  const clients: RawClient[] = [];
-  try {
-    await body(dir, started, clients);
-  } finally {
-    for (const c of clients) await c.close();
-    for (const b of started) await b.kill();
-    await dir.remove();
-  }
-}
-
-/** A broker that must refuse to start: its exit status and log. */
-async function refused(confFile: string, started: BrokerProcess[]): Promise<string> {
-  const broker = BrokerProcess.spawn(confFile);
-  started.push(broker);
-  const { status, killed } = await broker.exit(20_000);
-  assert.equal(killed, false, `the broker kept running; its log:\n${broker.log}`);
-  assert.equal(status.code, EXIT_STORE_FAILED, `exit status; the log:\n${broker.log}`);
-  assert.doesNotMatch(broker.log, /midge version \S+ running/);
-  return broker.log;
 }
 
 Deno.test("persistence: after SIGTERM and a start on the same directory, a queued and a retained message are still there and the log says what was restored", async () => {

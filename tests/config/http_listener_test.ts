@@ -89,6 +89,15 @@ Deno.test("MQTT-only keys on an HTTP listener are warned about, naming file, lin
   );
 });
 
+/** What an open HTTP listener gets when nothing else is set. */
+const HTTP_DEFAULTS = {
+  open: true,
+  passwords: undefined,
+  users: undefined,
+  maxConnections: 100,
+  timeoutMs: 10_000,
+};
+
 Deno.test("HTTP listeners are not given to the MQTT broker; each keeps its own password file", () => {
   const config = conf(
     "listener 1883 127.0.0.1\nlistener 8080\nprotocol http\nhttp_open true\n" +
@@ -99,8 +108,8 @@ Deno.test("HTTP listeners are not given to the MQTT broker; each keeps its own p
   assert.deepEqual(options.listeners.map((l) => l.port), [1883, 1884]);
   assert.equal(options.sysInterval, 10);
   assert.deepEqual(httpListenersFromConfig(config, files), [
-    { port: 8080, hostnames: ["::", "0.0.0.0"], open: true, passwords: undefined },
-    { port: 8081, hostnames: ["::1"], open: true, passwords: undefined },
+    { ...HTTP_DEFAULTS, port: 8080, hostnames: ["::", "0.0.0.0"] },
+    { ...HTTP_DEFAULTS, port: 8081, hostnames: ["::1"] },
   ]);
 });
 
@@ -111,5 +120,52 @@ Deno.test("sys_interval is supported: 0 to 4294967295, no notice, applied by a r
   assert.deepEqual(toml("sys_interval = 1\n").notices, []);
   assert.deepEqual(problemsOf(() => toml("sys_interval = -1\n")), [
     "midge.toml:1: sys_interval: must be 0-4294967295, not -1",
+  ]);
+});
+
+Deno.test("http_users: words on one line or several in mosquitto.conf, an array in TOML", () => {
+  const fromConf = conf(
+    "password_file /etc/p\nlistener 8080\nprotocol http\nhttp_users admin ops\nhttp_users audit\n",
+  );
+  assert.deepEqual(fromConf.listeners[0].http_users, ["admin", "ops", "audit"]);
+  assert.deepEqual(fromConf.notices, []);
+  const fromToml = toml(
+    '[security]\npassword_file = "/etc/p"\n[[listener]]\nport = 8080\nprotocol = "http"\n' +
+      'http_users = ["admin", "ops"]\nhttp_max_connections = 20\nhttp_timeout = 3\n',
+  );
+  assert.deepEqual(fromToml.notices, []);
+  const files = { global: {}, listeners: [{}], problems: [] };
+  const [http] = httpListenersFromConfig(fromToml, files);
+  assert.deepEqual(http.users, new Set(["admin", "ops"]));
+  assert.equal(http.maxConnections, 20);
+  assert.equal(http.timeoutMs, 3000);
+});
+
+Deno.test("without http_users, an HTTP listener warns that every password_file user may read it", () => {
+  assert.deepEqual(
+    conf("password_file /etc/p\nlistener 8080\nprotocol http\n").notices.map((n) => n.message),
+    [
+      "m.conf:3: protocol: every user of the password_file may read this HTTP listener's " +
+      "clients, usernames and subscriptions; name the ones who may in http_users",
+    ],
+  );
+});
+
+Deno.test("http_users = [] is refused; with http_open it is warned about as ignored", () => {
+  assert.deepEqual(
+    problemsOf(() =>
+      toml(
+        '[security]\npassword_file = "/etc/p"\n[[listener]]\nport = 8080\nprotocol = "http"\n' +
+          "http_users = []\n",
+      )
+    ),
+    [
+      "midge.toml:6: listener[1].http_users: must name at least one user (leave it out to let " +
+      "every user of the password_file in)",
+    ],
+  );
+  const config = conf("listener 8080\nprotocol http\nhttp_open true\nhttp_users admin\n");
+  assert.deepEqual(config.notices.map((n) => [n.severity, n.message]), [
+    ["warning", "m.conf:4: http_users: ignored: http_open true lets everyone in"],
   ]);
 });

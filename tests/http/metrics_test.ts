@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { startHttpServer } from "../../src/http/server.ts";
 import { escapeLabelValue, renderMetrics } from "../../src/http/prometheus.ts";
 import { takeStats } from "../../src/broker/stats.ts";
+import { sysValues } from "../../src/broker/sys_tree.ts";
 import { Broker } from "../../src/broker/broker.ts";
 import { defaultBrokerOptions } from "../../src/broker/options.ts";
+import { Logger } from "../../src/log/logger.ts";
 import { ReasonCode } from "../../src/codec/mod.ts";
 import { startBroker } from "../integration/harness.ts";
 import { expectAck, pub, sub, subscribe, sync } from "../integration/pubsub_helpers.ts";
@@ -141,5 +143,26 @@ Deno.test("/metrics is Prometheus text 0.0.4 whose counters equal $SYS after tra
     await c.closeAll();
     await http.close();
     await tb.stop();
+  }
+});
+
+Deno.test("/metrics counts the log lines its destinations dropped", () => {
+  const logger = new Logger({ sinks: [{ write: () => {}, dropped: 7 }, () => {}] });
+  const stats = takeStats(new Broker({ ...defaultBrokerOptions(), logger }));
+  const families = parseExposition(renderMetrics(stats));
+  assert.equal(families.get("midge_log_lines_dropped_total")!.type, "counter");
+  assert.equal(sumOf(families, "midge_log_lines_dropped_total"), 7);
+});
+
+Deno.test("/metrics and $SYS count what a damaged store lost at start-up, by kind", () => {
+  const stats = takeStats(new Broker(defaultBrokerOptions()));
+  const lost = { sessions: 1, subscriptions: 2, messages: 3, retained: 4, other: 5 };
+  stats.persistence = { enabled: true, failing: false, lost };
+  const families = parseExposition(renderMetrics(stats));
+  assert.equal(families.get("midge_persistence_damaged_records")!.type, "gauge");
+  assert.equal(sumOf(families, "midge_persistence_damaged_records"), 15);
+  const sys = new Map(sysValues(stats));
+  for (const [kind, n] of Object.entries(lost)) {
+    assert.equal(sys.get(`$SYS/broker/store/damaged/${kind}`), `${n}`);
   }
 });

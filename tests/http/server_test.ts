@@ -5,37 +5,17 @@
  */
 
 import assert from "node:assert/strict";
-import { PasswordFile } from "../../src/auth/password_file.ts";
+import { basic, passwordFile, withHttp } from "./http_fixture.ts";
 import { Session } from "../../src/broker/session.ts";
-import { runPasswd } from "../../src/cli/passwd.ts";
 import { MAX_LIST_ENTRIES } from "../../src/http/api.ts";
 import { type HttpServer, startHttpServer } from "../../src/http/server.ts";
 import { statusPage, statusPageSecurityPolicy } from "../../src/http/status_page.ts";
-import { capture } from "../fixtures/cli_io.ts";
-import { startBroker, type TestBroker, waitFor } from "../integration/harness.ts";
+import { startBroker, waitFor } from "../integration/harness.ts";
 import { withBrokers } from "../integration/persistence_helpers.ts";
 import { expectAck, pub, sub, subscribe, sync } from "../integration/pubsub_helpers.ts";
 import { CountingClients } from "../sys/helpers.ts";
 
 const ROUTES = ["/", "/metrics", "/api/v1/stats", "/api/v1/clients", "/api/v1/subscriptions"];
-
-/** A password file with alice / s3cret, written by `midge passwd -c -b`. */
-async function passwordFile(): Promise<PasswordFile> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/passwd`;
-    const { io, err } = capture();
-    assert.equal(await runPasswd(["-c", "-b", path, "alice", "s3cret"], io), 0, err.join("\n"));
-    return await PasswordFile.load(path);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function basic(user: string, password: string): HeadersInit {
-  const bytes = new TextEncoder().encode(`${user}:${password}`);
-  return { authorization: `Basic ${btoa(String.fromCharCode(...bytes))}` };
-}
 
 /** GET `path` (or another method); the status, headers and body text. */
 async function request(
@@ -47,23 +27,8 @@ async function request(
   return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
-/** A broker and an HTTP listener for one test, both stopped at its end. */
-async function withHttp(
-  options: { open?: boolean; passwords?: PasswordFile },
-  body: (tb: TestBroker, http: HttpServer) => Promise<void>,
-): Promise<void> {
-  const tb = startBroker();
-  const http = startHttpServer(tb.broker, { hostname: "127.0.0.1", port: 0, ...options });
-  try {
-    await body(tb, http);
-  } finally {
-    await http.close();
-    await tb.stop();
-  }
-}
-
 Deno.test("HTTP: every route but /health needs basic auth with a user of the password file", async () => {
-  const passwords = await passwordFile();
+  const passwords = await passwordFile({ alice: "s3cret" });
   await withHttp({ passwords }, async (tb, http) => {
     for (const path of ROUTES) {
       for (
@@ -251,6 +216,7 @@ Deno.test("HTTP: /api/v1/clients and /api/v1/subscriptions describe each session
         queued: 0,
         inflight: 0,
         dropped: 0,
+        refusedForMemory: 0,
         connectedSince: "",
       });
       const gone = clients.find((x: { clientId: string }) => x.clientId === "away");
@@ -268,6 +234,7 @@ Deno.test("HTTP: /api/v1/clients and /api/v1/subscriptions describe each session
         queued: 1,
         inflight: 0,
         dropped: 0,
+        refusedForMemory: 0,
         disconnectedAt: "",
       });
       const subs = JSON.parse((await request(http, "/api/v1/subscriptions")).body);

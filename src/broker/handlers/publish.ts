@@ -33,6 +33,24 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
   }
 }
 
+/**
+ * Refuse a PUBLISH because `memory_limit` is reached: the message is dropped and the client
+ * disconnected, as Mosquitto does; a 5.0 client is told why (DISCONNECT 0x97 Quota exceeded).
+ * Its will is published: it did not leave with a normal DISCONNECT [MQTT-3.1.2-8].
+ */
+function refuseForMemory(conn: Connection, packet: PublishPacket, topic: string): void {
+  const broker = conn.broker;
+  conn.counters.publishDropped++;
+  conn.session!.refusedForMemory++;
+  if (broker.memory.refuse(conn.clientId)) {
+    broker.log.warning(
+      `Client ${conn.clientId} disconnected due to out of memory (memory_limit): dropped ` +
+        `PUBLISH on '${topic}' (q${packet.qos}, ${packet.payload.length} bytes).`,
+    );
+  }
+  conn.disconnect(ReasonCode.QuotaExceeded, "memory_limit reached", "protocol");
+}
+
 /** Handle a PUBLISH from a client. */
 export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const broker = conn.broker;
@@ -130,6 +148,14 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   }
   if (packet.retain && !options.retainAvailable) {
     throw new MqttError(ReasonCode.RetainNotSupported, "retained messages are not available");
+  }
+
+  // memory_limit: the memory last read plus every payload accepted since. An empty payload
+  // (clearing a retained message) gives memory back, so it is let in.
+  const payloadBytes = packet.payload.length;
+  if ((broker.memory.headroom -= payloadBytes) < 0 && payloadBytes > 0) {
+    refuseForMemory(conn, packet, topic);
+    return;
   }
 
   const expiry = props?.messageExpiryInterval;
