@@ -57,10 +57,11 @@ export class HttpConnection {
         this.#arm();
         let parsed = parseRequestHead(buffer.subarray(0, filled));
         while ("incomplete" in parsed) {
+          const scanned = filled;
           const n = await this.#conn.read(buffer.subarray(filled));
           if (n === null) return;
           filled += n;
-          parsed = parseRequestHead(buffer.subarray(0, filled));
+          parsed = parseRequestHead(buffer.subarray(0, filled), scanned);
         }
         clearTimeout(this.#timer); // our own time to answer is not the client's
         this.#answering = true;

@@ -33,12 +33,15 @@ export type HeadParse =
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const REQUEST_LINE = new RegExp(`^(${TOKEN}) ([^ ]+) HTTP/(\\d)\\.(\\d)$`);
-const FIELD_LINE = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
+const FIELD_NAME = new RegExp(`^${TOKEN}$`);
 const latin1 = new TextDecoder("latin1");
 
-/** The offset just past the CR LF CR LF that ends the head in `bytes`, or -1. */
-function headEnd(bytes: Uint8Array): number {
-  for (let i = 3; i < bytes.length; i++) {
+/**
+ * The offset just past the CR LF CR LF that ends the head in `bytes`, or -1; `from`: the
+ * bytes before it are known not to end it.
+ */
+function headEnd(bytes: Uint8Array, from: number): number {
+  for (let i = Math.max(3, from); i < bytes.length; i++) {
     if (
       bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a && bytes[i - 3] === 0x0d
     ) {
@@ -48,9 +51,23 @@ function headEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-/** Parse the request head at the start of `bytes` (which may hold more after it). */
-export function parseRequestHead(bytes: Uint8Array): HeadParse {
-  const end = headEnd(bytes.subarray(0, MAX_HEAD_BYTES));
+/** `line` from `start` without the spaces and tabs at either end. */
+function trimSpaceAndTab(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  const blank = (c: number) => c === 0x20 || c === 0x09;
+  while (from < to && blank(line.charCodeAt(from))) from++;
+  while (to > from && blank(line.charCodeAt(to - 1))) to--;
+  return line.slice(from, to);
+}
+
+/**
+ * Parse the request head at the start of `bytes` (which may hold more after it). `scanned`:
+ * how many bytes an earlier call found incomplete, so that a head arriving a byte at a time
+ * is not searched again from the start each time.
+ */
+export function parseRequestHead(bytes: Uint8Array, scanned = 0): HeadParse {
+  const end = headEnd(bytes.subarray(0, MAX_HEAD_BYTES), scanned);
   if (end < 0) return bytes.length >= MAX_HEAD_BYTES ? { error: 431 } : { incomplete: true };
   const lines = latin1.decode(bytes.subarray(0, end - 4)).split("\r\n");
   const request = REQUEST_LINE.exec(lines[0]);
@@ -59,10 +76,13 @@ export function parseRequestHead(bytes: Uint8Array): HeadParse {
   if (major !== "1") return { error: 505 };
   const headers = new Headers();
   for (const line of lines.slice(1)) {
-    const field = FIELD_LINE.exec(line); // a folded line (starting with a space) fails here
-    if (field === null) return { error: 400 };
+    // Split by hand, not with a regular expression: trimming a value of thousands of spaces
+    // with one backtracks quadratically (0.7 s for a 16 KiB line).
+    const colon = line.indexOf(":");
+    const name = line.slice(0, Math.max(colon, 0));
+    if (!FIELD_NAME.test(name)) return { error: 400 }; // a folded line (leading space) too
     try {
-      headers.append(field[1], field[2]);
+      headers.append(name, trimSpaceAndTab(line, colon + 1));
     } catch {
       return { error: 400 }; // a value with a NUL or a bare CR
     }
