@@ -15,19 +15,18 @@ import {
   type ProtocolVersion,
   ReasonCode,
 } from "../codec/mod.ts";
+import type { Conn } from "../transport/conn.ts";
+import { OutQueue } from "../transport/out_queue.ts";
 import type { Broker } from "./broker.ts";
 import type { Counters } from "./metrics.ts";
 import type { ListenerOptions } from "./options.ts";
-import { flowControlLimit } from "./delivery.ts";
 import { dispatch, fail } from "./dispatch.ts";
-import { OutQueue } from "./out_queue.ts";
+import { congestionWait, type QueueState } from "./flow_control.ts";
 import { sentLine } from "./packet_log.ts";
 import type { Session } from "./session.ts";
 
 /** First read buffer: enough for a CONNECT; it doubles while reads fill it. */
 const MIN_READ_SIZE = 256;
-/** Longest a publisher is paused for one congested subscriber before it may go on (ms). */
-const MAX_FLOW_CONTROL_WAIT_MS = 1000;
 const MAX_READ_SIZE = 64 * 1024;
 /** Longest a closing connection waits for a client to read what is queued for it (ms). */
 const CLOSE_FLUSH_TIMEOUT_MS = 1000;
@@ -40,16 +39,6 @@ export type CloseKind =
   | "protocol" // a malformed or illegal packet
   | "takeover" // another connection took the session
   | "server"; // the broker closed it (shutdown, refusal)
-
-/** The socket side of a connection, as `Deno.Conn` provides it. */
-export interface Socket {
-  /** Read into `buf`; null at end of stream. */
-  read(buf: Uint8Array): Promise<number | null>;
-  /** Write some of `data`. */
-  write(data: Uint8Array): Promise<number>;
-  /** Close the socket. */
-  close(): void;
-}
 
 /** A client connection. */
 export class Connection {
@@ -92,7 +81,7 @@ export class Connection {
   /** Whether the will must be published when this connection ends. */
   publishWillOnClose = true;
   /** A connected subscriber whose queue this client's messages overfilled (flow control). */
-  congestedBy: Session | undefined;
+  congestedBy: QueueState | undefined;
   /** Bytes received. */
   bytesReceived = 0;
   /**
@@ -104,7 +93,7 @@ export class Connection {
   connectedAt = 0;
   /** The store batch this connection's output waits for (persistence); 0 = none. */
   heldForBatch = 0;
-  #socket: Socket;
+  #socket: Conn;
   #reader: FrameReader;
   #buf: Uint8Array = new Uint8Array(MIN_READ_SIZE);
   #bufferFilled = false;
@@ -118,7 +107,7 @@ export class Connection {
    */
   constructor(
     broker: Broker,
-    socket: Socket,
+    socket: Conn,
     peer: { address: string; port: number; listener: ListenerOptions; counters: Counters },
   ) {
     this.broker = broker;
@@ -194,13 +183,9 @@ export class Connection {
           pending.then(() => this.#resume());
           return;
         }
-        const congested = this.congestedBy;
-        if (congested !== undefined) {
-          this.congestedBy = undefined;
-          congested.waitForDrain(MAX_FLOW_CONTROL_WAIT_MS).then(() => {
-            if (congested.queuedCount > flowControlLimit(this.broker) / 2) congested.stalled = true;
-            this.#resume();
-          });
+        const congestion = congestionWait(this, this.broker.options);
+        if (congestion !== undefined) {
+          congestion.then(() => this.#resume());
           return;
         }
       }

@@ -9,6 +9,7 @@
 
 import { encodePacket, type Properties, type QoS } from "../codec/mod.ts";
 import { mayRead } from "./access.ts";
+import { queueSent } from "./flow_control.ts";
 import type { Broker } from "./broker.ts";
 import type { Connection } from "./connection.ts";
 import { keepMessage, type Message, sharedEncoding } from "./message.ts";
@@ -211,15 +212,6 @@ function encodeParticular(
   return bytes;
 }
 
-/**
- * Queue length at which a publisher feeding this queue is paused until it drains (flow control
- * instead of loss, DESIGN.md): half of max_queued_messages, or 1000 when that is unlimited.
- */
-export function flowControlLimit(broker: Broker): number {
-  const max = broker.options.maxQueuedMessages;
-  return max > 0 ? Math.max(1, Math.floor(max / 2)) : 1000;
-}
-
 /** Send queued deliveries while the in-flight window has room. */
 export function fillInflight(broker: Broker, conn: Connection, session: Session): void {
   const limit = inflightLimit(broker, conn);
@@ -235,10 +227,7 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
     broker.persistence?.done(session, delivery);
   }
   if (session.queuedCount === 0) session.droppingLogged = false;
-  if (session.queuedCount <= flowControlLimit(broker) / 2) {
-    session.stalled = false;
-    session.notifyDrained();
-  }
+  queueSent(session, broker.options);
 }
 
 /**

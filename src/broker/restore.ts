@@ -175,7 +175,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       // A client connected when the broker stopped is disconnected from now on.
       session.disconnectedAt = rec.disconnectedAt > 0 ? rec.disconnectedAt : now;
       sessions.set(sid, session);
-      broker.sessions.set(rec.clientId, session);
+      broker.sessions.add(session);
       summary.sessions++;
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
@@ -203,8 +203,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
         subscriptionId: rec.subscriptionId > 0 ? rec.subscriptionId : undefined,
         storeKey: r.ids[1],
       };
-      broker.trie.subscribe(session.clientId, rec.filter, options);
-      session.setSubscription(rec.filter, options);
+      broker.sessions.subscribe(options); // not stored again: persistence is not on yet
       session.nextSubscriptionKey = Math.max(session.nextSubscriptionKey, r.ids[1] + 1);
       summary.subscriptions++;
     } catch (error) {
@@ -300,11 +299,11 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       refuseTooDeep(message.topic, "topic name");
       message.storeRefs++;
       // Two retained records for one topic (never written so): the newer one wins.
-      const before = broker.retained.get(message.topic);
+      const before = broker.fanOut.retained.get(message.topic);
       if (before !== undefined) {
         skip(retainedKey(before.storeId), `${message.topic} has a newer one`);
       }
-      broker.retained.set(message.topic, message);
+      broker.fanOut.retained.set(message.topic, message);
       if (before === undefined) summary.retained++;
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
@@ -324,7 +323,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
   // connected (their connections ended with the broker) or whose will was delayed.
   for (const { session, delivery } of expired) persistence.done(session, delivery);
   for (const session of sessions.values()) {
-    if (session.will !== undefined) broker.startWill(session);
+    if (session.will !== undefined) broker.sessions.startWill(session);
   }
   return summary;
 }

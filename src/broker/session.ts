@@ -89,10 +89,7 @@ export class Session {
   will: Will | undefined;
   /** Timer of a delayed will, if one is pending. */
   willTimer: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * Set when a publisher waited for this queue to drain and it did not: the client is stalled,
-   * and publishers stop waiting for it (its queue limit drops instead) until it catches up.
-   */
+  /** Set by flow control (flow_control.ts) when a publisher waited for this queue in vain. */
   stalled = false;
   /** Messages dropped for this client (its queue was full, or its output backed up). */
   dropped = 0;
@@ -111,17 +108,6 @@ export class Session {
   #queuedBytes = 0;
   #nextPacketId = 1;
   #drainWaiters: (() => void)[] = NO_WAITERS;
-
-  // Scratch used while routing one message, so overlapping subscriptions merge into one
-  // delivery without allocating a map per message.
-  /** Routing pass that last matched this session. */
-  matchStamp = 0;
-  /** Highest QoS among this pass's matching subscriptions. */
-  matchQos: QoS = 0;
-  /** Whether any of them has retain as published. */
-  matchRetainAsPublished = false;
-  /** Their subscription identifiers. */
-  matchSubscriptionIds: number[] | undefined;
 
   /** A new, empty session. */
   constructor(clientId: string, version: ProtocolVersion, expiryInterval: number) {
@@ -222,7 +208,7 @@ export class Session {
   }
 
   /**
-   * Resolve once the queue has drained to `fillInflight`'s low-water mark, or after
+   * Resolve once the queue has drained to flow control's low-water mark, or after
    * `timeoutMs` (a stalled client must not hold a publisher forever).
    */
   waitForDrain(timeoutMs: number): Promise<void> {

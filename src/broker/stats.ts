@@ -131,8 +131,8 @@ export function takeStats(broker: Broker): Stats {
   const heapCurrent = Deno.memoryUsage().heapUsed;
   if (heapCurrent > metrics.heapMaximum) metrics.heapMaximum = heapCurrent;
 
-  let held = broker.retained.size;
-  let heldBytes = broker.retained.bytes;
+  let held = broker.fanOut.retained.size;
+  let heldBytes = broker.fanOut.retained.bytes;
   for (const session of broker.sessions.values()) {
     held += session.queuedCount + session.inflight.size;
     heldBytes += session.queuedBytes;
@@ -140,7 +140,7 @@ export function takeStats(broker: Broker): Stats {
   }
 
   const total = broker.sessions.size;
-  const connected = broker.connectedCount;
+  const connected = broker.sessions.connectedCount;
   const persistence = broker.persistence;
   const storeStats = persistence?.store.stats();
   return {
@@ -160,9 +160,9 @@ export function takeStats(broker: Broker): Stats {
       version: c.version === BEFORE_CONNECT ? 0 : c.version,
       values: countersOf(c),
     })),
-    subscriptions: broker.trie.count,
-    sharedSubscriptions: broker.trie.sharedCount,
-    retained: broker.retained.size,
+    subscriptions: broker.fanOut.subscriptionCount,
+    sharedSubscriptions: broker.fanOut.sharedSubscriptionCount,
+    retained: broker.fanOut.retained.size,
     store: { messages: held, bytes: heldBytes },
     heap: { current: heapCurrent, maximum: metrics.heapMaximum },
     memoryLimit: {

@@ -143,6 +143,6 @@ export class SysTree {
     const message = newMessage(topic, this.#encoder.encode(payload), 0, true, "");
     message.owned = true;
     this.#retained.set(topic, message);
-    this.#broker.route(message);
+    this.#broker.fanOut.route(message);
   }
 }

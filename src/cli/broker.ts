@@ -24,7 +24,7 @@ import {
   localOnlyListeners,
 } from "./broker_options.ts";
 import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
-import type { CliIo } from "./dispatch.ts";
+import type { CliIo } from "../tools/cli_io.ts";
 import { Reloader } from "./reloader.ts";
 import { startPersistence } from "./persistence_start.ts";
 

@@ -7,6 +7,7 @@
 
 import { MIDGE_VERSION } from "../version.ts";
 import { concatBytes } from "../codec/bytes.ts";
+import type { CliIo } from "../tools/cli_io.ts";
 
 /** Exit code for a usage error or a command that is not available, as Mosquitto's tools use. */
 export const EXIT_USAGE = 2;
@@ -27,23 +28,23 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   convert: {
     summary: "print a mosquitto.conf file as Midge's TOML configuration",
-    run: async (args, io) => (await import("./convert.ts")).runConvert(args, io),
+    run: async (args, io) => (await import("../tools/convert.ts")).runConvert(args, io),
   },
   pub: {
     summary: "publish a message, like mosquitto_pub",
-    run: async (args, io) => (await import("./pub.ts")).runPub(args, io),
+    run: async (args, io) => (await import("../tools/pub.ts")).runPub(args, io),
   },
   sub: {
     summary: "subscribe and print messages, like mosquitto_sub",
-    run: async (args, io) => (await import("./sub.ts")).runSub(args, io),
+    run: async (args, io) => (await import("../tools/sub.ts")).runSub(args, io),
   },
   rr: {
     summary: "request and wait for a response, like mosquitto_rr",
-    run: async (args, io) => (await import("./rr.ts")).runRr(args, io),
+    run: async (args, io) => (await import("../tools/rr.ts")).runRr(args, io),
   },
   passwd: {
     summary: "manage a password file, like mosquitto_passwd",
-    run: async (args, io) => (await import("./passwd.ts")).runPasswd(args, io),
+    run: async (args, io) => (await import("../tools/passwd.ts")).runPasswd(args, io),
   },
 };
 
@@ -80,16 +81,6 @@ export function usage(): string {
     "",
     "midge <command> --help shows a command's options.",
   ].join("\n");
-}
-
-/** Output streams, replaceable in tests. */
-export interface CliIo {
-  /** Write a line to standard output. */
-  out(line: string): void;
-  /** Write a line to standard error. */
-  err(line: string): void;
-  /** Write bytes as they are to standard output (received payloads); default: `out`. */
-  write?(data: Uint8Array): void;
 }
 
 /**

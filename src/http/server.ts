@@ -16,7 +16,7 @@
  * needs HTTP basic auth with a user of `passwords` (the broker's password file), one of
  * `users` when given (others get 403); without `passwords` or `open` it throws.
  *
- * Each connection counts against `maxConnections` and against the broker's `connectionGate`
+ * Each connection counts against `maxConnections` and against the broker's `listeners.gate`
  * (the descriptor limit of the process); past either, new sockets are closed at once and the
  * pause is logged once. A client has `timeoutMs` to send each request head and to take each
  * answer, else its connection is closed. Accept errors never end the listener. `close()` stops
@@ -148,7 +148,7 @@ export function startHttpServer(broker: Broker, options: HttpServerOptions): Htt
   const max = options.maxConnections ?? LISTENER_OPTIONS.http_max_connections.default;
   const timeoutMs = options.timeoutMs ?? LISTENER_OPTIONS.http_timeout.default * 1000;
   const listener = listenTcp(options.hostname, options.port);
-  const gate = broker.connectionGate;
+  const gate = broker.listeners.gate;
   const cap = new ConnectionGate({
     capacity: max,
     name: `http_max_connections ${max}`,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { capture } from "../fixtures/cli_io.ts";
 import { join } from "node:path";
-import { runConvert } from "../../src/cli/convert.ts";
+import { runConvert } from "../../src/tools/convert.ts";
 import { runCli } from "../../src/cli/dispatch.ts";
 import { convertMosquitto, mosquittoToToml, tomlString } from "../../src/config/convert.ts";
 import { ConfigError } from "../../src/config/errors.ts";

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { PasswordFile } from "../../src/auth/password_file.ts";
-import { runPasswd } from "../../src/cli/passwd.ts";
+import { runPasswd } from "../../src/tools/passwd.ts";
 import { type HttpServer, type HttpServerOptions, startHttpServer } from "../../src/http/server.ts";
 import { capture } from "../fixtures/cli_io.ts";
 import { startBroker, type TestBroker } from "../integration/harness.ts";

@@ -282,7 +282,7 @@ Deno.test(`HTTP: the lists stop at ${MAX_LIST_ENTRIES} entries and say they were
         subscriptionId: undefined,
         storeKey: 0,
       });
-      tb.broker.sessions.set(session.clientId, session);
+      tb.broker.sessions.add(session);
     }
     const clients = JSON.parse((await request(http, "/api/v1/clients")).body);
     assert.equal(clients.clients.length, MAX_LIST_ENTRIES);
@@ -292,7 +292,7 @@ Deno.test(`HTTP: the lists stop at ${MAX_LIST_ENTRIES} entries and say they were
     assert.equal(subs.subscriptions.length, MAX_LIST_ENTRIES);
     assert.equal(subs.total, MAX_LIST_ENTRIES + 1);
     assert.equal(subs.truncated, true);
-    tb.broker.sessions.clear();
+    for (const session of [...tb.broker.sessions.values()]) tb.broker.sessions.end(session);
   });
 });
 

@@ -223,7 +223,7 @@ Deno.test("acl_file: anonymous rules and %c patterns", async () => {
       ReasonCode.NotAuthorized,
     ]);
     await client.close();
-    await waitFor(() => tb.broker.connectedCount === 0, "the client to go");
+    await waitFor(() => tb.broker.sessions.connectedCount === 0, "the client to go");
   } finally {
     await tb.stop();
   }

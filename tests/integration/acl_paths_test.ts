@@ -81,7 +81,7 @@ for (const version of [4, 5] as ProtocolVersion[]) {
       await client.expectClosed();
       await client.close();
       await reader.expectNothing(300);
-      assert.equal(tb.broker.retained.get("secret/will"), undefined);
+      assert.equal(tb.broker.fanOut.retained.get("secret/will"), undefined);
       assert.ok(
         tb.logs.some((l) => l.includes("refused: not authorised (will topic 'secret/will')")),
         tb.logs.join("\n"),
@@ -116,7 +116,7 @@ for (const version of [4, 5] as ProtocolVersion[]) {
         tb.broker.options.aclFile = AclFile.parse(ACL_TEXT, "acl-reloaded");
         await client.close(); // dropped without DISCONNECT: the will is due
         await reader.expectNothing(willDelay * 1000 + 400);
-        assert.equal(tb.broker.retained.get("secret/will"), undefined);
+        assert.equal(tb.broker.fanOut.retained.get("secret/will"), undefined);
         await waitFor(
           () => tb.logs.some((l) => l.includes("Will of bob on 'secret/will' not published")),
           "the dropped will logged",
@@ -138,7 +138,7 @@ for (const version of [4, 5] as ProtocolVersion[]) {
       assert.equal(first.connack.reasonCode, 0);
       await subscribe(first.client, sub("alice/#", 1));
       await first.client.close();
-      await waitFor(() => tb.broker.connectedCount === 0, "alice to be away");
+      await waitFor(() => tb.broker.sessions.connectedCount === 0, "alice to be away");
       // Two QoS 1 messages queued for her.
       const carol = (await login(tb, "carol")).client;
       await publishAcked(carol, pub("alice/private", "one", { qos: 1, packetId: 1 }));
@@ -181,7 +181,7 @@ for (const version of [4, 5] as ProtocolVersion[]) {
       const [got] = await receive(first.client, 1);
       assert.equal(payloadText(got), "unacked");
       await first.client.close(); // never acknowledged: in flight
-      await waitFor(() => tb.broker.connectedCount === 1, "alice to be away");
+      await waitFor(() => tb.broker.sessions.connectedCount === 1, "alice to be away");
       assert.equal(tb.broker.sessions.get("alicesess")!.inflight.size, 1);
 
       const bob = await login(tb, "bob", { clientId: "alicesess", version, clean: false });
@@ -210,7 +210,7 @@ Deno.test("queued messages are checked against the ACL in force when they are se
     const first = await login(tb, "alice", { clientId: "alicesess", clean: false });
     await subscribe(first.client, sub("alice/#", 1));
     await first.client.close();
-    await waitFor(() => tb.broker.connectedCount === 0, "alice to be away");
+    await waitFor(() => tb.broker.sessions.connectedCount === 0, "alice to be away");
     const carol = (await login(tb, "carol")).client;
     await publishAcked(carol, pub("alice/private", "queued", { qos: 1, packetId: 1 }));
     await publishAcked(carol, pub("alice/public", "queued too", { qos: 1, packetId: 2 }));

@@ -124,7 +124,7 @@ for (const version of VERSIONS) {
         );
       }
       await s.expectNothing(); // the refused ones went nowhere
-      assert.equal(bench.tb.broker.retained.get(deepTopic(DEEPEST + 1)), undefined);
+      assert.equal(bench.tb.broker.fanOut.retained.get(deepTopic(DEEPEST + 1)), undefined);
     });
   });
 

@@ -407,7 +407,10 @@ Deno.test("a subscriber that never reads does not delay a fast one on the same t
     } finally {
       slow.close();
     }
-    await waitFor(() => tb.broker.connectedCount === 2, "the stalled subscriber to be gone");
+    await waitFor(
+      () => tb.broker.sessions.connectedCount === 2,
+      "the stalled subscriber to be gone",
+    );
   });
 });
 

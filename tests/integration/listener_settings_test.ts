@@ -104,7 +104,7 @@ Deno.test("max_connections 2: the third socket is closed at once and logged; a p
     await one.client.send({ type: "disconnect", reasonCode: 0 });
     await one.client.expectClosed();
     await one.client.close();
-    await waitFor(() => tb.broker.connectedCount === 1, "the first client to be gone");
+    await waitFor(() => tb.broker.sessions.connectedCount === 1, "the first client to be gone");
     const four = await connect(tb.port, { clientId: "four" });
     assert.equal(four.connack.reasonCode, 0);
     await four.client.close();

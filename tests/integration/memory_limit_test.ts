@@ -29,7 +29,7 @@ function brokerWithFigure(used: number): { tb: TestBroker; figure: { used: numbe
 function sample(tb: TestBroker): void {
   tb.broker.memory.check({
     limit: tb.broker.options.memoryLimit,
-    retainedBytes: tb.broker.retained.bytes,
+    retainedBytes: tb.broker.fanOut.retained.bytes,
     now: tb.broker.now(),
     log: tb.broker.log,
   });
@@ -112,12 +112,12 @@ Deno.test("memory_limit: over the limit, an empty payload still clears a retaine
     const { client } = await connect(tb.port, { clientId: "clearer", protocolVersion: 5 });
     await client.send(pub("m/kept", "value", { qos: 1, packetId: 1, retain: true }));
     await expectAck(client, "puback");
-    assert.equal(tb.broker.retained.size, 1);
+    assert.equal(tb.broker.fanOut.retained.size, 1);
     figure.used = LIMIT * 2;
     sample(tb);
     await client.send(pub("m/kept", "", { qos: 1, packetId: 2, retain: true }));
     await expectAck(client, "puback");
-    assert.equal(tb.broker.retained.size, 0);
+    assert.equal(tb.broker.fanOut.retained.size, 0);
     await client.close();
   } finally {
     await tb.stop();

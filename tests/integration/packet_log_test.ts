@@ -111,7 +111,7 @@ Deno.test("connection_messages false: no connect and disconnect lines, other lin
     await client.send({ type: "disconnect", reasonCode: 0 });
     await client.expectClosed();
     await client.close();
-    await waitFor(() => tb.broker.connectedCount === 0, "the client to be gone");
+    await waitFor(() => tb.broker.sessions.connectedCount === 0, "the client to be gone");
     assert.ok(logs.includes("Received PINGREQ from quiet"));
     assert.ok(!logs.some((l) => /New connection|New client connected|disconnected\./.test(l)));
   } finally {

@@ -272,7 +272,7 @@ for (const version of VERSIONS) {
         });
         await ctx.run(PUB, ["-p", ctx.port, "-t", "ret/marker", "-m", "marker"]);
         assert.deepEqual((await after.wait(5000)).lines, ["ret/marker marker"]);
-        assert.deepEqual(ctx.broker.broker.retained.size, 0);
+        assert.deepEqual(ctx.broker.broker.fanOut.retained.size, 0);
       }),
   });
 }
@@ -569,7 +569,10 @@ interopTest({
       await cleaner.waitForLines(3);
       // It publishes an empty retained message for each; it does not reliably exit by itself
       // afterwards (with Mosquitto as the broker either), so it is stopped once they are gone.
-      await until(() => ctx.broker.broker.retained.size === 0, "the retained messages to go");
+      await until(
+        () => ctx.broker.broker.fanOut.retained.size === 0,
+        "the retained messages to go",
+      );
       await sleep(100);
       const exit = await cleaner.kill();
       assert.deepEqual(exit.lines.toSorted(), ["rr/a v-a", "rr/b/c v-b/c", "rr/d v-d"]);

@@ -650,7 +650,7 @@ Deno.test(
     withBroker(async (ctx) => {
       const peer = await open(ctx, { protocolVersion: 4, clientId: "", clean: true });
       assert.ok(peer.client.connected);
-      const ids = [...ctx.broker.broker.sessions.keys()];
+      const ids = [...ctx.broker.broker.sessions.clientIds()];
       assert.equal(ids.length, 1);
       assert.match(ids[0], /^auto-[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
     }),

@@ -16,7 +16,7 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 function retain(broker: Broker, topic: string, payload: string): void {
   const message = newMessage(topic, utf8(payload), 1, true, "p");
   message.owned = true;
-  broker.setRetained(topic, message);
+  broker.fanOut.setRetained(topic, message);
 }
 
 function delivery(payload: string, packetId = 0): Delivery {
@@ -56,8 +56,8 @@ Deno.test("stats: each client's queued and in-flight copies count, with their pa
   one.enqueue(shared);
   two.enqueue({ ...shared });
   two.setInflight(delivery("flying", 7));
-  broker.sessions.set("one", one);
-  broker.sessions.set("two", two);
+  broker.sessions.add(one);
+  broker.sessions.add(two);
   const stats = takeStats(broker);
   assert.deepEqual(stats.store, { messages: 3, bytes: 6 + 6 + 6 });
   assert.deepEqual(stats.clients, {

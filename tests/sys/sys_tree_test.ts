@@ -219,7 +219,7 @@ Deno.test("$SYS: a client's PUBLISH there is refused and replaces no value [MQTT
     const sys = await drainPublishes(w);
     assert.equal(sys.get(`${S}uptime`)?.payload, "0 seconds");
     assert.equal(sys.get(`${S}clients/total`)?.payload, "0");
-    assert.equal(tb.broker.retained.size, 0);
+    assert.equal(tb.broker.fanOut.retained.size, 0);
   } finally {
     await c.closeAll();
     await tb.stop();

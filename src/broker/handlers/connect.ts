@@ -10,7 +10,7 @@ import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod
 import type { Connection } from "../connection.ts";
 import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
-import { NEVER_EXPIRES, Session } from "../session.ts";
+import { NEVER_EXPIRES } from "../session.ts";
 
 const PROTOCOL_LOG_NAME = { 3: "p1", 4: "p2", 5: "p5" } as const;
 
@@ -142,14 +142,6 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
 
   const persistence = broker.persistence;
   const changesBefore = persistence?.changeCount;
-  // Session takeover [MQTT-3.1.4-3].
-  let existing = broker.sessions.get(clientId);
-  if (existing?.connection !== undefined) {
-    broker.log.info(`Client ${clientId} already connected, closing old connection.`);
-    existing.connection.disconnect(ReasonCode.SessionTakenOver, undefined, "takeover");
-    existing = broker.sessions.get(clientId); // gone if it ended with that connection
-  }
-
   const expiry = v5
     ? props?.sessionExpiryInterval ?? 0
     : packet.clean
@@ -157,22 +149,12 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
     : options.persistentClientExpiration > 0
     ? options.persistentClientExpiration
     : NEVER_EXPIRES;
-  let session: Session;
-  let sessionPresent = false;
-  if (existing !== undefined && !packet.clean) {
-    session = existing; // [MQTT-3.2.2-3]
-    sessionPresent = true;
-    broker.cancelDelayedWill(session); // [MQTT-3.1.3-9]
-  } else {
-    if (existing !== undefined) {
-      // A new connection for the client id drops a pending delayed will, clean start or not
-      // [MQTT-3.1.2-8] (as Mosquitto does); ending the session must not publish it.
-      broker.cancelDelayedWill(existing);
-      broker.endSession(existing);
-    }
-    session = new Session(clientId, version, expiry);
-    broker.sessions.set(clientId, session);
-  }
+  // Session takeover [MQTT-3.1.4-3]; resumed unless clean [MQTT-3.2.2-3].
+  const { session, resumed: sessionPresent } = broker.sessions.takeOver(clientId, {
+    cleanStart: packet.clean,
+    version,
+    expiryInterval: expiry,
+  });
   if (sessionPresent && session.username !== packet.username) {
     // Kept, as Mosquitto does; what was queued for the old user and every later message is
     // checked against the new user's read access as it is sent.
@@ -186,7 +168,7 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
   session.username = packet.username;
   session.listener = conn.listener;
   session.will = packet.will;
-  broker.attach(session, conn);
+  broker.sessions.attach(session, conn);
   if (persistence !== undefined) {
     persistence.syncSession(session);
     // CONNACK (and session present) only once the session is stored as it says.

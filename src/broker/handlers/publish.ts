@@ -173,9 +173,9 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   if (packet.retain) {
     keepMessage(message);
     message.retainSource = { username: session.username, listener: conn.listener };
-    broker.setRetained(topic, message);
+    broker.fanOut.setRetained(topic, message);
   }
-  const deliveries = broker.route(message, conn);
+  const deliveries = broker.fanOut.route(message, conn);
   if (packet.qos === 2) {
     session.addIncomingQos2(packet.packetId!);
     persistence?.incomingAdded(session, packet.packetId!);

@@ -41,9 +41,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       subscriptionId,
       storeKey: session.subscriptions.get(s.topicFilter)?.storeKey ?? 0, // a replacement
     };
-    const isNew = broker.trie.subscribe(session.clientId, s.topicFilter, options);
-    session.setSubscription(s.topicFilter, options);
-    broker.persistence?.subscribed(session, options);
+    const isNew = broker.sessions.subscribe(options);
     reasonCodes.push(s.qos);
     broker.log.log("subscribe", `${session.clientId} ${s.qos} ${s.topicFilter}`);
     // Retained messages: never for shared subscriptions [MQTT-3.8.4-6 note]; by retain

@@ -14,10 +14,7 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   const session = conn.session!;
   const persistence = broker.persistence;
   const reasonCodes = packet.topicFilters.map((filter) => {
-    const existed = broker.trie.unsubscribe(session.clientId, filter);
-    const sub = session.subscriptions.get(filter);
-    if (sub !== undefined) persistence?.unsubscribed(session, sub);
-    session.deleteSubscription(filter);
+    const existed = broker.sessions.unsubscribe(session, filter);
     broker.log.log("unsubscribe", `${session.clientId} ${filter}`);
     return existed ? 0 : ReasonCode.NoSubscriptionExisted;
   });

@@ -11,7 +11,7 @@ import {
   type ClientOptions,
   parseClientArgs,
   type ToolName,
-} from "../../src/cli/client_options.ts";
+} from "../../src/tools/client_options.ts";
 import { interopTest, MOSQUITTO_CLIENTS, MOSQUITTO_RR } from "../interop/helpers.ts";
 
 /** A refused command line and what the tool prints. */

@@ -4,13 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { ConnackRefused, MqttClient } from "../../../src/cli/client/mqtt_client.ts";
-import { openSocket } from "../../../src/cli/client/socket.ts";
-import type { ProtocolVersion, PublishPacket, QoS } from "../../../src/codec/mod.ts";
-import { startBroker, waitFor } from "../../integration/harness.ts";
+import { ConnackRefused, MqttClient } from "../../src/client/mqtt_client.ts";
+import { dial } from "../../src/transport/dial.ts";
+import type { ProtocolVersion, PublishPacket, QoS } from "../../src/codec/mod.ts";
+import { startBroker, waitFor } from "../integration/harness.ts";
 
 function open(port: number, clientId: string, version: ProtocolVersion = 4, keepAlive = 60) {
-  return openSocket({ kind: "tcp", host: "127.0.0.1", port }).then((socket) =>
+  return dial({ kind: "tcp", host: "127.0.0.1", port }).then((socket) =>
     MqttClient.connect(socket, { protocolVersion: version, clientId, clean: true, keepAlive })
   );
 }

@@ -7,7 +7,19 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import type { ClientSocket, TlsSettings } from "./socket.ts";
+import type { Conn } from "./conn.ts";
+
+/** TLS settings of a connection. */
+export interface TlsSettings {
+  /** PEM CA certificates to trust (instead of the system's). */
+  caCerts?: string[];
+  /** PEM client certificate and key. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
+  /** ALPN protocol. */
+  alpn?: string;
+}
 
 /** Where to connect, and how. */
 export interface NodeTarget {
@@ -23,8 +35,8 @@ export interface NodeTarget {
   insecure?: boolean;
 }
 
-/** Open a connection to `target` as a ClientSocket. */
-export function openNodeSocket(target: NodeTarget): Promise<ClientSocket> {
+/** Open a connection to `target` as a Conn. */
+export function openNodeSocket(target: NodeTarget): Promise<Conn> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     const raw = net.connect({
@@ -45,13 +57,17 @@ export function openNodeSocket(target: NodeTarget): Promise<ClientSocket> {
     socket.once(target.tls === undefined ? "connect" : "secureConnect", () => {
       socket.off("error", onError);
       socket.setNoDelay(true);
-      resolve(adapt(socket));
+      resolve(adapt(socket, {
+        transport: "tcp",
+        hostname: socket.remoteAddress ?? target.host,
+        port: socket.remotePort ?? target.port,
+      }));
     });
   });
 }
 
-/** A node socket seen as a ClientSocket: reads from a queue of received chunks. */
-function adapt(socket: net.Socket): ClientSocket {
+/** A node socket seen as a Conn: reads from a queue of received chunks. */
+function adapt(socket: net.Socket, remoteAddr: Deno.NetAddr): Conn {
   const chunks: Uint8Array[] = [];
   let waiting: (() => void) | undefined;
   let ended = false;
@@ -79,6 +95,7 @@ function adapt(socket: net.Socket): ClientSocket {
     wake();
   });
   return {
+    remoteAddr,
     async read(buf) {
       for (let i = 0; chunks.length === 0; i++) {
         if (failure !== undefined) throw failure;

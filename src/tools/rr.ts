@@ -8,8 +8,8 @@
  */
 
 import { type Properties, type PublishPacket } from "../codec/mod.ts";
-import { connectTool, parseToolArgs, printMessage } from "./client/tool_session.ts";
-import type { CliIo } from "./dispatch.ts";
+import { connectTool, parseToolArgs, printMessage } from "./tool_session.ts";
+import type { CliIo } from "./cli_io.ts";
 import { EXIT_TIMED_OUT } from "./sub.ts";
 
 /** Run `midge rr` with `args`; resolves to the exit code. */

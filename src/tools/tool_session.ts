@@ -11,21 +11,21 @@ import {
   type ProtocolVersion,
   type PublishPacket,
   toV3ConnackCode,
-} from "../../codec/mod.ts";
-import { type ClientOptions, parseClientArgs, type ToolName } from "../client_options.ts";
-import { formatMessage } from "../format.ts";
-import type { CliIo } from "../dispatch.ts";
+} from "../codec/mod.ts";
+import { type ClientOptions, parseClientArgs, type ToolName } from "./client_options.ts";
+import { formatMessage } from "./format.ts";
+import type { CliIo } from "./cli_io.ts";
 import { connackErrorLine, connectErrorLine } from "./messages.ts";
-import { ConnackRefused, MqttClient } from "./mqtt_client.ts";
+import { ConnackRefused, MqttClient } from "../client/mqtt_client.ts";
 import {
-  openSocket,
+  dial,
+  type DialTarget,
   type ProxyRefusal,
   ProxyRefusedError,
   type ProxyTarget,
-  type SocketTarget,
   TlsHandshakeError,
-  type TlsSettings,
-} from "./socket.ts";
+} from "../transport/dial.ts";
+import type { TlsSettings } from "../transport/node_socket.ts";
 
 /** A connected tool, or the exit code of a failure already reported. */
 export type ToolConnection = { client: MqttClient; clientId: string } | { exitCode: number };
@@ -89,7 +89,7 @@ function unsupported(options: ClientOptions): string | undefined {
   return undefined;
 }
 
-async function socketTarget(options: ClientOptions): Promise<SocketTarget> {
+async function dialTarget(options: ClientOptions): Promise<DialTarget> {
   if (options.unixSocket !== undefined) return { kind: "unix", path: options.unixSocket };
   let tls: TlsSettings | undefined;
   if (options.useTls) {
@@ -227,7 +227,7 @@ export async function connectTool(options: ClientOptions, io: CliIo): Promise<To
     : undefined;
   let socket;
   try {
-    socket = await openSocket(await socketTarget(options));
+    socket = await dial(await dialTarget(options));
   } catch (error) {
     const known = error instanceof TlsHandshakeError
       ? TLS_FAILED

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { PasswordFile } from "../../src/auth/password_file.ts";
 import type { PromptInput } from "../../src/auth/password_prompt.ts";
-import { runPasswd } from "../../src/cli/passwd.ts";
+import { runPasswd } from "../../src/tools/passwd.ts";
 import { capture } from "../fixtures/cli_io.ts";
 import { interopTest } from "../interop/helpers.ts";
 import {

@@ -10,8 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { parseClientArgs } from "../../src/cli/client_options.ts";
-import { formatMessage, type ReceivedMessage } from "../../src/cli/format.ts";
+import { parseClientArgs } from "../../src/tools/client_options.ts";
+import { formatMessage, type ReceivedMessage } from "../../src/tools/format.ts";
 import type { Properties, QoS } from "../../src/codec/types.ts";
 import {
   interopTest,
@@ -442,7 +442,7 @@ for (const g of GOLDEN) {
   });
 }
 
-const FORMAT_URL = new URL("../../src/cli/format.ts", import.meta.url).href;
+const FORMAT_URL = new URL("../../src/tools/format.ts", import.meta.url).href;
 
 /** formatMessage in a child Deno whose time zone is `tz` (a process's zone is fixed at start). */
 async function inZone(t: TimeGolden): Promise<string> {

@@ -1,36 +1,16 @@
 /**
- * The byte stream a tool talks MQTT over: TCP, TLS, a Unix socket, WebSocket (ws:// and
- * wss://, subprotocol "mqtt"), TCP and WebSocket optionally through a SOCKS5 proxy.
+ * Outgoing connections, the byte streams a client talks MQTT over: TCP, TLS, a Unix socket,
+ * WebSocket (ws:// and wss://, subprotocol "mqtt"), TCP and WebSocket optionally through a
+ * SOCKS5 proxy.
  *
  * @module
  */
 
-import { openNodeSocket } from "./node_socket.ts";
-
-/** A connected byte stream, as `Deno.Conn` is. */
-export interface ClientSocket {
-  /** Read into `buf`; null at end of stream. */
-  read(buf: Uint8Array): Promise<number | null>;
-  /** Write some of `data`; resolves to the number of bytes written. */
-  write(data: Uint8Array): Promise<number>;
-  /** Close. */
-  close(): void;
-}
-
-/** TLS settings of a connection. */
-export interface TlsSettings {
-  /** PEM CA certificates to trust (instead of the system's). */
-  caCerts?: string[];
-  /** PEM client certificate and key. */
-  cert?: string;
-  /** PEM private key of `cert`. */
-  key?: string;
-  /** ALPN protocol. */
-  alpn?: string;
-}
+import type { Conn } from "./conn.ts";
+import { openNodeSocket, type TlsSettings } from "./node_socket.ts";
 
 /** Where to connect. */
-export type SocketTarget =
+export type DialTarget =
   | {
     kind: "tcp";
     host: string;
@@ -72,8 +52,8 @@ export class ProxyRefusedError extends Error {
   }
 }
 
-/** Open a socket to `target`. */
-export async function openSocket(target: SocketTarget): Promise<ClientSocket> {
+/** Open a connection to `target`. */
+export async function dial(target: DialTarget): Promise<Conn> {
   switch (target.kind) {
     case "unix":
       return await Deno.connect({ transport: "unix", path: target.path });
@@ -221,7 +201,7 @@ async function openWebSocket(
   url: string,
   tls?: TlsSettings,
   proxy?: ProxyTarget,
-): Promise<ClientSocket> {
+): Promise<Conn> {
   const client = webSocketClient(tls, proxy);
   const ws = new WebSocket(url, { protocols: ["mqtt"], client });
   ws.binaryType = "arraybuffer";
@@ -254,7 +234,13 @@ async function openWebSocket(
     ended = true;
     wake();
   };
+  const { hostname, port, protocol } = new URL(url);
   return {
+    remoteAddr: {
+      transport: "tcp",
+      hostname,
+      port: port !== "" ? Number(port) : protocol === "wss:" ? 443 : 80,
+    },
     async read(buf) {
       while (chunks.length === 0) {
         if (ended && flushing === 0) return null;

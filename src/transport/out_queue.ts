@@ -6,19 +6,18 @@
  * @module
  */
 
+import type { Conn } from "./conn.ts";
+
 /** First buffer size; buffers are allocated on first use, so idle connections hold none. */
 const INITIAL_SIZE = 1024;
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_WAITERS: (() => void)[] = [];
 
-/** Something bytes can be written to, as `Deno.Conn` is. */
-export interface Writable {
-  /** Write some of `data`; resolves to the number of bytes written. */
-  write(data: Uint8Array): Promise<number>;
-}
+/** What the queue writes to: the write side of a connection. */
+export type Writable = Pick<Conn, "write">;
 
-/** Who is told when a write fails (the connection). */
+/** Who is told when a write fails (the broker's connection, the client). */
 export interface OutputOwner {
   /** A write failed: the socket is gone. */
   outputFailed(error: unknown): void;

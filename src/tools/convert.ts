@@ -8,7 +8,7 @@
 import { convertMosquitto } from "../config/convert.ts";
 import { ConfigError, formatProblem } from "../config/errors.ts";
 import { readMosquittoConf } from "../config/mosquitto_conf.ts";
-import type { CliIo } from "./dispatch.ts";
+import type { CliIo } from "./cli_io.ts";
 
 const USAGE = "Usage: midge convert FILE";
 

@@ -31,7 +31,7 @@ import { DEFAULT_ITERATIONS, type HashType } from "../auth/password_hash.ts";
 import { PasswordReader, type PromptInput } from "../auth/password_prompt.ts";
 import { ReplaceError, replaceFile, type ResolvedPath, resolvePath } from "../auth/replace_file.ts";
 import { MIDGE_VERSION } from "../version.ts";
-import type { CliIo } from "./dispatch.ts";
+import type { CliIo } from "./cli_io.ts";
 
 /** Exit code for an error, as mosquitto_passwd uses for every error. */
 const EXIT_ERROR = 1;

@@ -8,10 +8,10 @@
 
 import { MqttError, type Properties, type QoS } from "../codec/mod.ts";
 import type { ClientOptions } from "./client_options.ts";
-import { reasonText } from "./client/messages.ts";
-import type { MqttClient } from "./client/mqtt_client.ts";
-import { connectTool, parseToolArgs } from "./client/tool_session.ts";
-import type { CliIo } from "./dispatch.ts";
+import { reasonText } from "./messages.ts";
+import type { MqttClient } from "../client/mqtt_client.ts";
+import { connectTool, parseToolArgs } from "./tool_session.ts";
+import type { CliIo } from "./cli_io.ts";
 
 /** Lines of `-l` published at QoS 0 between waits for the socket to drain. */
 const QOS0_BATCH = 1024;

@@ -9,9 +9,9 @@
 import { type PublishPacket, type Subscription, topicFilterProblem } from "../codec/mod.ts";
 import { SubscriptionTrie } from "../router/mod.ts";
 import type { ClientOptions } from "./client_options.ts";
-import type { MqttClient } from "./client/mqtt_client.ts";
-import { connectTool, parseToolArgs, printMessage } from "./client/tool_session.ts";
-import type { CliIo } from "./dispatch.ts";
+import type { MqttClient } from "../client/mqtt_client.ts";
+import { connectTool, parseToolArgs, printMessage } from "./tool_session.ts";
+import type { CliIo } from "./cli_io.ts";
 
 /** Exit code of `-W` expiring: libmosquitto's MOSQ_ERR_TIMEOUT. */
 export const EXIT_TIMED_OUT = 27;

@@ -1,8 +1,9 @@
 /**
- * A small MQTT client on the project's codec, for the tools (`midge pub`, `sub`, `rr`) and
- * tests: CONNECT/CONNACK, PUBLISH at QoS 0, 1 and 2 both ways with their acknowledgements,
- * SUBSCRIBE, UNSUBSCRIBE, keep alive, DISCONNECT. Writes are batched per turn of the event
- * loop (the broker's OutQueue), so a tool streaming many messages makes few system calls.
+ * A small MQTT client on the project's codec, over any transport `Conn`: for the tools
+ * (`midge pub`, `sub`, `rr`), tests, and bridges next. CONNECT/CONNACK, PUBLISH at QoS 0, 1
+ * and 2 both ways with their acknowledgements, SUBSCRIBE, UNSUBSCRIBE, keep alive, DISCONNECT.
+ * Writes are batched per turn of the event loop (transport's OutQueue, as the broker's are),
+ * so a tool streaming many messages makes few system calls.
  *
  * @module
  */
@@ -23,9 +24,9 @@ import {
   type SubackPacket,
   type Subscription,
   type UnsubackPacket,
-} from "../../codec/mod.ts";
-import { OutQueue } from "../../broker/out_queue.ts";
-import type { ClientSocket } from "./socket.ts";
+} from "../codec/mod.ts";
+import type { Conn } from "../transport/conn.ts";
+import { OutQueue } from "../transport/out_queue.ts";
 
 /** What CONNECT carries, besides the protocol version. */
 export type ConnectFields = Omit<ConnectPacket, "type">;
@@ -69,7 +70,7 @@ export class MqttClient {
   /** Resolves when the connection has ended, with the error that ended it, if any. */
   readonly closed: Promise<Error | undefined>;
   #trace: PacketTrace | undefined;
-  #socket: ClientSocket;
+  #socket: Conn;
   #out: OutQueue;
   #reader: FrameReader;
   #pending = new Map<number, Waiter<Packet>>();
@@ -83,7 +84,7 @@ export class MqttClient {
   #endClosed!: (error: Error | undefined) => void;
 
   private constructor(
-    socket: ClientSocket,
+    socket: Conn,
     version: ProtocolVersion,
     state: { connack: ConnackPacket; reader: FrameReader; keepAlive: number; trace?: PacketTrace },
   ) {
@@ -107,7 +108,7 @@ export class MqttClient {
    * `ConnackRefused` for a refusal, and an Error if the broker closes or says nothing.
    */
   static async connect(
-    socket: ClientSocket,
+    socket: Conn,
     fields: ConnectFields,
     options: { timeoutMs?: number; trace?: PacketTrace } = {},
   ): Promise<MqttClient> {
@@ -353,14 +354,14 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-async function writeAll(socket: ClientSocket, data: Uint8Array): Promise<void> {
+async function writeAll(socket: Conn, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) off += await socket.write(data.subarray(off));
 }
 
 /** Read until the first packet, which must be CONNACK. */
 async function readConnack(
-  socket: ClientSocket,
+  socket: Conn,
   reader: FrameReader,
   version: ProtocolVersion,
   timeoutMs: number,

@@ -1,0 +1,19 @@
+/**
+ * The one socket seam: what the broker's connections and the MQTT client read from and write
+ * to. A `Deno.Conn` (TCP, TLS, Unix) is one as it is; WebSocket and node sockets
+ * (`dial.ts`, `node_socket.ts`) and in-memory pairs (`memory_pair.ts`) are adapted to it.
+ *
+ * @module
+ */
+
+/** A connected byte stream. */
+export interface Conn {
+  /** Read into `buf`; resolves to the number of bytes read, or null at end of stream. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Write some of `data`; resolves to the number of bytes written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Close; a pending read then resolves to null (or rejects) and writes throw. */
+  close(): void;
+  /** The address of the other end. */
+  readonly remoteAddr: Deno.Addr;
+}
