@@ -6,16 +6,11 @@
  * @module
  */
 
+import type { ProtocolVersion, QoS } from "../codec/types.ts";
 import { checkFormat } from "./format.ts";
 import { parsePropertyArg } from "./client_options_properties.ts";
-import {
-  ALIASES,
-  FLAGS,
-  known,
-  type MessageSource,
-  MISSING,
-  type RawConfig,
-} from "./client_options_config.ts";
+import { ALIASES, FLAGS, known, MISSING } from "./client_options_config.ts";
+import type { ClientOptions, MessageSource, OptionsDraft } from "./client_options_shape.ts";
 import {
   atof,
   atoi,
@@ -45,11 +40,11 @@ const fail1 = (line: string): PassResult => ({ kind: "error", lines: [line] });
 const fail2 = (line: string): PassResult => ({ kind: "error", lines: [line, ""] });
 
 /** Set the message source of pub or rr; only one may be given. */
-function setSource(cfg: RawConfig, source: MessageSource): PassResult | undefined {
-  if (cfg.messageSource !== undefined) {
+function setSource(options: ClientOptions, source: MessageSource): PassResult | undefined {
+  if (options.messageSource !== undefined) {
     return fail2("Error: Only one type of message can be sent at once.");
   }
-  cfg.messageSource = source;
+  options.messageSource = source;
   return undefined;
 }
 
@@ -71,9 +66,9 @@ const subTopicError = (kind: string, t: string) =>
   `Error: Invalid ${kind} topic '${t}', are all '+' and '#' wildcards correct?`;
 
 /** `-x`: a number (decimal, 0x hex or 0 octal), -1, 4294967295 or ∞. */
-function sessionExpiry(cfg: RawConfig, value: string): PassResult | undefined {
+function sessionExpiry(options: ClientOptions, value: string): PassResult | undefined {
   if (value === "∞") {
-    cfg.sessionExpiry = 0xffffffff;
+    options.sessionExpiryInterval = 0xffffffff;
     return undefined;
   }
   const { value: n, end } = strtol(value, 0);
@@ -81,19 +76,19 @@ function sessionExpiry(cfg: RawConfig, value: string): PassResult | undefined {
     return fail2("Error: session-expiry-interval not a number.");
   }
   if (n < -1n || n > 0xffffffffn) return fail2("Error: session-expiry-interval out of range.");
-  cfg.sessionExpiry = n === -1n ? 0xffffffff : Number(n);
+  options.sessionExpiryInterval = n === -1n ? 0xffffffff : Number(n);
   return undefined;
 }
 
 /** `-L`: host, port, credentials and topic from a URL. */
-function url(cfg: RawConfig, value: string): PassResult | undefined {
+function url(options: ClientOptions, value: string): PassResult | undefined {
   const parsed = parseMqttUrl(value);
   if (parsed === "scheme") return fail2("Error: unsupported URL scheme.");
   if (parsed === "topic") {
     return fail1("Error: Invalid URL for -L argument specified - topic missing.");
   }
   const topic = parsed.topic;
-  if (cfg.tool === "sub") {
+  if (options.tool === "sub") {
     const bad = checkTopic(
       topic,
       "-L topic",
@@ -101,210 +96,221 @@ function url(cfg: RawConfig, value: string): PassResult | undefined {
       subTopicError("subscription", topic),
     );
     if (bad) return bad;
-    cfg.topics.push(topic);
+    options.topics.push(topic);
   } else {
     const bad = checkTopic(topic, "-L topic", isValidPublishTopic, pubTopicError(topic));
     if (bad) return bad;
-    cfg.topics = [topic];
+    options.topics = [topic];
   }
-  if (parsed.username !== undefined) cfg.username = parsed.username;
-  if (parsed.password !== undefined) cfg.password = parsed.password;
-  cfg.host = parsed.host;
-  cfg.port = parsed.port;
-  if (parsed.tls) cfg.tlsUseOsCerts = true;
-  cfg.websocket = parsed.websocket; // the last -L decides, as it does for the host
+  if (parsed.username !== undefined) options.username = parsed.username;
+  if (parsed.password !== undefined) options.password = parsed.password;
+  options.host = parsed.host;
+  options.port = parsed.port;
+  if (parsed.tls) options.tls.useOsCerts = true;
+  // the last -L decides, as it does for the host
+  if (parsed.websocket) options.websocket = true;
+  else delete options.websocket;
   return undefined;
 }
 
 /** Apply one flag (an option without a value). */
-function flag(cfg: RawConfig, name: string): PassResult | undefined {
+function flag(draft: OptionsDraft, name: string): PassResult | undefined {
+  const options = draft.options;
   switch (name) {
     case "--help":
       return { kind: "help" };
     case "--version":
       return { kind: "version" };
     case "-c":
-      cfg.cleanSession = false;
+      options.cleanSession = false;
       break;
     case "-d":
-      cfg.debug = true;
+      options.debug = true;
       break;
     case "-E":
-      cfg.exitAfterSubscribe = true;
+      options.exitAfterSubscribe = true;
       break;
     case "--insecure":
-      cfg.insecure = true;
+      options.tls.insecure = true;
       break;
     case "-l":
-      return setSource(cfg, "stdin-line");
+      return setSource(options, "stdin-line");
     case "-n":
-      return setSource(cfg, "null");
+      options.message = new Uint8Array();
+      return setSource(options, "null");
     case "-s":
-      return setSource(cfg, "stdin-file");
+      return setSource(options, "stdin-file");
     case "-N":
-      cfg.eol = false;
+      options.eol = false;
       break;
     case "--nodelay":
-      cfg.nodelay = true;
+      options.nodelay = true;
       break;
     case "--pretty":
-      cfg.pretty = true;
+      options.pretty = true;
       break;
     case "--quiet":
-      cfg.quiet = true;
+      options.quiet = true;
       break;
     case "-r":
-      cfg.retain = true;
+      options.retain = true;
       break;
     case "-R":
-      cfg.noRetained = true;
+      options.noRetained = true;
       break;
     case "--remove-retained":
-      cfg.removeRetained = true;
+      options.removeRetained = true;
       break;
     case "--retained-only":
-      cfg.retainedOnly = true;
+      options.retainedOnly = true;
       break;
     case "--no-local":
-      cfg.noLocal = true;
+      options.noLocal = true;
       break;
     case "--retain-as-published":
-      cfg.retainAsPublished = true;
+      options.retainAsPublished = true;
       break;
     case "--tls-use-os-certs":
-      cfg.tlsUseOsCerts = true;
+      options.tls.useOsCerts = true;
       break;
     case "-v":
-      cfg.verbose = true;
+      options.verbose = true;
       break;
     case "--will-retain":
-      cfg.willRetain = true;
+      draft.will.retain = true;
       break;
   }
   return undefined;
 }
 
 /** Apply one option that takes a value. */
-function valued(cfg: RawConfig, name: string, value: string): PassResult | undefined {
-  const tool = cfg.tool;
+function valued(draft: OptionsDraft, name: string, value: string): PassResult | undefined {
+  const options = draft.options;
+  const tool = options.tool;
   switch (name) {
     case "-A":
-      cfg.bindAddress = value;
+      options.bindAddress = value;
       break;
     case "-C":
-      cfg.msgCount = atoi(value);
-      if (cfg.msgCount < 1) return fail2(`Error: Invalid message count "${cfg.msgCount}".`);
+      options.msgCount = atoi(value);
+      if (options.msgCount < 1) return fail2(`Error: Invalid message count "${options.msgCount}".`);
       break;
     case "--cafile":
-      cfg.cafile = value;
+      options.tls.cafile = value;
       break;
     case "--capath":
-      cfg.capath = value;
+      options.tls.capath = value;
       break;
     case "--cert":
-      cfg.certfile = value;
+      options.tls.certfile = value;
       break;
     case "--ciphers":
-      cfg.ciphers = value;
+      options.tls.ciphers = value;
       break;
     case "-e": {
       const invalid = `Error: Invalid response topic '${value}', does it contain '+' or '#'?`;
       const bad = checkTopic(value, "-e", isValidPublishTopic, invalid);
       if (bad) return bad;
-      cfg.responseTopic = value;
+      options.responseTopic = value;
       break;
     }
     case "-f":
-      cfg.file = value;
-      return setSource(cfg, "file");
+      options.file = value;
+      return setSource(options, "file");
     case "-F": {
       const problem = checkFormat(value);
       if (problem !== undefined) return fail1(problem);
-      cfg.format = value;
+      options.format = value;
       break;
     }
     case "-h":
-      cfg.host = value;
+      options.host = value;
       break;
     case "-i":
-      if (cfg.idPrefix !== undefined) {
+      if (options.idPrefix !== undefined) {
         return fail2("Error: -i and -I argument cannot be used together.");
       }
-      cfg.clientId = value;
+      options.clientId = value;
       break;
     case "-I":
-      if (cfg.clientId !== undefined) {
+      if (options.clientId !== undefined) {
         return fail2("Error: -i and -I argument cannot be used together.");
       }
-      cfg.idPrefix = value;
+      options.idPrefix = value;
       break;
     case "-k":
-      cfg.keepalive = atoi(value);
-      if (cfg.keepalive < 5 || cfg.keepalive > 65535) {
+      options.keepalive = atoi(value);
+      if (options.keepalive < 5 || options.keepalive > 65535) {
         return fail2("Error: Invalid keepalive given, it must be between 5 and 65535 inclusive.");
       }
       break;
     case "--key":
-      cfg.keyfile = value;
+      options.tls.keyfile = value;
       break;
     case "--keyform":
-      cfg.keyform = value;
+      options.tls.keyform = value;
       break;
     case "-L":
-      return url(cfg, value);
+      return url(options, value);
     case "-m":
-      cfg.message = new TextEncoder().encode(value);
-      return setSource(cfg, "message");
+      options.message = new TextEncoder().encode(value);
+      return setSource(options, "message");
     case "-M":
-      cfg.maxInflight = atoi(value);
-      if (cfg.maxInflight < 1) {
+      options.maxInflight = atoi(value);
+      if (options.maxInflight < 1) {
         return fail2("Error: Maximum inflight messages must be greater than 0.");
       }
       break;
     case "-p":
-      cfg.port = atoi(value);
-      if (cfg.port < 0 || cfg.port > 65535) return fail1(`Error: Invalid port given: ${cfg.port}`);
+      options.port = atoi(value);
+      if (options.port < 0 || options.port > 65535) {
+        return fail1(`Error: Invalid port given: ${options.port}`);
+      }
       break;
     case "-P":
-      cfg.password = value;
+      options.password = value;
       break;
     case "--proxy": {
       const proxy = parseProxyUrl(value);
       if ("error" in proxy) {
         return { kind: "error", lines: proxy.error === "" ? [] : [proxy.error] };
       }
-      cfg.proxy = proxy;
+      options.proxy = proxy;
       break;
     }
     case "--psk":
-      cfg.psk = value;
+      options.tls.psk = value;
       break;
     case "--psk-identity":
-      cfg.pskIdentity = value;
+      options.tls.pskIdentity = value;
       break;
-    case "-q":
-      cfg.qos = atoi(value);
-      if (cfg.qos < 0 || cfg.qos > 2) return fail1(`Error: Invalid QoS given: ${cfg.qos}`);
+    case "-q": {
+      const qos = atoi(value);
+      if (qos < 0 || qos > 2) return fail1(`Error: Invalid QoS given: ${qos}`);
+      options.qos = qos as QoS;
       break;
+    }
     case "--retain-handling":
       if (!/^[012]$/.test(value)) {
         return fail2(`Error: --retain-handling must be 0, 1 or 2, not "${value}".`);
       }
-      cfg.retainHandling = Number(value) as 0 | 1 | 2;
+      options.retainHandling = Number(value) as 0 | 1 | 2;
       break;
-    case "--random-filter":
-      cfg.randomFilter = doubleToInt(10.0 * atof(value));
-      if (cfg.randomFilter < 1 || cfg.randomFilter > 10000) {
+    case "--random-filter": {
+      const tenths = doubleToInt(10.0 * atof(value)); // Mosquitto's unit: tenths of a percent
+      if (tenths < 1 || tenths > 10000) {
         return fail2("Error: --random-filter chance must be between 0.1-100.0");
       }
+      options.randomFilter = tenths / 10;
       break;
+    }
     case "--repeat":
-      cfg.repeatCount = atoi(value);
-      if (cfg.repeatCount < 1) return fail2("Error: --repeat argument must be >0.");
+      options.repeatCount = atoi(value);
+      if (options.repeatCount < 1) return fail2("Error: --repeat argument must be >0.");
       break;
     case "--repeat-delay":
-      cfg.repeatDelay = atof(value);
-      if (cfg.repeatDelay < 0) return fail2("Error: --repeat-delay argument must be >=0.0.");
+      options.repeatDelay = atof(value);
+      if (options.repeatDelay < 0) return fail2("Error: --repeat-delay argument must be >=0.0.");
       break;
     case "-t": {
       if (tool === "sub") {
@@ -315,72 +321,72 @@ function valued(cfg: RawConfig, name: string, value: string): PassResult | undef
           subTopicError("subscription", value),
         );
         if (bad) return bad;
-        cfg.topics.push(value);
+        options.topics.push(value);
       } else {
         const bad = checkTopic(value, "-t", isValidPublishTopic, pubTopicError(value));
         if (bad) return bad;
-        cfg.topics = [value];
+        options.topics = [value];
       }
       break;
     }
     case "-T": {
       const bad = checkTopic(value, "-T", isValidSubscribeTopic, subTopicError("filter", value));
       if (bad) return bad;
-      cfg.filterOutTopics.push(value);
+      options.filterOutTopics.push(value);
       break;
     }
     case "--tls-alpn":
-      cfg.tlsAlpn = value;
+      options.tls.alpn = value;
       break;
     case "--tls-engine":
-      cfg.tlsEngine = value;
+      options.tls.engine = value;
       break;
     case "--tls-engine-kpass-sha1":
-      cfg.tlsEngineKpassSha1 = value;
+      options.tls.engineKpassSha1 = value;
       break;
     case "--tls-version":
-      cfg.tlsVersion = value;
+      options.tls.version = value;
       break;
     case "-u":
-      cfg.username = value;
+      options.username = value;
       break;
     case "--unix":
-      cfg.host = value;
-      cfg.port = 0;
+      options.host = value;
+      options.port = 0;
       break;
     case "-U": {
       const invalid = subTopicError("unsubscribe", value);
       const bad = checkTopic(value, "-U", isValidSubscribeTopic, invalid);
       if (bad) return bad;
-      cfg.unsubscribeTopics.push(value);
+      options.unsubscribeTopics.push(value);
       break;
     }
     case "-V": {
       const version = { "31": 3, mqttv31: 3, "311": 4, mqttv311: 4, "5": 5, mqttv5: 5 }[value];
       if (version === undefined) return fail2("Error: Invalid protocol version argument given.");
-      cfg.protocolVersion = version as 3 | 4 | 5;
+      options.protocolVersion = version as ProtocolVersion;
       break;
     }
     case "-W":
-      cfg.timeout = atoi(value);
-      if (cfg.timeout < 1) return fail2(`Error: Invalid timeout "${cfg.timeout}".`);
+      options.timeout = atoi(value);
+      if (options.timeout < 1) return fail2(`Error: Invalid timeout "${options.timeout}".`);
       break;
     case "-x":
-      return sessionExpiry(cfg, value);
+      return sessionExpiry(options, value);
     case "--will-payload":
-      cfg.willPayload = new TextEncoder().encode(value);
+      draft.will.payload = new TextEncoder().encode(value);
       break;
-    case "--will-qos":
-      cfg.willQos = atoi(value);
-      if (cfg.willQos < 0 || cfg.willQos > 2) {
-        return fail2(`Error: Invalid will QoS ${cfg.willQos}.`);
-      }
+    case "--will-qos": {
+      const qos = atoi(value);
+      if (qos < 0 || qos > 2) return fail2(`Error: Invalid will QoS ${qos}.`);
+      draft.will.qos = qos as QoS;
       break;
+    }
     case "--will-topic": {
       const invalid = `Error: Invalid will topic '${value}', does it contain '+' or '#'?`;
       const bad = checkTopic(value, "--will-topic", isValidPublishTopic, invalid);
       if (bad) return bad;
-      cfg.willTopic = value;
+      draft.will.topic = value;
       break;
     }
   }
@@ -388,30 +394,30 @@ function valued(cfg: RawConfig, name: string, value: string): PassResult | undef
 }
 
 /**
- * Read `args` from `start` into `cfg`. Stops at the end, at the first error, at `--help` or
+ * Read `args` from `start` into `draft`. Stops at the end, at the first error, at `--help` or
  * `--version`, or at `-o FILE`, which the caller reads in place before going on at `next`.
  */
-export function applyArgs(cfg: RawConfig, args: string[], start = 0): PassResult {
+export function applyArgs(draft: OptionsDraft, args: string[], start = 0): PassResult {
   for (let i = start; i < args.length; i++) {
     const given = args[i];
     const name = ALIASES[given] ?? given;
-    if (!known(cfg.tool, name)) return fail1(`Error: Unknown option '${given}'.`);
+    if (!known(draft.options.tool, name)) return fail1(`Error: Unknown option '${given}'.`);
     if (name === "-D") {
-      const result = parsePropertyArg(args.slice(i + 1), cfg.properties);
+      const result = parsePropertyArg(args.slice(i + 1), draft.propertyLists);
       if ("error" in result) return { kind: "error", lines: result.error };
-      cfg.protocolVersion = 5;
+      draft.options.protocolVersion = 5;
       i += result.consumed;
       continue;
     }
     if (FLAGS.has(name)) {
-      const result = flag(cfg, name);
+      const result = flag(draft, name);
       if (result !== undefined) return result;
       continue;
     }
     if (i + 1 >= args.length) return fail2(`Error: ${MISSING[name]}`);
     const value = args[++i];
     if (name === "-o") return { kind: "include", file: value, next: i + 1 };
-    const result = valued(cfg, name, value);
+    const result = valued(draft, name, value);
     if (result !== undefined) return result;
   }
   return { kind: "done" };

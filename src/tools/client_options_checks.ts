@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { RawConfig } from "./client_options_config.ts";
 import { checkPropertyLists } from "./client_options_properties.ts";
+import type { ClientOptions, OptionsDraft } from "./client_options_shape.ts";
 import { usageLines } from "./client_options_usage.ts";
 import { isValidMqttUtf8 } from "./client_options_values.ts";
 
@@ -33,55 +33,60 @@ export type ReadStdin = () => Promise<Uint8Array>;
 const MAX_FILE = 268_435_455;
 
 /** The checks Mosquitto makes once every option is read; the first error line, if any. */
-export function checkLoaded(cfg: RawConfig): string | undefined {
-  if (cfg.willPayload !== undefined && cfg.willTopic === undefined) {
+export function checkLoaded(draft: OptionsDraft): string | undefined {
+  const { options, will } = draft;
+  const tls = options.tls;
+  if (will.payload !== undefined && will.topic === undefined) {
     return "Error: Will payload given, but no will topic given.";
   }
-  if (cfg.willRetain && cfg.willTopic === undefined) {
+  if (will.retain && will.topic === undefined) {
     return "Error: Will retain given, but no will topic given.";
   }
-  if ((cfg.certfile === undefined) !== (cfg.keyfile === undefined)) {
+  if ((tls.certfile === undefined) !== (tls.keyfile === undefined)) {
     return "Error: Both certfile and keyfile must be provided if one of them is set.";
   }
-  if (cfg.keyform !== undefined && cfg.keyfile === undefined) {
+  if (tls.keyform !== undefined && tls.keyfile === undefined) {
     return "Error: If keyform is set, keyfile must be also specified.";
   }
   if (
-    cfg.tlsEngineKpassSha1 !== undefined &&
-    (cfg.keyform === undefined || cfg.tlsEngine === undefined)
+    tls.engineKpassSha1 !== undefined && (tls.keyform === undefined || tls.engine === undefined)
   ) {
     return "Error: when using tls-engine-kpass-sha1, both tls-engine and keyform must also be provided.";
   }
-  if ((cfg.cafile !== undefined || cfg.capath !== undefined) && cfg.psk !== undefined) {
+  if ((tls.cafile !== undefined || tls.capath !== undefined) && tls.psk !== undefined) {
     return "Error: Only one of --psk or --cafile/--capath may be used at once.";
   }
-  if (cfg.psk !== undefined && cfg.pskIdentity === undefined) {
+  if (tls.psk !== undefined && tls.pskIdentity === undefined) {
     return "Error: --psk-identity required if --psk used.";
   }
-  const noId = cfg.idPrefix !== undefined || cfg.clientId === undefined;
-  if (cfg.protocolVersion === 5) {
-    if (!cfg.cleanSession && cfg.sessionExpiry === undefined) cfg.sessionExpiry = 0xffffffff;
-    if (cfg.sessionExpiry === 0xffffffff && noId) {
+  const noId = options.idPrefix !== undefined || options.clientId === undefined;
+  if (options.protocolVersion === 5) {
+    if (!options.cleanSession && options.sessionExpiryInterval === undefined) {
+      options.sessionExpiryInterval = 0xffffffff;
+    }
+    const expiry = options.sessionExpiryInterval;
+    if (expiry === 0xffffffff && noId) {
       return "Error: You must provide a client id if you are using an infinite session expiry interval.";
     }
-    if (cfg.sessionExpiry !== undefined && cfg.sessionExpiry > 0) {
-      cfg.properties.connect.push({
+    if (expiry !== undefined && expiry > 0) {
+      draft.propertyLists.connect.push({
         name: "session-expiry-interval",
         key: "sessionExpiryInterval",
-        value: cfg.sessionExpiry,
+        value: expiry,
       });
     }
-  } else if (!cfg.cleanSession && noId) {
+  } else if (!options.cleanSession && noId) {
     return "Error: You must provide a client id if you are using the -c option.";
   }
-  if (cfg.tool === "sub" && cfg.topics.length === 0) {
+  if (options.tool === "sub" && options.topics.length === 0) {
     return "Error: You must specify a topic to subscribe to.";
   }
-  const propertyError = checkPropertyLists(cfg.properties);
+  const propertyError = checkPropertyLists(draft.propertyLists);
   if (propertyError !== undefined) return propertyError;
   if (
-    cfg.tool === "rr" &&
-    (cfg.topics.length === 0 || cfg.messageSource === undefined || cfg.responseTopic === undefined)
+    options.tool === "rr" &&
+    (options.topics.length === 0 || options.messageSource === undefined ||
+      options.responseTopic === undefined)
   ) {
     return "Error: All of topic, message, and response topic must be supplied.";
   }
@@ -94,22 +99,22 @@ async function readAllStdin(): Promise<Uint8Array> {
 
 /** pub: load `-f` or `-s` as mosquitto_pub does before its last check; error lines if it fails. */
 async function loadPubMessage(
-  cfg: RawConfig,
+  options: ClientOptions,
   readStdin?: ReadStdin,
 ): Promise<string[] | undefined> {
-  if (cfg.messageSource === "stdin-file") {
+  if (options.messageSource === "stdin-file") {
     const input = await (readStdin ?? readAllStdin)();
     if (input.length === 0) return ["Error: Zero length input.", "Error loading input from stdin."];
-    cfg.message = input;
-  } else if (cfg.messageSource === "file") {
-    const file = cfg.file!;
+    options.message = input;
+  } else if (options.messageSource === "file") {
+    const file = options.file!;
     const failed = `Error loading input file "${file}".`;
     try {
       const info = await Deno.stat(file);
       if (info.isDirectory || info.size > MAX_FILE) {
         return [`Error: File must be less than ${MAX_FILE} bytes.`, "", failed];
       }
-      cfg.message = await Deno.readFile(file);
+      options.message = await Deno.readFile(file);
     } catch {
       return [`Error: Unable to open file "${file}".`, failed];
     }
@@ -124,39 +129,40 @@ async function loadPubMessage(
  * with empty stderr.
  */
 export async function checkTool(
-  cfg: RawConfig,
-  program: string,
+  draft: OptionsDraft,
   readStdin?: ReadStdin,
 ): Promise<Refusal | undefined> {
-  const quietly = (lines: string[]) => refusal(cfg.quiet ? [] : lines);
-  if (cfg.tool === "pub") {
-    const loadError = await loadPubMessage(cfg, readStdin);
+  const options = draft.options;
+  const quietly = (lines: string[]) => refusal(options.quiet ? [] : lines);
+  if (options.tool === "pub") {
+    const loadError = await loadPubMessage(options, readStdin);
     if (loadError !== undefined) return quietly(loadError);
-    if (cfg.topics.length === 0 || cfg.messageSource === undefined) {
+    if (options.topics.length === 0 || options.messageSource === undefined) {
       return refusal(
         ["Error: Both topic and message must be supplied."],
-        usageLines("pub", program),
+        usageLines("pub", options.program),
       );
     }
-  } else if (cfg.tool === "sub") {
-    if (cfg.noRetained && cfg.retainedOnly) {
+  } else if (options.tool === "sub") {
+    if (options.noRetained && options.retainedOnly) {
       return refusal(["", "Error: Combining '-R' and '--retained-only' makes no sense."]);
     }
-  } else if (cfg.properties.publish.some((p) => p.name === "response-topic")) {
+  } else if (draft.propertyLists.publish.some((p) => p.name === "response-topic")) {
     return quietly(["Error in PUBLISH properties: Duplicate response topic."]);
   }
-  if (cfg.clientId !== undefined && !isValidMqttUtf8(cfg.clientId)) return refusal([]);
-  const cleanWithoutId = !cfg.cleanSession && cfg.clientId === undefined &&
-    cfg.idPrefix === undefined;
-  if (cfg.clientId === "" || cleanWithoutId) {
-    const text = cfg.tool === "pub"
+  if (options.clientId !== undefined && !isValidMqttUtf8(options.clientId)) return refusal([]);
+  const cleanWithoutId = !options.cleanSession && options.clientId === undefined &&
+    options.idPrefix === undefined;
+  if (options.clientId === "" || cleanWithoutId) {
+    const text = options.tool === "pub"
       ? "Error: Invalid id."
       : "Error: Invalid id and/or clean_session.";
     return quietly([text]);
   }
   if (
-    (cfg.username !== undefined && !isValidMqttUtf8(cfg.username)) ||
-    (cfg.protocolVersion !== 5 && cfg.password !== undefined && cfg.username === undefined)
+    (options.username !== undefined && !isValidMqttUtf8(options.username)) ||
+    (options.protocolVersion !== 5 && options.password !== undefined &&
+      options.username === undefined)
   ) {
     return quietly(["Error: Problem setting username and/or password."]);
   }

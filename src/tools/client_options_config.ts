@@ -1,131 +1,11 @@
 /**
- * What the client tools keep while reading their options (Mosquitto's settings before any
- * option), and which options each tool knows, with the long spellings and the texts printed
- * for a missing value.
+ * Which options each client tool knows, with the long spellings and the texts printed for a
+ * missing value.
  *
  * @module
  */
 
-import { emptyPropertyLists, type PropertyLists } from "./client_options_properties.ts";
-import type { ProxyOptions } from "./client_options_values.ts";
-
-/** The three client tools. */
-export type ToolName = "pub" | "sub" | "rr";
-
-/** Where a pub or rr message comes from: `-m`, `-f`, `-l`, `-s` or `-n`. */
-export type MessageSource = "message" | "file" | "stdin-line" | "stdin-file" | "null";
-
-/** Everything the options set, as Mosquitto keeps it while reading them. */
-export interface RawConfig {
-  tool: ToolName;
-  host?: string;
-  /** -1 until `-p`, `-L` or `--unix` set it. */
-  port: number;
-  bindAddress?: string;
-  username?: string;
-  password?: string;
-  clientId?: string;
-  idPrefix?: string;
-  keepalive: number;
-  protocolVersion: 3 | 4 | 5;
-  cleanSession: boolean;
-  /** From `-x`, with -1 and ∞ already turned into 4294967295. */
-  sessionExpiry?: number;
-  maxInflight: number;
-  debug: boolean;
-  quiet: boolean;
-  nodelay: boolean;
-  willTopic?: string;
-  willPayload?: Uint8Array;
-  willQos: number;
-  willRetain: boolean;
-  cafile?: string;
-  capath?: string;
-  certfile?: string;
-  keyfile?: string;
-  keyform?: string;
-  tlsVersion?: string;
-  tlsAlpn?: string;
-  ciphers?: string;
-  tlsEngine?: string;
-  tlsEngineKpassSha1?: string;
-  insecure: boolean;
-  tlsUseOsCerts: boolean;
-  psk?: string;
-  pskIdentity?: string;
-  proxy?: ProxyOptions;
-  /** `-L ws://` or `wss://` (Midge only): MQTT over WebSocket. */
-  websocket?: boolean;
-  properties: PropertyLists;
-  qos: number;
-  topics: string[];
-  messageSource?: MessageSource;
-  message?: Uint8Array;
-  file?: string;
-  retain: boolean;
-  repeatCount: number;
-  repeatDelay: number;
-  unsubscribeTopics: string[];
-  filterOutTopics: string[];
-  verbose: boolean;
-  eol: boolean;
-  format?: string;
-  msgCount: number;
-  timeout: number;
-  noRetained: boolean;
-  retainedOnly: boolean;
-  removeRetained: boolean;
-  /** `--random-filter` as Mosquitto stores it: tenths of a percent, 1-10000. */
-  randomFilter: number;
-  retainAsPublished: boolean;
-  /** `--no-local` (a Midge extension: 2.0.11's tools have no such option). */
-  noLocal: boolean;
-  /** `--retain-handling` (a Midge extension). */
-  retainHandling: 0 | 1 | 2;
-  exitAfterSubscribe: boolean;
-  pretty: boolean;
-  responseTopic?: string;
-}
-
-/** The tools' settings before any option. */
-export function initialConfig(tool: ToolName): RawConfig {
-  return {
-    tool,
-    port: -1,
-    keepalive: 60,
-    protocolVersion: tool === "rr" ? 5 : 4,
-    cleanSession: true,
-    maxInflight: 20,
-    debug: false,
-    quiet: false,
-    nodelay: false,
-    willQos: 0,
-    willRetain: false,
-    insecure: false,
-    tlsUseOsCerts: false,
-    properties: emptyPropertyLists(),
-    qos: 0,
-    topics: [],
-    retain: false,
-    repeatCount: 1,
-    repeatDelay: 0,
-    unsubscribeTopics: [],
-    filterOutTopics: [],
-    verbose: false,
-    eol: true,
-    msgCount: 0,
-    timeout: 0,
-    noRetained: false,
-    retainedOnly: false,
-    removeRetained: false,
-    randomFilter: 1000,
-    retainAsPublished: false,
-    noLocal: false,
-    retainHandling: 0,
-    exitAfterSubscribe: false,
-    pretty: false,
-  };
-}
+import type { ToolName } from "./client_options_shape.ts";
 
 /** The text printed for an option given without its value. */
 export const MISSING: Readonly<Record<string, string>> = {
@@ -235,6 +115,7 @@ const ONLY: Readonly<Record<string, readonly ToolName[]>> = {
   "-W": SUB_RR,
 };
 
+/** Options that take no value. */
 export const FLAGS = new Set([
   "-c",
   "-d",

@@ -6,7 +6,7 @@
  */
 
 import { MIDGE_VERSION } from "../version.ts";
-import type { ToolName } from "./client_options_config.ts";
+import type { ToolName } from "./client_options_shape.ts";
 
 const CONNECTION = [
   " -h : broker host name or address (default localhost).",

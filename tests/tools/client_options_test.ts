@@ -1029,7 +1029,11 @@ const ACCEPTED: OkRow[] = [
       properties: { connect: { sessionExpiryInterval: 4294967295 } },
     },
   },
-  { tool: "sub", args: ["-t", "a", "-x", "5"], expect: { properties: {}, protocolVersion: 4 } },
+  {
+    tool: "sub",
+    args: ["-t", "a", "-x", "5"],
+    expect: { properties: {}, protocolVersion: 4, sessionExpiryInterval: undefined },
+  },
   {
     tool: "sub",
     args: ["-t", "a", "-c", "-i", "me", "-V", "5"],
@@ -1176,6 +1180,21 @@ const ACCEPTED: OkRow[] = [
       "--will-retain",
     ],
     expect: { will: { topic: "w", payload: bytes("p"), qos: 1, retain: true } },
+  },
+  {
+    tool: "pub",
+    args: ["-t", "a", "-n", "--will-qos", "2"],
+    expect: { will: undefined },
+  },
+  {
+    tool: "pub",
+    args: ["-t", "a", "-n", "--will-topic", ""],
+    expect: { will: { topic: "", payload: new Uint8Array(), qos: 0, retain: false } },
+  },
+  {
+    tool: "sub",
+    args: ["-t", "a", "-p", "0"],
+    expect: { host: "localhost", port: 0, unixSocket: "localhost", useTls: false },
   },
   {
     tool: "pub",
