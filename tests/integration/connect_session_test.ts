@@ -9,16 +9,9 @@
 
 import assert from "node:assert/strict";
 import type { ProtocolVersion } from "../../src/codec/mod.ts";
-import { hexBytes, text } from "../fixtures/packets.ts";
+import { fixtureBytes as fixture, hexBytes, text } from "../fixtures/packets.ts";
 import { type ConnectFields, delay, hex, startBroker, waitFor } from "./harness.ts";
-import {
-  disconnect,
-  fixture,
-  lastFrame,
-  publish,
-  subscribe,
-  withBroker,
-} from "./session_helpers.ts";
+import { disconnect, lastFrame, publish, subscribe, withBroker } from "./session_helpers.ts";
 
 /** Mosquitto 2.0's CONNACK to a named 5.0 client: topic alias maximum 10, receive maximum 20. */
 const CONNACK_V5 = "20 09 00 00 06 22 00 0a 21 00 14";

@@ -1,7 +1,8 @@
 /**
  * Test harness for broker tests over real sockets: a broker on 127.0.0.1 port 0 with its log
- * captured, and a raw MQTT client that sends packets or bytes and reads packets back with
- * timeouts. Everything it opens it closes, so tests pass the resource and op sanitizers.
+ * captured, and a raw MQTT client (over a socket or any other `Conn`) that sends packets or bytes
+ * and reads packets back with timeouts. Everything it opens it closes, so tests pass the
+ * resource and op sanitizers.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
 import { Broker } from "../../src/broker/broker.ts";
 import { type BrokerOptions, defaultBrokerOptions } from "../../src/broker/options.ts";
 import { ALL_LOG_TYPES, Logger } from "../../src/log/logger.ts";
+import type { Conn } from "../../src/transport/conn.ts";
 
 /** The packet interface of a type tag (the four acks share `AckPacket`). */
 export type PacketOfType<T extends Packet["type"]> = T extends AckType ? AckPacket
@@ -74,11 +76,11 @@ export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** A raw MQTT client: packets or bytes out, decoded packets in. */
+/** A raw MQTT client over any `Conn`: packets or bytes out, decoded packets in. */
 export class RawClient {
   /** Protocol version used to encode and decode. */
   version: ProtocolVersion;
-  #conn: Deno.TcpConn;
+  #conn: Conn;
   #reader = new FrameReader();
   #packets: Packet[] = [];
   #frames: Uint8Array[] = [];
@@ -86,7 +88,8 @@ export class RawClient {
   #closed = false;
   #loop: Promise<void>;
 
-  private constructor(conn: Deno.TcpConn, version: ProtocolVersion) {
+  /** A client over `conn` (already connected: an in-memory pair's end, say). */
+  constructor(conn: Conn, version: ProtocolVersion = 4) {
     this.#conn = conn;
     this.version = version;
     this.#loop = this.#readLoop();

@@ -10,11 +10,11 @@
 
 import assert from "node:assert/strict";
 import { ReasonCode } from "../../src/codec/mod.ts";
+import { fixtureBytes } from "../fixtures/packets.ts";
 import { hex } from "./harness.ts";
 import {
   ackDelivery,
   expectAck,
-  fixtureBytes,
   lastFrame,
   payloadText,
   pub,

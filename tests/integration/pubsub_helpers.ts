@@ -18,7 +18,6 @@ import type {
   Subscription,
 } from "../../src/codec/mod.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
-import { hexBytes, PACKET_FIXTURES } from "../fixtures/packets.ts";
 import { type ConnectFields, hex, RawClient, startBroker, type TestBroker } from "./harness.ts";
 
 const encoder = new TextEncoder();
@@ -27,13 +26,6 @@ const decoder = new TextDecoder();
 /** UTF-8 bytes of `s`. */
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
-}
-
-/** Bytes of the entry named `name` in the shared packet table (STYLE.md 1). */
-export function fixtureBytes(name: string): Uint8Array {
-  const f = PACKET_FIXTURES.find((f) => f.name === name);
-  assert.ok(f, `no fixture '${name}'`);
-  return hexBytes(f.hex);
 }
 
 /** Hex of the last frame a client received. */

@@ -1,14 +1,13 @@
 /**
  * Helpers shared by the CONNECT / session and will integration tests: a broker scope that closes
- * every socket it opened (refused or not), the shared fixture bytes by name, and the few packet
- * flows those tests repeat.
+ * every socket it opened (refused or not), and the few packet flows those tests repeat.
  *
  * @module
  */
 
 import type { ConnackPacket, ProtocolVersion, QoS } from "../../src/codec/mod.ts";
 import type { BrokerOptions } from "../../src/broker/options.ts";
-import { hexBytes, PACKET_FIXTURES, text } from "../fixtures/packets.ts";
+import { text } from "../fixtures/packets.ts";
 import {
   type ConnectFields,
   hex,
@@ -17,13 +16,6 @@ import {
   startBroker,
   type TestBroker,
 } from "./harness.ts";
-
-/** Bytes of the entry of the shared packet table (tests/fixtures/packets.ts) called `name`. */
-export function fixture(name: string): Uint8Array {
-  const entry = PACKET_FIXTURES.find((f) => f.name === name);
-  if (entry === undefined) throw new Error(`no fixture named ${name}`);
-  return hexBytes(entry.hex);
-}
 
 /** A test's broker, and sockets that are closed for it when the test ends. */
 export interface Env {

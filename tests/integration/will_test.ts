@@ -8,9 +8,9 @@
 
 import assert from "node:assert/strict";
 import type { ProtocolVersion, Will } from "../../src/codec/mod.ts";
-import { hexBytes, text } from "../fixtures/packets.ts";
+import { fixtureBytes as fixture, hexBytes, text } from "../fixtures/packets.ts";
 import { type ConnectFields, delay, hex, type RawClient } from "./harness.ts";
-import { type Env, fixture, lastFrame, subscribe, withBroker } from "./session_helpers.ts";
+import { type Env, lastFrame, subscribe, withBroker } from "./session_helpers.ts";
 
 /** A client subscribed to `will/#` at QoS 1. */
 async function observer(

@@ -1,0 +1,114 @@
+/**
+ * Fan-out over the in-memory transport: one copy per client however many of its subscriptions
+ * match, shared subscriptions in turn, no local, retain as published, and `$` topics.
+ */
+
+import assert from "node:assert/strict";
+import { fixtureBytes } from "../fixtures/packets.ts";
+import {
+  ackDelivery,
+  payloadText,
+  pub,
+  publishAcked,
+  sub,
+  subscribe,
+  sync,
+} from "../integration/pubsub_helpers.ts";
+import { withMemoryBroker } from "./memory_broker.ts";
+
+Deno.test("fan-out: overlapping subscriptions give one copy at the highest QoS with every subscription id", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const s = await client("overlap", { protocolVersion: 5 });
+    await subscribe(s, sub("o/+", 1), { subscriptionIdentifiers: [1] });
+    await subscribe(s, sub("o/#", 2), { subscriptionIdentifiers: [2] });
+    await subscribe(s, sub("o/x", 0));
+    const p = await client("publisher", { protocolVersion: 5 });
+    await publishAcked(p, pub("o/x", "once", { qos: 2, packetId: 1 }));
+
+    const copy = await s.expect("publish");
+    assert.equal(copy.qos, 2);
+    assert.equal(payloadText(copy), "once");
+    assert.deepEqual([...copy.properties!.subscriptionIdentifiers!].sort(), [1, 2]);
+    await ackDelivery(s, copy);
+    await s.expectNothing(100);
+  });
+});
+
+Deno.test("fan-out: a shared subscription delivers to its members in turn [MQTT-4.8.2-3]", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const members = [await client("m1"), await client("m2")];
+    for (const m of members) await subscribe(m, sub("$share/g/jobs", 0));
+    const outsider = await client("outsider");
+    await subscribe(outsider, sub("jobs", 0));
+    const p = await client("publisher");
+    for (let i = 0; i < 4; i++) await p.send(pub("jobs", `job ${i}`));
+    await sync(p);
+
+    const received = await Promise.all(members.map(async (m) => {
+      const got = [payloadText(await m.expect("publish")), payloadText(await m.expect("publish"))];
+      await m.expectNothing(50);
+      return got;
+    }));
+    assert.deepEqual(received.map((got) => got.join()).sort(), ["job 0,job 2", "job 1,job 3"]);
+    for (let i = 0; i < 4; i++) {
+      assert.equal(payloadText(await outsider.expect("publish")), `job ${i}`);
+    }
+  });
+});
+
+Deno.test("fan-out: no local keeps a client's own messages from it [MQTT-3.8.3-3]", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const local = await client("local", { protocolVersion: 5 });
+    await subscribe(local, sub("nl/#", 0, { noLocal: true }));
+    const other = await client("other", { protocolVersion: 5 });
+    await subscribe(other, sub("nl/#", 0));
+    await local.send(pub("nl/a", "mine"));
+    await sync(local);
+    assert.equal(payloadText(await other.expect("publish")), "mine");
+    await local.expectNothing(100);
+  });
+});
+
+Deno.test("fan-out: a live message keeps its retain flag only with retain as published [MQTT-3.3.1-12] [MQTT-3.3.1-13]", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const keeps = await client("keeps", { protocolVersion: 5 });
+    await subscribe(keeps, sub("rap/#", 0, { retainAsPublished: true }));
+    const clears = await client("clears", { protocolVersion: 5 });
+    await subscribe(clears, sub("rap/#", 0));
+    const p = await client("publisher", { protocolVersion: 5 });
+    await p.send(pub("rap/a", "kept", { retain: true }));
+    assert.equal((await keeps.expect("publish")).retain, true);
+    assert.equal((await clears.expect("publish")).retain, false);
+  });
+});
+
+Deno.test("fan-out: wildcards at the first level do not match $ topics [MQTT-4.7.2-1]", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const wild = await client("wild");
+    await subscribe(wild, sub("#", 0));
+    await subscribe(wild, sub("+/status", 0));
+    const dollar = await client("dollar");
+    await subscribe(dollar, sub("$app/#", 0));
+    const p = await client("publisher");
+    await p.send(pub("$app/status", "hidden from wildcards"));
+    await p.send(pub("app/status", "plain"));
+    await sync(p);
+
+    assert.equal(payloadText(await dollar.expect("publish")), "hidden from wildcards");
+    const plain = await wild.expect("publish");
+    assert.equal(plain.topic, "app/status");
+    await wild.expectNothing(100);
+  });
+});
+
+Deno.test("fan-out: the table's QoS 0 PUBLISH reaches a subscriber as the same bytes", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const s = await client("s");
+    await subscribe(s, sub("a/b", 0));
+    const p = await client("publisher");
+    const bytes = fixtureBytes("PUBLISH 3.1.1 QoS 0");
+    await p.sendBytes(bytes);
+    await s.expect("publish");
+    assert.deepEqual(s.frames[s.frames.length - 1], bytes);
+  });
+});
