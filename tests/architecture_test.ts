@@ -48,6 +48,9 @@ const KNOWN_CYCLES: readonly string[] = [
   "src/broker/persistence.ts",
   "src/broker/session.ts",
   "src/broker/sessions.ts",
+  // The persistence seam imports no `Broker`; these two are in a cycle only through the
+  // `Connection` type of `Session.connection` (session.ts -> connection.ts -> broker.ts).
+  "src/broker/state_observer.ts",
   "src/broker/stats.ts",
   "src/broker/sys_tree.ts",
 ];

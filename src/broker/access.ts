@@ -7,7 +7,12 @@
  */
 
 import type { ConnectPacket } from "../codec/mod.ts";
-import type { BrokerOptions, ListenerOptions, TopicAuthorizer } from "./options.ts";
+import {
+  type BrokerOptions,
+  type ListenerOptions,
+  securityOf,
+  type TopicAuthorizer,
+} from "./options.ts";
 import type { Message } from "./message.ts";
 import type { Session } from "./session.ts";
 
@@ -19,7 +24,7 @@ export function aclOf(
   options: BrokerOptions,
   listener: ListenerOptions | undefined,
 ): TopicAuthorizer | undefined {
-  return listener?.security?.aclFile ?? options.aclFile;
+  return securityOf(options, listener)?.aclFile ?? options.aclFile;
 }
 
 /**
@@ -31,7 +36,7 @@ export function authenticate(
   listener: ListenerOptions,
   packet: ConnectPacket,
 ): Refusal | undefined | Promise<Refusal | undefined> {
-  const security = listener.security;
+  const security = securityOf(options, listener);
   const allowAnonymous = security?.allowAnonymous ?? options.allowAnonymous;
   const passwords = security?.passwordFile ?? options.passwordFile;
   if (packet.username === undefined) return allowAnonymous ? undefined : "no username";

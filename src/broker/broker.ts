@@ -20,6 +20,8 @@ import { type Message, newMessage } from "./message.ts";
 import { type Counters, Metrics } from "./metrics.ts";
 import type { BrokerOptions, ListenerOptions } from "./options.ts";
 import type { Persistence } from "./persistence.ts";
+import { type Reconfiguration, reconfiguration } from "./reconfigure.ts";
+import { NOT_OBSERVED, type StateObserver } from "./state_observer.ts";
 import type { Session } from "./session.ts";
 import { SessionRegistry } from "./sessions.ts";
 import { SysTree } from "./sys_tree.ts";
@@ -29,8 +31,6 @@ const SWEEP_INTERVAL_MS = 250;
 
 /** An MQTT broker. */
 export class Broker {
-  /** Options in force. */
-  readonly options: BrokerOptions;
   /** Counters. */
   readonly metrics: Metrics = new Metrics();
   /** Sessions by client id, connected or not, and their lives. */
@@ -61,34 +61,67 @@ export class Broker {
   #readLoopsEnded: (() => void) | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #now: () => number;
+  #options: BrokerOptions;
 
   /** A broker with `options`; `now` is the clock (ms), replaceable in tests. */
   constructor(options: BrokerOptions, now: () => number = Date.now) {
-    this.options = options;
+    this.#options = Object.freeze({ ...options });
     this.#now = now;
+    // The owners read the options in force at each use, through this getter.
+    const current = () => this.#options;
     this.startedAt = now();
     this.loads = new LoadAverages(this.startedAt);
     this.listeners = new Listeners({
-      options,
+      get options() {
+        return current();
+      },
       metrics: this.metrics,
       now,
       admitted: (conn, peer) => this.#serve(conn, peer),
     });
     this.fanOut = new FanOut({
-      options,
-      persistence: () => this.persistence,
+      get options() {
+        return current();
+      },
+      observer: () => this.observer,
       isOnline: (clientId) => this.sessions.isOnline(clientId),
       deliver: (session, message, qos, retain, ids) => {
         deliver(this, session, message, qos, retain, ids);
       },
     });
     this.sessions = new SessionRegistry({
-      options,
+      get options() {
+        return current();
+      },
       metrics: this.metrics,
       fanOut: this.fanOut,
       now,
-      persistence: () => this.persistence,
+      observer: () => this.observer,
     });
+  }
+
+  /** The options in force: one frozen value, replaced whole by `reconfigure`. */
+  get options(): BrokerOptions {
+    return this.#options;
+  }
+
+  /**
+   * Put `next` in force (a reload): every option but the listeners, which stay the open ones
+   * and take only their new security (see `reconfiguration`). A replaced logger is closed;
+   * `$SYS` follows `sysInterval`. Returns what changed.
+   */
+  reconfigure(next: BrokerOptions): Reconfiguration {
+    const change = reconfiguration(this.#options, next);
+    const oldLogger = this.#options.logger;
+    this.#options = change.options;
+    if (change.changed.includes("logger")) void oldLogger.close();
+    if (change.changed.includes("sysInterval")) this.sysTree.schedule();
+    return change;
+  }
+
+  /** Who hears of changes to the state that outlives a restart: persistence, when it is on. */
+  get observer(): StateObserver {
+    return this.persistence ?? NOT_OBSERVED;
   }
 
   /** The logger (`options.logger`, which a reload may replace). */

@@ -91,8 +91,6 @@ export class Connection {
   counters: Counters;
   /** When its CONNECT was accepted (ms); 0 before. */
   connectedAt = 0;
-  /** The store batch this connection's output waits for (persistence); 0 = none. */
-  heldForBatch = 0;
   #socket: Conn;
   #reader: FrameReader;
   #buf: Uint8Array = new Uint8Array(MIN_READ_SIZE);

@@ -76,7 +76,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
   }
   keepMessage(delivery.message);
   session.enqueue(delivery);
-  broker.persistence?.stored(session, delivery);
+  broker.observer.queued(session, delivery);
   return true;
 }
 
@@ -100,16 +100,10 @@ function startInflight(
   keepMessage(delivery.message);
   delivery.packetId = packetId;
   session.setInflight(delivery);
-  const persistence = broker.persistence;
-  if (persistence !== undefined && session.storeId > 0) {
-    if (delivery.storeSeq === 0) persistence.stored(session, delivery);
-    else persistence.updated(session, delivery);
-    // A QoS 2 message goes out only under a stored packet id (Persistence's contract).
-    if (delivery.qos === 2) persistence.hold(conn);
-  }
+  broker.observer.sent(session, delivery);
   if (!writePublish(broker, conn, delivery, packetId, false)) {
     session.deleteInflight(packetId);
-    persistence?.done(session, delivery);
+    broker.observer.done(session, delivery);
     return false;
   }
   return true;
@@ -224,7 +218,7 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
       }
       writePublish(broker, conn, delivery, 0, false); // queued QoS 0
     }
-    broker.persistence?.done(session, delivery);
+    broker.observer.done(session, delivery);
   }
   if (session.queuedCount === 0) session.droppingLogged = false;
   queueSent(session, broker.options);
@@ -252,7 +246,7 @@ export function resumeDelivery(broker: Broker, conn: Connection, session: Sessio
       } else {
         // Not for this user (the session was resumed under another one, or the ACL changed).
         session.deleteInflight(outgoing.packetId);
-        broker.persistence?.done(session, outgoing);
+        broker.observer.done(session, outgoing);
       }
     } else {
       conn.send({ type: "pubrel", packetId: outgoing.packetId, reasonCode: 0 });

@@ -2,6 +2,11 @@
  * Packet type -> handler, and the one place where an error becomes a DISCONNECT or a closed
  * socket (STYLE.md 4). Handlers throw `MqttError`; they never touch the socket.
  *
+ * Here too is decided, once per packet, whether its answer must wait for the store: when
+ * handling it made changes the answer promises (`StateObserver.promised` moved), the
+ * connection's output is held until they are durable. The answer is still in this turn's
+ * batch of output then, so it waits, and so does everything after it.
+ *
  * @module
  */
 
@@ -21,24 +26,41 @@ import { handleSubscribe } from "./handlers/subscribe.ts";
 import { handleUnsubscribe } from "./handlers/unsubscribe.ts";
 
 /**
- * Hand `packet` to its handler. A promise comes back only from handlers that wait (for
- * storage or authentication); the read loop awaits it before the next packet.
+ * Hand `packet` to its handler. A promise comes back only from a handler that waits (for a
+ * password check): it brings the rest of the handler's work, run here in its turn; the read
+ * loop awaits it before the next packet.
  */
 export function dispatch(conn: Connection, packet: Packet): Promise<void> | undefined {
-  const log = conn.broker.log;
+  const broker = conn.broker;
+  const log = broker.log;
   if (log.enabled("debug") && conn.isConnected) {
     for (const line of receivedLines(conn.clientId, packet)) log.debug(line);
   }
   try {
-    const pending = route(conn, packet);
-    return pending?.catch((error) => fail(conn, error));
+    const promisedBefore = broker.observer.promised;
+    const waiting = route(conn, packet);
+    holdIfPromised(conn, promisedBefore);
+    return waiting?.then((rest) => {
+      const before = broker.observer.promised;
+      rest();
+      holdIfPromised(conn, before);
+    }).catch((error) => fail(conn, error));
   } catch (error) {
     fail(conn, error);
     return undefined;
   }
 }
 
-function route(conn: Connection, packet: Packet): Promise<void> | void {
+/**
+ * Hold `conn`'s output until the store has what was promised since the observer's count was
+ * `before` (the answer is still in this turn's batch of output, so it waits too).
+ */
+function holdIfPromised(conn: Connection, before: number): void {
+  const observer = conn.broker.observer;
+  if (observer.promised !== before && !conn.closed) observer.holdUntilDurable(conn);
+}
+
+function route(conn: Connection, packet: Packet): Promise<() => void> | void {
   if (!conn.isConnected) {
     if (packet.type !== "connect") {
       throw protocolError(`first packet is ${packet.type}, not CONNECT [MQTT-3.1.0-1]`);

@@ -10,11 +10,11 @@
 
 import type { QoS } from "../codec/mod.ts";
 import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
-import { mayRead } from "./access.ts";
+import { aclOf, mayRead } from "./access.ts";
 import { noteCongestion, type Publisher } from "./flow_control.ts";
 import type { Message } from "./message.ts";
 import type { BrokerOptions } from "./options.ts";
-import type { Persistence } from "./persistence.ts";
+import type { StateObserver } from "./state_observer.ts";
 import type { Session, SubscriptionOptions } from "./session.ts";
 
 /** One subscribing session and what the routing pass in progress merged for it. */
@@ -50,8 +50,8 @@ function payloadLength(message: Message): number {
 export interface FanOutContext {
   /** Options in force (ACLs, queue limits). */
   readonly options: BrokerOptions;
-  /** The store writer, when persistence is on (it may be set after the fan-out is made). */
-  persistence(): Persistence | undefined;
+  /** Who hears of changes to retained messages (persistence may be set after the fan-out is made). */
+  observer(): StateObserver;
   /** Whether the client `clientId` is connected (to choose a shared-group member). */
   isOnline(clientId: string): boolean;
   /** Deliver `message` to `session` with the options the pass merged. */
@@ -148,7 +148,7 @@ export class FanOut {
     for (const target of targets) {
       const session = target.session;
       // Read access, when an ACL is in force [acl_file].
-      if (options.aclFile !== undefined || session.listener?.security?.aclFile !== undefined) {
+      if (aclOf(options, session.listener) !== undefined) {
         if (!mayRead(options, session, message.topic)) continue;
       }
       const qos = Math.min(message.qos, target.qos) as QoS;
@@ -167,14 +167,13 @@ export class FanOut {
    * [MQTT-3.3.1-5] [MQTT-3.3.1-6]. `message` must own its payload.
    */
   setRetained(topic: string, message: Message): void {
-    const persistence = this.#context.persistence();
-    const before = persistence !== undefined ? this.retained.get(topic) : undefined;
+    const before = this.retained.get(topic);
     if (message.payload.length === 0) {
       this.retained.delete(topic);
-      persistence?.retainedChanged(before, undefined);
+      this.#context.observer().retainedChanged(before, undefined);
     } else {
       this.retained.set(topic, message);
-      persistence?.retainedChanged(before, message);
+      this.#context.observer().retainedChanged(before, message);
     }
   }
 }

@@ -39,7 +39,10 @@ export interface Message {
   owned: boolean;
   /** Encoded PUBLISH per variant (see `variantIndex`), filled on first use. */
   encoded: (EncodedPublish | undefined)[] | undefined;
-  /** Its number in the store; 0 when not stored. */
+  // The two store fields below are persistence.ts's alone. They stay on the message, not in a
+  // map there: one entry made and dropped per stored message measured about 20% more time on
+  // the persistence path per message.
+  /** Its own record's number in the store (`m/MID`); 0 when it has none. */
   storeId: number;
   /** Stored records that refer to it (deliveries, retained); it is stored while > 0. */
   storeRefs: number;

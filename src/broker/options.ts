@@ -29,90 +29,101 @@ export interface TopicAuthorizer {
 /** Who may connect through a listener; unset fields take the broker-wide value. */
 export interface ListenerSecurity {
   /** `allow_anonymous`: clients without a username may connect. */
-  allowAnonymous?: boolean;
+  readonly allowAnonymous?: boolean;
   /** `allow_zero_length_clientid`. */
-  allowZeroLengthClientId?: boolean;
+  readonly allowZeroLengthClientId?: boolean;
   /** `auto_id_prefix`. */
-  autoIdPrefix?: string;
+  readonly autoIdPrefix?: string;
   /** `password_file`. */
-  passwordFile?: PasswordVerifier;
+  readonly passwordFile?: PasswordVerifier;
   /** `acl_file`. */
-  aclFile?: TopicAuthorizer;
+  readonly aclFile?: TopicAuthorizer;
 }
 
 /** One TCP listener. */
 export interface ListenerOptions {
   /** Port; 0 picks a free one (tests). */
-  port: number;
+  readonly port: number;
   /**
    * Address to bind; undefined binds every address (IPv6 and IPv4 where the host has IPv6,
    * else IPv4).
    */
-  host?: string;
+  readonly host?: string;
   /** `socket_domain`: with no host, bind every address of this family only. */
-  socketDomain?: "ipv4" | "ipv6";
+  readonly socketDomain?: "ipv4" | "ipv6";
   /** A listener the broker may run without (the default ::1 on a host without IPv6). */
-  optional?: boolean;
+  readonly optional?: boolean;
   /** `max_connections`: clients connected through this listener at once; -1 = no limit. */
-  maxConnections?: number;
+  readonly maxConnections?: number;
   /** `use_username_as_clientid`: the client id is the username (none: refused). */
-  useUsernameAsClientId?: boolean;
+  readonly useUsernameAsClientId?: boolean;
   /** `max_connection_rate`: new connections per second from one address; 0 = no limit. */
-  maxConnectionRate?: number;
+  readonly maxConnectionRate?: number;
   /** `max_topic_alias` of this listener (else the broker-wide value). */
-  maxTopicAlias?: number;
-  /** Security of this listener (`per_listener_settings`). */
-  security?: ListenerSecurity;
+  readonly maxTopicAlias?: number;
 }
 
 /** Everything the broker core reads. */
 export interface BrokerOptions {
-  /** Listeners to open. */
-  listeners: ListenerOptions[];
+  /**
+   * Listeners to open. Each object is its listener's identity while the broker runs: a reload
+   * keeps the open ones (`reconfigure`), and connections, sessions and messages point at them.
+   */
+  readonly listeners: readonly ListenerOptions[];
+  /** Each listener's own security (`per_listener_settings`), which a reload may replace. */
+  readonly listenerSecurity?: ReadonlyMap<ListenerOptions, ListenerSecurity>;
   /** `max_inflight_messages`: QoS 1/2 messages in flight per client; 0 = no limit. */
-  maxInflightMessages: number;
+  readonly maxInflightMessages: number;
   /** `max_queued_messages`: QoS 1/2 messages queued per client beyond those in flight. */
-  maxQueuedMessages: number;
+  readonly maxQueuedMessages: number;
   /** `max_queued_bytes`: bytes of payload queued per client; 0 = no limit. */
-  maxQueuedBytes: number;
+  readonly maxQueuedBytes: number;
   /** `queue_qos0_messages`: queue QoS 0 messages for offline persistent sessions. */
-  queueQos0Messages: boolean;
+  readonly queueQos0Messages: boolean;
   /** `max_packet_size`: largest packet accepted from clients, in bytes; 0 = no limit. */
-  maxPacketSize: number;
+  readonly maxPacketSize: number;
   /** `message_size_limit`: largest payload accepted; 0 = no limit. */
-  messageSizeLimit: number;
+  readonly messageSizeLimit: number;
   /** `memory_limit`: bytes the broker may hold before it refuses PUBLISH; 0 = no limit. */
-  memoryLimit: number;
+  readonly memoryLimit: number;
   /** `max_topic_alias`: topic aliases accepted from each 5.0 client. */
-  maxTopicAlias: number;
+  readonly maxTopicAlias: number;
   /** `max_keepalive`: largest keep alive allowed; clients asking more get server keep alive. */
-  maxKeepalive: number;
+  readonly maxKeepalive: number;
   /** `retain_available`: whether retained messages are supported. */
-  retainAvailable: boolean;
+  readonly retainAvailable: boolean;
   /** `persistent_client_expiration` in seconds for 3.x persistent sessions; 0 = never. */
-  persistentClientExpiration: number;
+  readonly persistentClientExpiration: number;
   /** `auto_id_prefix`: prefix of assigned client ids. */
-  autoIdPrefix: string;
+  readonly autoIdPrefix: string;
   /** `allow_anonymous`: clients without a username may connect. */
-  allowAnonymous: boolean;
+  readonly allowAnonymous: boolean;
   /** `clientid_prefixes`: only client ids starting with it may connect. */
-  clientIdPrefixes?: string;
+  readonly clientIdPrefixes?: string;
   /** `password_file`: usernames and passwords; undefined lets nobody in on a username alone. */
-  passwordFile?: PasswordVerifier;
+  readonly passwordFile?: PasswordVerifier;
   /** `acl_file`: topic access; undefined grants everything (but writing to `$SYS`). */
-  aclFile?: TopicAuthorizer;
+  readonly aclFile?: TopicAuthorizer;
   /** `check_retain_source`: a retained message goes out only while its publisher may write it. */
-  checkRetainSource: boolean;
+  readonly checkRetainSource: boolean;
   /** `allow_zero_length_clientid`: assign an id to clients that send an empty one. */
-  allowZeroLengthClientId: boolean;
+  readonly allowZeroLengthClientId: boolean;
   /** Milliseconds a new socket has to send CONNECT. */
-  connectTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   /** Bytes of unsent output a connection may hold before its QoS 0 messages are dropped. */
-  maxOutputBytes: number;
+  readonly maxOutputBytes: number;
   /** `sys_interval`: seconds between `$SYS` updates; 0 publishes no `$SYS` values. */
-  sysInterval: number;
+  readonly sysInterval: number;
   /** The logger. */
-  logger: Logger;
+  readonly logger: Logger;
+}
+
+/** The security `listener` has of its own under `options` (none: the broker-wide one). */
+export function securityOf(
+  options: BrokerOptions,
+  listener: ListenerOptions | undefined,
+): ListenerSecurity | undefined {
+  return listener === undefined ? undefined : options.listenerSecurity?.get(listener);
 }
 
 /**

@@ -1,16 +1,21 @@
 /**
- * The broker's side of persistence: turns changes to sessions, queues, in-flight state and
- * retained messages into store records (src/store/records.ts), committed in groups, and holds
- * back what a client must not see before those changes are durable.
+ * The broker's side of persistence: the `StateObserver` (state_observer.ts) that turns changes
+ * to sessions, queues, in-flight state and retained messages into store records
+ * (src/store/records.ts), committed in groups, and holds back what a client must not see before
+ * those changes are durable. It owns the store keys: which sessions and subscriptions are
+ * stored, and under which numbers, is kept here, not on the broker's objects. The per-message
+ * store fields of `Delivery` and `Message` stay on them (see why there); only this module
+ * reads or writes them.
  *
- * The durability contract (README, "Persistence"): a connection whose packet changed stored
- * state has its output held until the commit that stores the change. So the PUBACK / PUBREC of
- * a message reaches its publisher only once the message is stored for every persistent
- * subscriber (and as retained), CONNACK and SUBACK only once the session and subscription
- * are, PUBCOMP only once the released packet id is forgotten; a QoS 2 PUBLISH (and its PUBREL)
- * reaches a persistent subscriber only once its packet id is stored, so a crash can never
- * make the broker send it again under another id. QoS 1 messages go to connected subscribers
- * at once: after a crash they may come again (at least once), never not at all.
+ * The durability contract (README, "Persistence"): a connection whose packet made changes its
+ * answer promises has its output held until the commit that stores them (the dispatcher
+ * decides it once per packet, from `promised`). So the PUBACK / PUBREC of a message reaches
+ * its publisher only once the message is stored for every persistent subscriber (and as
+ * retained), CONNACK and SUBACK only once the session and subscription are, PUBCOMP only once
+ * the released packet id is forgotten; a QoS 2 PUBLISH (and its PUBREL) reaches a persistent
+ * subscriber only once its packet id is stored, so a crash can never make the broker send it
+ * again under another id. QoS 1 messages go to connected subscribers at once: after a crash
+ * they may come again (at least once), never not at all.
  *
  * Only sessions that outlive their connection are stored (3.x clean session 0, 5.0 session
  * expiry > 0); the messages of clean sessions live in memory only, as in Mosquitto.
@@ -18,6 +23,7 @@
  * @module
  */
 
+import type { Logger } from "../log/logger.ts";
 import { ReasonCode } from "../codec/mod.ts";
 import { GroupCommit } from "../store/group_commit.ts";
 import {
@@ -34,10 +40,9 @@ import {
   subscriptionKey,
 } from "../store/records.ts";
 import type { Store } from "../store/store.ts";
-import type { Broker } from "./broker.ts";
-import type { Connection } from "./connection.ts";
 import type { Message } from "./message.ts";
 import type { Delivery, Session, SubscriptionOptions } from "./session.ts";
+import type { HoldableConnection, StateObserver } from "./state_observer.ts";
 
 /** Ids handed out after those found in the store. */
 export interface StoreCounters {
@@ -47,12 +52,31 @@ export interface StoreCounters {
   nextMessageId: number;
 }
 
+/** What the store holds of a session. */
+interface StoredSession {
+  /** Its number: its record is `s/SID`. */
+  readonly id: number;
+  /** Next number for a stored delivery (keeps the stored queue in order). */
+  nextSeq: number;
+  /** Next number for a stored subscription. */
+  nextSubscriptionKey: number;
+  /** The numbers of its stored subscriptions (`u/SID/KEY`), by filter. */
+  readonly subscriptions: Map<string, number>;
+}
+
+/** A session just stored as `s/SID`, with nothing under it yet. */
+function storedSession(sid: number): StoredSession {
+  return { id: sid, nextSeq: 1, nextSubscriptionKey: 1, subscriptions: new Map() };
+}
+
 /** Keeps the store in step with the broker's state. */
-export class Persistence {
+export class Persistence implements StateObserver {
   /** The store. */
   readonly store: Store;
-  readonly #broker: Broker;
+  readonly #log: () => Logger;
   readonly #writer: GroupCommit;
+  /** The stored sessions. */
+  readonly #sessions = new Map<Session, StoredSession>();
   /**
    * Deliveries whose record the open batch must write, encoded as it leaves: a message
    * acknowledged before that (most, to connected subscribers) costs no write, no encoding and
@@ -63,14 +87,17 @@ export class Persistence {
   #unsealedSessions: number[] = [];
   #nextSessionId = 1;
   #nextMessageId = 1;
+  #promised = 0;
   /** Connections whose output waits for a batch, by batch number. */
-  #held = new Map<number, Connection[]>();
+  #held = new Map<number, HoldableConnection[]>();
+  /** The batch each held connection waits for. */
+  #heldFor = new Map<HoldableConnection, number>();
   #failures = 0;
 
-  /** Persist `broker`'s state to `store`. */
-  constructor(broker: Broker, store: Store) {
-    this.#broker = broker;
+  /** Persist to `store`, logging trouble to `log()` (a reload may replace the logger). */
+  constructor(store: Store, log: () => Logger) {
     this.store = store;
+    this.#log = log;
     this.#writer = new GroupCommit(
       store,
       (batch, error) => this.#batchDone(batch, error),
@@ -84,14 +111,53 @@ export class Persistence {
     this.#nextMessageId = counters.nextMessageId;
   }
 
-  /** Changes made so far (compare before and after handling a packet). */
-  get changeCount(): number {
-    return this.#writer.changeCount;
+  /** Changes so far that an answer may promise (see `StateObserver`). */
+  get promised(): number {
+    return this.#promised;
   }
 
   /** Whether the last commit failed (its changes wait for the next one). Read by /health. */
   get failing(): boolean {
     return this.#failures > 0;
+  }
+
+  // ---- what restore found ----
+
+  /** `session` is stored as `s/SID` (restore). */
+  adoptSession(session: Session, sid: number): void {
+    this.#sessions.set(session, storedSession(sid));
+  }
+
+  /** `sub` is stored as `u/SID/KEY` of its stored session (restore). */
+  adoptSubscription(sub: SubscriptionOptions, key: number): void {
+    const stored = this.#sessions.get(sub.session)!;
+    stored.subscriptions.set(sub.filter, key);
+    stored.nextSubscriptionKey = Math.max(stored.nextSubscriptionKey, key + 1);
+  }
+
+  /**
+   * `delivery` is stored as `d/SID/SEQ` of its stored session, its message inside that record
+   * (`messageId` 0) or as `m/MID` (restore).
+   */
+  adoptDelivery(
+    session: Session,
+    delivery: Delivery,
+    at: { seq: number; messageId: number },
+  ): void {
+    const stored = this.#sessions.get(session)!;
+    stored.nextSeq = Math.max(stored.nextSeq, at.seq + 1);
+    delivery.storeSeq = at.seq;
+    this.#adoptMessage(delivery.message, at.messageId);
+  }
+
+  /** `message`, stored as `m/MID`, is retained (`r/MID`) (restore). */
+  adoptRetained(message: Message, mid: number): void {
+    this.#adoptMessage(message, mid);
+  }
+
+  #adoptMessage(message: Message, mid: number): void {
+    message.storeId = mid;
+    message.storeRefs++;
   }
 
   // ---- sessions ----
@@ -101,43 +167,51 @@ export class Persistence {
    * (everything it holds, the first time), removed when it no longer does, its record updated
    * otherwise (will, expiry, disconnect time).
    */
-  syncSession(session: Session): void {
+  sessionChanged(session: Session): void {
     const persistent = session.expiryInterval > 0;
     if (!persistent) {
-      if (session.storeId > 0) this.unstoreSession(session);
+      this.sessionEnded(session);
       return;
     }
-    const created = session.storeId === 0;
-    if (created) session.storeId = this.#nextSessionId++;
-    this.#writer.put(sessionKey(session.storeId), encodeSession(sessionRecord(session)), created);
+    let stored = this.#sessions.get(session);
+    const created = stored === undefined;
+    if (stored === undefined) {
+      this.#sessions.set(session, stored = storedSession(this.#nextSessionId++));
+    }
+    this.#promised++;
+    this.#writer.put(sessionKey(stored.id), encodeSession(sessionRecord(session)), created);
     if (!created) return;
-    for (const sub of session.subscriptions.values()) this.subscribed(session, sub);
-    for (const delivery of session.inflight.values()) this.stored(session, delivery);
-    for (const delivery of session.queued()) this.stored(session, delivery);
+    for (const sub of session.subscriptions.values()) this.subscribed(sub);
+    for (const delivery of session.inflight.values()) this.#stored(stored, delivery);
+    for (const delivery of session.queued()) this.#stored(stored, delivery);
     for (const packetId of session.incomingQos2) this.incomingAdded(session, packetId);
   }
 
   /** Remove every record of a session (it ended, or no longer outlives its connection). */
-  unstoreSession(session: Session): void {
-    const sid = session.storeId;
-    if (sid === 0) return;
-    for (const sub of session.subscriptions.values()) this.unsubscribed(session, sub);
+  sessionEnded(session: Session): void {
+    const stored = this.#sessions.get(session);
+    if (stored === undefined) return;
+    for (const sub of session.subscriptions.values()) this.unsubscribed(sub);
     for (const delivery of session.inflight.values()) this.done(session, delivery);
     for (const delivery of session.queued()) this.done(session, delivery);
     for (const packetId of session.incomingQos2) this.incomingReleased(session, packetId);
-    this.#writer.delete(sessionKey(sid));
-    session.storeId = 0;
+    this.#promised++;
+    this.#writer.delete(sessionKey(stored.id));
+    this.#sessions.delete(session);
   }
 
   // ---- subscriptions ----
 
   /** A stored session added or replaced a subscription. */
-  subscribed(session: Session, sub: SubscriptionOptions): void {
-    if (session.storeId === 0) return;
-    const created = sub.storeKey === 0;
-    if (created) sub.storeKey = session.nextSubscriptionKey++;
+  subscribed(sub: SubscriptionOptions): void {
+    const stored = this.#sessions.get(sub.session);
+    if (stored === undefined) return;
+    let key = stored.subscriptions.get(sub.filter);
+    const created = key === undefined;
+    if (key === undefined) stored.subscriptions.set(sub.filter, key = stored.nextSubscriptionKey++);
+    this.#promised++;
     this.#writer.put(
-      subscriptionKey(session.storeId, sub.storeKey),
+      subscriptionKey(stored.id, key),
       encodeSubscription({
         filter: sub.filter,
         qos: sub.qos,
@@ -151,48 +225,70 @@ export class Persistence {
   }
 
   /** A stored session dropped a subscription. */
-  unsubscribed(session: Session, sub: SubscriptionOptions): void {
-    if (session.storeId === 0 || sub.storeKey === 0) return;
-    this.#writer.delete(subscriptionKey(session.storeId, sub.storeKey));
-    sub.storeKey = 0;
+  unsubscribed(sub: SubscriptionOptions): void {
+    const stored = this.#sessions.get(sub.session);
+    const key = stored?.subscriptions.get(sub.filter);
+    if (stored === undefined || key === undefined) return;
+    this.#promised++;
+    this.#writer.delete(subscriptionKey(stored.id, key));
+    stored.subscriptions.delete(sub.filter);
   }
 
   // ---- deliveries ----
 
-  /** A new delivery to a stored session, queued or already in flight. */
-  stored(session: Session, delivery: Delivery): void {
-    if (session.storeId === 0) return;
-    delivery.message.storeRefs++;
-    delivery.storeSeq = session.nextStoreSeq++;
-    this.#unseal(session, delivery, true);
+  /** A new delivery joined a session's queue: stored if the session is. */
+  queued(session: Session, delivery: Delivery): void {
+    const stored = this.#sessions.get(session);
+    if (stored !== undefined) this.#stored(stored, delivery);
   }
 
   /**
-   * A delivery's in-flight state changed (a queued one got its packet id, a QoS 2 one its
-   * PUBREC): its record is written again, so that after a restart it is resent first, as it
-   * stands, under the same id [MQTT-4.4.0-1] (QoS 2 output waits for this: see `hold`).
+   * A delivery went out under its packet id: a new one is stored; a queued one has its record
+   * written again, so that after a restart it is resent first, as it stands, under the same id
+   * [MQTT-4.4.0-1]. A QoS 2 PUBLISH leaves only once its packet id is stored: the
+   * subscriber's output is held for it.
    */
-  updated(session: Session, delivery: Delivery): void {
-    if (delivery.storeSeq > 0) this.#unseal(session, delivery, false);
+  sent(session: Session, delivery: Delivery): void {
+    const stored = this.#sessions.get(session);
+    if (stored === undefined) return;
+    if (delivery.storeSeq === 0) this.#stored(stored, delivery);
+    else this.#unseal(stored, delivery, false);
+    const conn = session.connection;
+    if (delivery.qos === 2 && conn !== undefined) this.holdUntilDurable(conn);
+  }
+
+  /** A QoS 2 delivery got its PUBREC: PUBREL may go only once "pubrel" is stored. */
+  released(session: Session, delivery: Delivery): void {
+    if (delivery.storeSeq === 0) return;
+    this.#promised++;
+    this.#unseal(this.#sessions.get(session)!, delivery, false);
   }
 
   /** A delivery is over (acknowledged, expired or dropped). */
   done(session: Session, delivery: Delivery): void {
     if (delivery.storeSeq === 0) return;
     if (delivery.storePending && delivery.storeNew) this.#writer.cancelled();
-    else this.#writer.delete(deliveryKey(session.storeId, delivery.storeSeq));
+    else this.#writer.delete(deliveryKey(this.#sessions.get(session)!.id, delivery.storeSeq));
     delivery.storeSeq = 0;
     delivery.storePending = false;
     this.#unref(delivery.message);
   }
 
+  /** A new delivery to a stored session, queued or already in flight. */
+  #stored(session: StoredSession, delivery: Delivery): void {
+    delivery.message.storeRefs++;
+    delivery.storeSeq = session.nextSeq++;
+    this.#promised++;
+    this.#unseal(session, delivery, true);
+  }
+
   /** The open batch must write `delivery`'s record (`isNew`: it has none yet). */
-  #unseal(session: Session, delivery: Delivery, isNew: boolean): void {
+  #unseal(session: StoredSession, delivery: Delivery, isNew: boolean): void {
     if (delivery.storePending) return; // already: encoded as it stands when the batch leaves
     delivery.storePending = true;
     delivery.storeNew = isNew;
     this.#unsealed.push(delivery);
-    this.#unsealedSessions.push(session.storeId);
+    this.#unsealedSessions.push(session.id);
     this.#writer.touch();
   }
 
@@ -238,14 +334,18 @@ export class Persistence {
 
   /** A stored session's client sent a QoS 2 message under `packetId`. */
   incomingAdded(session: Session, packetId: number): void {
-    if (session.storeId === 0) return;
-    this.#writer.put(incomingKey(session.storeId, packetId), MARKER, true);
+    const stored = this.#sessions.get(session);
+    if (stored === undefined) return;
+    this.#promised++;
+    this.#writer.put(incomingKey(stored.id, packetId), MARKER, true);
   }
 
-  /** The client released `packetId` (PUBREL). */
+  /** The client released `packetId` (PUBREL): PUBCOMP lets it reuse the id once forgotten. */
   incomingReleased(session: Session, packetId: number): void {
-    if (session.storeId === 0) return;
-    this.#writer.delete(incomingKey(session.storeId, packetId));
+    const stored = this.#sessions.get(session);
+    if (stored === undefined) return;
+    this.#promised++;
+    this.#writer.delete(incomingKey(stored.id, packetId));
   }
 
   // ---- retained messages ----
@@ -253,12 +353,14 @@ export class Persistence {
   /** The retained message of a topic changed from `before` to `after` (either may be none). */
   retainedChanged(before: Message | undefined, after: Message | undefined): void {
     if (before !== undefined && before.storeId > 0) {
+      this.#promised++;
       this.#writer.delete(retainedKey(before.storeId));
       this.#unref(before);
     }
     if (after !== undefined) {
       after.storeRefs++;
       this.#share(after);
+      this.#promised++;
       this.#writer.put(retainedKey(after.storeId), MARKER, true);
     }
   }
@@ -286,14 +388,15 @@ export class Persistence {
   // ---- holding output until changes are durable ----
 
   /**
-   * Hold `conn`'s output until the changes made so far are durable (call it before queueing
-   * the packet that must wait). Output queued meanwhile waits too, so its order is kept.
+   * Hold `conn`'s output until the changes made so far are durable (call it before the packet
+   * that must wait leaves this turn). Output queued meanwhile waits too, so its order is kept.
    */
-  hold(conn: Connection): void {
+  holdUntilDurable(conn: HoldableConnection): void {
     const batch = this.#writer.openBatch;
-    if (conn.heldForBatch === batch) return;
-    if (conn.heldForBatch === 0) conn.out.hold();
-    conn.heldForBatch = batch;
+    const current = this.#heldFor.get(conn);
+    if (current === batch) return;
+    if (current === undefined) conn.out.hold();
+    this.#heldFor.set(conn, batch);
     let held = this.#held.get(batch);
     if (held === undefined) this.#held.set(batch, held = []);
     held.push(conn);
@@ -305,28 +408,28 @@ export class Persistence {
     this.#held.delete(batch);
     if (error !== undefined) {
       this.#failures++;
-      this.#broker.log.error(
+      this.#log().error(
         `Error: persistence: cannot write to ${this.store.location}: ${error.message}. ` +
           `${this.#writer.pendingCount} changes are kept and tried again; ` +
           `${held?.length ?? 0} clients wait for them.`,
       );
       // Their changes go with the next batch: so does their output.
       for (const conn of held ?? []) {
-        if (conn.heldForBatch === batch) {
-          conn.heldForBatch = 0;
-          this.hold(conn);
+        if (this.#heldFor.get(conn) === batch) {
+          this.#heldFor.delete(conn);
+          this.holdUntilDurable(conn);
         }
       }
       return;
     }
     if (this.#failures > 0) {
-      this.#broker.log.notice(`Persistence: writing to ${this.store.location} again.`);
+      this.#log().notice(`Persistence: writing to ${this.store.location} again.`);
       this.#failures = 0;
     }
     if (held === undefined) return;
     for (const conn of held) {
-      if (conn.heldForBatch !== batch) continue; // held again for a later batch
-      conn.heldForBatch = 0;
+      if (this.#heldFor.get(conn) !== batch) continue; // held again for a later batch
+      this.#heldFor.delete(conn);
       conn.out.release();
     }
   }
@@ -339,12 +442,10 @@ export class Persistence {
   /** Commit what is pending, release held output, and close the store. */
   async close(): Promise<void> {
     await this.#writer.close();
-    for (const held of this.#held.values()) {
-      for (const conn of held) {
-        conn.heldForBatch = 0;
-        conn.disconnect(ReasonCode.ServerShuttingDown, undefined, "server");
-      }
+    for (const conn of this.#heldFor.keys()) {
+      conn.disconnect(ReasonCode.ServerShuttingDown, undefined, "server");
     }
+    this.#heldFor.clear();
     this.#held.clear();
     await this.store.close();
   }

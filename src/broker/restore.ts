@@ -47,8 +47,8 @@ export interface RestoreSummary {
   losses: Losses;
 }
 
-/** A message from its record; `mid` is its own record's number, 0 inside a delivery. */
-function messageFrom(rec: MessageRecord, mid: number, listeners: ListenerOptions[]): Message {
+/** A message from its record. */
+function messageFrom(rec: MessageRecord, listeners: readonly ListenerOptions[]): Message {
   const message = newMessage(
     rec.topic,
     rec.payload,
@@ -59,7 +59,6 @@ function messageFrom(rec: MessageRecord, mid: number, listeners: ListenerOptions
     rec.expiresAt,
   );
   message.owned = true;
-  message.storeId = mid;
   if (rec.source !== undefined) {
     const port = rec.source.listenerPort;
     message.retainSource = {
@@ -121,6 +120,8 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     losses: new Losses(problems),
   };
   const { losses } = summary;
+  // Told what is stored as it is found; the broker's observer at the end, once all is loaded.
+  const persistence = new Persistence(store, () => broker.log);
   for (const p of problems) {
     log.warning(`Warning: persistence: skipped ${p.key} in ${store.location}: ${p.why}.`);
   }
@@ -155,17 +156,17 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
   let maxSessionId = 0;
   let maxMessageId = 0;
   const sessions = new Map<number, Session>();
+  const sessionIds = new Map<string, number>();
   for (const r of byKind.s.sort(byNumber)) {
     const sid = r.ids[0];
     maxSessionId = Math.max(maxSessionId, sid);
     try {
       const rec = decodeOrThrow(decodeSession, r.bytes);
-      const other = broker.sessions.get(rec.clientId);
+      const other = sessionIds.get(rec.clientId);
       if (other !== undefined) {
-        throw new Unusable(`client ${rec.clientId} also has ${other.storeId}`);
+        throw new Unusable(`client ${rec.clientId} also has ${other}`);
       }
       const session = new Session(rec.clientId, rec.version, rec.expiryInterval);
-      session.storeId = sid;
       session.username = rec.username;
       session.listener = broker.options.listeners.find((l) => l.port === rec.listenerPort);
       const deepWill = rec.will && topicDepthProblem(rec.will.topic, "topic name");
@@ -175,6 +176,8 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
       // A client connected when the broker stopped is disconnected from now on.
       session.disconnectedAt = rec.disconnectedAt > 0 ? rec.disconnectedAt : now;
       sessions.set(sid, session);
+      sessionIds.set(rec.clientId, sid);
+      persistence.adoptSession(session, sid);
       broker.sessions.add(session);
       summary.sessions++;
     } catch (error) {
@@ -201,10 +204,9 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
         retainAsPublished: rec.retainAsPublished,
         retainHandling: rec.retainHandling,
         subscriptionId: rec.subscriptionId > 0 ? rec.subscriptionId : undefined,
-        storeKey: r.ids[1],
       };
       broker.sessions.subscribe(options); // not stored again: persistence is not on yet
-      session.nextSubscriptionKey = Math.max(session.nextSubscriptionKey, r.ids[1] + 1);
+      persistence.adoptSubscription(options, r.ids[1]);
       summary.subscriptions++;
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
@@ -232,7 +234,7 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     if (message !== undefined) return message;
     const bytes = messageBytes.get(mid);
     if (bytes === undefined) throw new Unusable(`its message m/${mid} is missing`);
-    message = messageFrom(decodeOrThrow(decodeMessage, bytes), mid, broker.options.listeners);
+    message = messageFrom(decodeOrThrow(decodeMessage, bytes), broker.options.listeners);
     messages.set(mid, message);
     return message;
   };
@@ -246,9 +248,8 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
         losses.lose(r.key, ownerOf(session, r.ids[0]));
       }
       const message = rec.message !== undefined
-        ? messageFrom(rec.message, 0, broker.options.listeners)
+        ? messageFrom(rec.message, broker.options.listeners)
         : messageOf(rec.messageId);
-      message.storeRefs++;
       const delivery: Delivery = {
         message,
         qos: rec.qos,
@@ -256,11 +257,14 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
         subscriptionIds: rec.subscriptionIds,
         packetId: 0,
         state: "publish",
-        storeSeq: r.ids[1],
+        storeSeq: 0,
         storePending: false,
         storeNew: false,
       };
-      session.nextStoreSeq = Math.max(session.nextStoreSeq, r.ids[1] + 1);
+      persistence.adoptDelivery(session, delivery, {
+        seq: r.ids[1],
+        messageId: rec.message !== undefined ? 0 : rec.messageId,
+      });
       if (message.expiresAt !== undefined && message.expiresAt <= now) {
         expired.push({ session, delivery });
         continue;
@@ -291,18 +295,18 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
     }
   }
 
+  const retainedIds = new Map<string, number>();
   for (const r of byKind.r.sort(byNumber)) {
     try {
       decodeOrThrow(checkMarker, r.bytes);
       if (losses.keys.has(messageKey(r.ids[0]))) losses.lose(r.key, r.key);
       const message = messageOf(r.ids[0]);
       refuseTooDeep(message.topic, "topic name");
-      message.storeRefs++;
+      persistence.adoptRetained(message, r.ids[0]);
       // Two retained records for one topic (never written so): the newer one wins.
-      const before = broker.fanOut.retained.get(message.topic);
-      if (before !== undefined) {
-        skip(retainedKey(before.storeId), `${message.topic} has a newer one`);
-      }
+      const before = retainedIds.get(message.topic);
+      if (before !== undefined) skip(retainedKey(before), `${message.topic} has a newer one`);
+      retainedIds.set(message.topic, r.ids[0]);
       broker.fanOut.retained.set(message.topic, message);
       if (before === undefined) summary.retained++;
     } catch (error) {
@@ -312,7 +316,6 @@ export async function restore(broker: Broker, store: Store): Promise<RestoreSumm
   }
 
   losses.report(log, store.location);
-  const persistence = new Persistence(broker, store);
   persistence.setCounters({
     nextSessionId: maxSessionId + 1,
     nextMessageId: maxMessageId + 1,

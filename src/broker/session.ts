@@ -37,8 +37,6 @@ export interface SubscriptionOptions {
   retainHandling: 0 | 1 | 2;
   /** 5.0 subscription identifier, if the SUBSCRIBE carried one. */
   subscriptionId: number | undefined;
-  /** Its number among its session's stored subscriptions; 0 when not stored. */
-  storeKey: number;
 }
 
 /**
@@ -58,6 +56,9 @@ export interface Delivery {
   packetId: number;
   /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
   state: "publish" | "pubrel";
+  // The three store fields below are persistence.ts's alone. They stay on the delivery, not in
+  // a map there, because every acknowledgement asks whether its delivery is stored: a field
+  // read, where a map would cost a lookup per message.
   /** Its place in its session's stored queue (its record is `d/SID/SEQ`); 0 when not stored. */
   storeSeq: number;
   /** Whether its record is to be written by the batch now open. */
@@ -97,12 +98,6 @@ export class Session {
   refusedForMemory = 0;
   /** Whether "messages are being dropped" was logged since the queue last emptied. */
   droppingLogged = false;
-  /** Its number in the store; 0 when not stored (persistence off, or a clean session). */
-  storeId = 0;
-  /** Next number for a stored delivery (keeps the stored queue in order). */
-  nextStoreSeq = 1;
-  /** Next number for a stored subscription. */
-  nextSubscriptionKey = 1;
   #queue: Delivery[] = NO_DELIVERIES;
   #queueHead = 0;
   #queuedBytes = 0;

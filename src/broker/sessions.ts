@@ -14,7 +14,7 @@ import type { FanOut } from "./fan_out.ts";
 import { newMessage } from "./message.ts";
 import type { Metrics } from "./metrics.ts";
 import type { BrokerOptions } from "./options.ts";
-import type { Persistence } from "./persistence.ts";
+import type { StateObserver } from "./state_observer.ts";
 import { NEVER_EXPIRES, Session, type SubscriptionOptions } from "./session.ts";
 
 /** The log line for each way a connection ends (Mosquitto's texts). */
@@ -41,8 +41,8 @@ export interface SessionsContext {
   readonly fanOut: FanOut;
   /** The current time in ms. */
   now(): number;
-  /** The store writer, when persistence is on (it may be set after the registry is made). */
-  persistence(): Persistence | undefined;
+  /** Who hears of changes to sessions (persistence may be set after the registry is made). */
+  observer(): StateObserver;
 }
 
 /** How a connecting client wants its session. */
@@ -163,7 +163,7 @@ export class SessionRegistry {
     if (conn.publishWillOnClose && kind !== "server") this.startWill(session);
     else session.will = undefined;
     if (session.expiryInterval === 0) this.end(session);
-    else this.#context.persistence()?.syncSession(session);
+    else this.#context.observer().sessionChanged(session);
   }
 
   /**
@@ -173,7 +173,7 @@ export class SessionRegistry {
   subscribe(options: SubscriptionOptions): boolean {
     const isNew = this.#context.fanOut.subscribe(options);
     options.session.setSubscription(options.filter, options);
-    this.#context.persistence()?.subscribed(options.session, options);
+    this.#context.observer().subscribed(options);
     return isNew;
   }
 
@@ -184,7 +184,7 @@ export class SessionRegistry {
   unsubscribe(session: Session, filter: string): boolean {
     const existed = this.#context.fanOut.unsubscribe(session.clientId, filter);
     const sub = session.subscriptions.get(filter);
-    if (sub !== undefined) this.#context.persistence()?.unsubscribed(session, sub);
+    if (sub !== undefined) this.#context.observer().unsubscribed(sub);
     session.deleteSubscription(filter);
     return existed;
   }
@@ -214,8 +214,8 @@ export class SessionRegistry {
     session.will = undefined;
     if (will === undefined) return;
     const { options, fanOut, now } = this.#context;
-    if (session.storeId > 0 && this.#byClientId.get(session.clientId) === session) {
-      this.#context.persistence()?.syncSession(session); // the will is gone
+    if (this.#byClientId.get(session.clientId) === session) {
+      this.#context.observer().sessionChanged(session); // the will is gone
     }
     // The ACL may have changed since CONNECT (a reload) [acl_file].
     if (!mayLeaveWill(options, session, will.topic)) {
@@ -261,7 +261,7 @@ export class SessionRegistry {
     }
     const fanOut = this.#context.fanOut;
     for (const filter of session.subscriptions.keys()) fanOut.unsubscribe(session.clientId, filter);
-    this.#context.persistence()?.unstoreSession(session);
+    this.#context.observer().sessionEnded(session);
     session.clear();
     if (this.#byClientId.get(session.clientId) === session) {
       this.#byClientId.delete(session.clientId);

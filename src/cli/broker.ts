@@ -21,7 +21,6 @@ import {
   type HttpListenerOptions,
   httpListenersFromConfig,
   isHttpListener,
-  localOnlyListeners,
 } from "./broker_options.ts";
 import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
 import type { CliIo } from "../tools/cli_io.ts";
@@ -169,9 +168,8 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     return 1;
   }
   for (const problem of files.problems) log.log(problem.level, problem.line);
-  const options = brokerOptionsFromConfig(config, log, files);
+  const options = brokerOptionsFromConfig(config, { logger: log, files, localPort: parsed.port });
   if (config.listeners.length === 0) {
-    options.listeners = localOnlyListeners(parsed.port ?? 1883);
     log.notice(
       "Starting in local only mode. Connections will only be possible from clients running on " +
         "this machine.",
@@ -229,6 +227,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     verbose: parsed.verbose,
     publish,
     httpListeners,
+    localPort: parsed.port,
   });
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
   const onStop = () => resolve();

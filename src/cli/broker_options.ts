@@ -1,6 +1,6 @@
 /**
- * From a validated configuration to the broker's runtime options, and which of them a reload
- * (SIGHUP) may change.
+ * From a validated configuration to the broker's runtime options (one frozen value, built the
+ * same way at start and at each reload) and to the HTTP listeners' options.
  *
  * @module
  */
@@ -12,16 +12,20 @@ import type {
   PasswordVerifier,
 } from "../broker/options.ts";
 import { defaultBrokerOptions } from "../broker/options.ts";
+import { matchListeners } from "../broker/reconfigure.ts";
 import type { Config, ListenerConfig, SecurityConfig } from "../config/options.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LoadedSecurity, SecurityFiles } from "./security_files.ts";
 
 /** The listeners of local-only mode (no listener configured): loopback, IPv4 and IPv6. */
-export function localOnlyListeners(port: number): ListenerOptions[] {
-  return [{ port, host: "127.0.0.1" }, { port, host: "::1", optional: true }];
+function localOnlyListeners(port: number): ListenerOptions[] {
+  return [
+    Object.freeze({ port, host: "127.0.0.1" }),
+    Object.freeze({ port, host: "::1", optional: true }),
+  ];
 }
 
-function listenerSecurity(security: SecurityConfig, files: SecurityFiles): ListenerSecurity {
+function listenerSecurityOf(security: SecurityConfig, files: SecurityFiles): ListenerSecurity {
   return {
     allowAnonymous: security.allow_anonymous,
     allowZeroLengthClientId: security.allow_zero_length_clientid,
@@ -31,8 +35,8 @@ function listenerSecurity(security: SecurityConfig, files: SecurityFiles): Liste
   };
 }
 
-function listenerOptions(l: ListenerConfig, files: SecurityFiles): ListenerOptions {
-  return {
+function listenerOptions(l: ListenerConfig): ListenerOptions {
+  return Object.freeze({
     port: l.port,
     host: l.bind_address,
     socketDomain: l.socket_domain,
@@ -40,8 +44,7 @@ function listenerOptions(l: ListenerConfig, files: SecurityFiles): ListenerOptio
     useUsernameAsClientId: l.use_username_as_clientid,
     maxConnectionRate: l.max_connection_rate,
     maxTopicAlias: l.max_topic_alias,
-    security: listenerSecurity(l.security, files),
-  };
+  });
 }
 
 /** Whether a configured listener serves HTTP rather than MQTT. */
@@ -49,25 +52,58 @@ export function isHttpListener(l: ListenerConfig): boolean {
   return l.protocol === "http";
 }
 
+/** What the broker's options take besides the configuration. */
+export interface BrokerOptionsSources {
+  /** The logger. */
+  logger: Logger;
+  /** The password and ACL files the configuration names, loaded (`loadSecurityFiles`). */
+  files: LoadedSecurity;
+  /** The port of local-only mode (no listener configured; `-p`): 1883 when unset. */
+  localPort?: number;
+}
+
 /**
- * The options `config` gives the broker, logging to `logger`, with the password and ACL files
- * it names already loaded (`loadSecurityFiles`). Its listeners are the MQTT ones; the
- * `protocol http` listeners are `httpListenersFromConfig`'s.
+ * The options `config` gives the broker, one frozen value, at start and at each reload. Its
+ * listeners are the MQTT ones; the `protocol http` listeners are `httpListenersFromConfig`'s.
  */
 export function brokerOptionsFromConfig(
   config: Config,
-  logger: Logger,
-  files: LoadedSecurity,
+  { logger, files, localPort = 1883 }: BrokerOptionsSources,
 ): BrokerOptions {
-  const options = defaultBrokerOptions();
-  options.logger = logger;
-  options.listeners = config.listeners.length === 0
-    ? localOnlyListeners(1883)
-    : config.listeners.flatMap((l, i) =>
-      isHttpListener(l) ? [] : [listenerOptions(l, files.listeners[i])]
-    );
-  applyReloadable(options, config, files);
-  return options;
+  const g = config.general;
+  const listenerSecurity = new Map<ListenerOptions, ListenerSecurity>();
+  const listeners = config.listeners.length === 0
+    ? localOnlyListeners(localPort)
+    : config.listeners.flatMap((l, i) => {
+      if (isHttpListener(l)) return [];
+      const listener = listenerOptions(l);
+      listenerSecurity.set(listener, listenerSecurityOf(l.security, files.listeners[i]));
+      return [listener];
+    });
+  return Object.freeze({
+    ...defaultBrokerOptions(),
+    logger,
+    listeners,
+    listenerSecurity,
+    maxInflightMessages: g.max_inflight_messages,
+    maxQueuedMessages: g.max_queued_messages,
+    maxQueuedBytes: g.max_queued_bytes,
+    queueQos0Messages: g.queue_qos0_messages,
+    maxPacketSize: g.max_packet_size,
+    messageSizeLimit: g.message_size_limit,
+    memoryLimit: g.memory_limit,
+    maxKeepalive: g.max_keepalive,
+    retainAvailable: g.retain_available,
+    checkRetainSource: g.check_retain_source,
+    persistentClientExpiration: g.persistent_client_expiration,
+    allowAnonymous: config.security.allow_anonymous,
+    allowZeroLengthClientId: config.security.allow_zero_length_clientid,
+    autoIdPrefix: config.security.auto_id_prefix,
+    clientIdPrefixes: config.security.clientid_prefixes,
+    passwordFile: files.global.passwordFile,
+    aclFile: files.global.aclFile,
+    sysInterval: g.sys_interval,
+  });
 }
 
 /** One `protocol http` listener. */
@@ -114,54 +150,16 @@ export function httpListenersFromConfig(
   });
 }
 
-/** A reload: the HTTP listeners check the password files `files` now holds. */
+/**
+ * A reload: each running HTTP listener checks the password file its match in `next` names
+ * (matched by port and addresses; one without a match keeps its own until a restart).
+ */
 export function applyHttpReloadable(
   http: readonly HttpListenerOptions[],
-  config: Config,
-  files: LoadedSecurity,
+  next: readonly HttpListenerOptions[],
 ): void {
-  let j = 0;
-  config.listeners.forEach((l, i) => {
-    if (!isHttpListener(l)) return;
-    const listener = http[j++];
-    if (listener !== undefined) listener.passwords = files.listeners[i].passwordFile;
-  });
-}
-
-/**
- * The options a reload changes in place, as Mosquitto reloads them: limits and queues,
- * client id rules and anonymous access (per listener too). Listeners themselves stay.
- */
-export function applyReloadable(
-  options: BrokerOptions,
-  config: Config,
-  files: LoadedSecurity,
-): void {
-  const g = config.general;
-  options.maxInflightMessages = g.max_inflight_messages;
-  options.maxQueuedMessages = g.max_queued_messages;
-  options.maxQueuedBytes = g.max_queued_bytes;
-  options.queueQos0Messages = g.queue_qos0_messages;
-  options.maxPacketSize = g.max_packet_size;
-  options.messageSizeLimit = g.message_size_limit;
-  options.memoryLimit = g.memory_limit;
-  options.maxKeepalive = g.max_keepalive;
-  options.retainAvailable = g.retain_available;
-  options.checkRetainSource = g.check_retain_source;
-  options.persistentClientExpiration = g.persistent_client_expiration;
-  options.allowAnonymous = config.security.allow_anonymous;
-  options.allowZeroLengthClientId = config.security.allow_zero_length_clientid;
-  options.autoIdPrefix = config.security.auto_id_prefix;
-  options.clientIdPrefixes = config.security.clientid_prefixes;
-  options.passwordFile = files.global.passwordFile;
-  options.aclFile = files.global.aclFile;
-  options.sysInterval = g.sys_interval;
-  let j = 0;
-  config.listeners.forEach((l, i) => {
-    if (isHttpListener(l)) return;
-    const listener = options.listeners[j++];
-    if (listener !== undefined) {
-      listener.security = listenerSecurity(l.security, files.listeners[i]);
-    }
-  });
+  const identity = (l: HttpListenerOptions) => `${l.hostnames.join(",")} ${l.port}`;
+  for (const [listener, match] of matchListeners(http, next, identity).kept) {
+    listener.passwords = match.passwords;
+  }
 }

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Config, SECTION_TABLES } from "../config/options.ts";
+import { matchListeners } from "../broker/reconfigure.ts";
+import { type Config, type ListenerConfig, SECTION_TABLES } from "../config/options.ts";
 import type { SectionName } from "../config/schema.ts";
 
 /** The differences between two configurations, as log-ready phrases. */
@@ -35,28 +36,38 @@ function compareSection(
   }
 }
 
-/** Compare `before` with `after`. */
+/** What a listener is across reloads: its address and port, as a `listener` line names it. */
+function listenerIdentity(l: ListenerConfig): string {
+  return `${l.bind_address ?? "*"} ${l.port}`;
+}
+
+function listenerName(l: ListenerConfig): string {
+  return `listener ${l.bind_address === undefined ? "" : `${l.bind_address} `}port ${l.port}`;
+}
+
+/**
+ * Compare `before` with `after`. Listeners are matched by identity (address and port): one
+ * added or removed needs a restart; a matched one's options are compared like the others.
+ */
 export function configChanges(before: Config, after: Config): ConfigChanges {
   const changes: ConfigChanges = { applied: [], needRestart: [] };
   compareSection("general", "", before.general, after.general, changes);
   compareSection("log", "", before.log, after.log, changes);
   compareSection("persistence", "", before.persistence, after.persistence, changes);
   compareSection("security", "", before.security, after.security, changes);
-  const count = Math.max(before.listeners.length, after.listeners.length);
-  for (let i = 0; i < count; i++) {
-    const a = before.listeners[i];
-    const b = after.listeners[i];
-    if (a === undefined || b === undefined) {
-      changes.needRestart.push(
-        `listener ${i + 1}: ${a === undefined ? "added" : "removed"}`,
-      );
-      continue;
-    }
-    const prefix = `listener ${i + 1} (port ${a.port}) `;
+  const { kept, removed, added } = matchListeners(
+    before.listeners,
+    after.listeners,
+    listenerIdentity,
+  );
+  for (const [a, b] of kept) {
+    const prefix = `${listenerName(a)} `;
     compareSection("listener", prefix, a, b, changes);
     if (after.security.per_listener_settings) {
       compareSection("security", prefix, a.security, b.security, changes);
     }
   }
+  for (const a of removed) changes.needRestart.push(`${listenerName(a)}: removed`);
+  for (const b of added) changes.needRestart.push(`${listenerName(b)}: added`);
   return changes;
 }

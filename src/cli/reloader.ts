@@ -1,7 +1,8 @@
 /**
- * SIGHUP and SIGUSR1 for a running broker: reload the configuration file and apply what
- * Mosquitto applies on reload (limits, security, logging; log files are reopened), log each
- * change, and keep the running configuration when the file has become invalid.
+ * SIGHUP and SIGUSR1 for a running broker: reload the configuration file, build the broker's
+ * options from it as at start and hand them to `Broker.reconfigure` (limits, security,
+ * logging; log files are reopened), log each change, and keep the running configuration when
+ * the file has become invalid.
  *
  * @module
  */
@@ -13,8 +14,9 @@ import type { Config } from "../config/options.ts";
 import { loggerFromConfig } from "../log/from_config.ts";
 import {
   applyHttpReloadable,
-  applyReloadable,
+  brokerOptionsFromConfig,
   type HttpListenerOptions,
+  httpListenersFromConfig,
 } from "./broker_options.ts";
 import { configChanges } from "./config_changes.ts";
 import { loadSecurityFiles, securityFilePaths } from "./security_files.ts";
@@ -27,6 +29,8 @@ export interface LoggerSettings {
   publish: (topic: string, payload: Uint8Array) => void;
   /** The running `protocol http` listeners, whose password files a reload replaces. */
   httpListeners?: readonly HttpListenerOptions[];
+  /** The port of local-only mode (`-p`). */
+  localPort?: number;
 }
 
 /** Reloads one broker's configuration on request. */
@@ -84,22 +88,18 @@ export class Reloader {
       return;
     }
     const changes = configChanges(this.#config, next);
-    const logChanged = JSON.stringify(this.#config.log) !== JSON.stringify(next.log);
-    if (logChanged) {
-      let logger;
+    let logger = log();
+    if (JSON.stringify(this.#config.log) !== JSON.stringify(next.log)) {
       try {
         logger = loggerFromConfig(next.log, this.#settings);
       } catch (error) {
         log().error(`Reload of ${file} rejected: ${(error as Error).message}`);
         return;
       }
-      const old = this.#broker.options.logger;
-      this.#broker.options.logger = logger;
-      void old.close();
     }
-    applyReloadable(this.#broker.options, next, files);
-    applyHttpReloadable(this.#settings.httpListeners ?? [], next, files);
-    this.#broker.sysTree.schedule(); // sys_interval
+    const { localPort } = this.#settings;
+    this.#broker.reconfigure(brokerOptionsFromConfig(next, { logger, files, localPort }));
+    applyHttpReloadable(this.#settings.httpListeners ?? [], httpListenersFromConfig(next, files));
     for (const problem of files.problems) log().log(problem.level, problem.line);
     const reread = securityFilePaths(next);
     if (reread.length > 0) log().notice(`Reloaded ${reread.join(", ")}.`);

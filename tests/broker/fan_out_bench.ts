@@ -19,7 +19,6 @@ function subscribe(session: Session, filter: string, subscriptionId?: number): v
     retainAsPublished: false,
     retainHandling: 0,
     subscriptionId,
-    storeKey: 0,
   };
   broker.sessions.subscribe(options);
 }

@@ -104,7 +104,7 @@ Deno.test("HTTP listeners are not given to the MQTT broker; each keeps its own p
       "listener 8081 ::1\nprotocol http\nsocket_domain ipv6\nhttp_open true\nlistener 1884\n",
   );
   const files = { global: {}, listeners: config.listeners.map(() => ({})), problems: [] };
-  const options = brokerOptionsFromConfig(config, new Logger(), files);
+  const options = brokerOptionsFromConfig(config, { logger: new Logger(), files });
   assert.deepEqual(options.listeners.map((l) => l.port), [1883, 1884]);
   assert.equal(options.sysInterval, 10);
   assert.deepEqual(httpListenersFromConfig(config, files), [

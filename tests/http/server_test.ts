@@ -280,7 +280,6 @@ Deno.test(`HTTP: the lists stop at ${MAX_LIST_ENTRIES} entries and say they were
         retainAsPublished: false,
         retainHandling: 0,
         subscriptionId: undefined,
-        storeKey: 0,
       });
       tb.broker.sessions.add(session);
     }

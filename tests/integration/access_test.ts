@@ -258,7 +258,10 @@ for (const check of [true, false]) {
       );
       await publisher.close();
       // The ACL is reloaded: the publisher may only read now.
-      tb.broker.options.aclFile = AclFile.parse("topic read test/topic\n", "acl-2");
+      tb.broker.reconfigure({
+        ...tb.broker.options,
+        aclFile: AclFile.parse("topic read test/topic\n", "acl-2"),
+      });
       const { client } = await connect(tb.port, { clientId: "late" });
       await subscribe(client, sub("test/topic", 1));
       if (check) {

@@ -113,7 +113,10 @@ for (const version of [4, 5] as ProtocolVersion[]) {
         });
         assert.equal(connack.reasonCode, 0);
         // SIGHUP: bob loses write access to secret/will while connected.
-        tb.broker.options.aclFile = AclFile.parse(ACL_TEXT, "acl-reloaded");
+        tb.broker.reconfigure({
+          ...tb.broker.options,
+          aclFile: AclFile.parse(ACL_TEXT, "acl-reloaded"),
+        });
         await client.close(); // dropped without DISCONNECT: the will is due
         await reader.expectNothing(willDelay * 1000 + 400);
         assert.equal(tb.broker.fanOut.retained.get("secret/will"), undefined);
@@ -216,10 +219,10 @@ Deno.test("queued messages are checked against the ACL in force when they are se
     await publishAcked(carol, pub("alice/public", "queued too", { qos: 1, packetId: 2 }));
     assert.equal(tb.broker.sessions.get("alicesess")!.queuedCount, 2);
     // SIGHUP: alice may no longer read alice/private.
-    tb.broker.options.aclFile = AclFile.parse(
-      ACL_TEXT + "\nuser alice\ntopic deny alice/private\n",
-      "acl-reloaded",
-    );
+    tb.broker.reconfigure({
+      ...tb.broker.options,
+      aclFile: AclFile.parse(ACL_TEXT + "\nuser alice\ntopic deny alice/private\n", "acl-reloaded"),
+    });
     const back = await login(tb, "alice", { clientId: "alicesess", clean: false });
     assert.equal(back.connack.sessionPresent, true);
     const [got] = await receive(back.client, 1);

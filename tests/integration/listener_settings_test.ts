@@ -46,12 +46,15 @@ Deno.test("allow_anonymous false with no password file: 5.0 clients get 0x87, wi
 });
 
 Deno.test("per-listener security: anonymous allowed on one listener and refused on the other", async () => {
+  const lab = { host: "127.0.0.1", port: 0 };
+  const locked = { host: "127.0.0.1", port: 0 };
   const tb = startBroker({
     allowAnonymous: false,
-    listeners: [
-      { host: "127.0.0.1", port: 0, security: { allowAnonymous: true, autoIdPrefix: "lab-" } },
-      { host: "127.0.0.1", port: 0, security: { allowAnonymous: false } },
-    ],
+    listeners: [lab, locked],
+    listenerSecurity: new Map([
+      [lab, { allowAnonymous: true, autoIdPrefix: "lab-" }],
+      [locked, { allowAnonymous: false }],
+    ]),
   });
   try {
     const [open, closed] = tb.broker.ports;
@@ -68,11 +71,10 @@ Deno.test("per-listener security: anonymous allowed on one listener and refused 
 });
 
 Deno.test("per-listener allow_zero_length_clientid false refuses an empty id there only (0x85)", async () => {
+  const strictListener = { host: "127.0.0.1", port: 0 };
   const tb = startBroker({
-    listeners: [
-      { host: "127.0.0.1", port: 0, security: { allowZeroLengthClientId: false } },
-      { host: "127.0.0.1", port: 0 },
-    ],
+    listeners: [strictListener, { host: "127.0.0.1", port: 0 }],
+    listenerSecurity: new Map([[strictListener, { allowZeroLengthClientId: false }]]),
   });
   try {
     const [strict, lax] = tb.broker.ports;

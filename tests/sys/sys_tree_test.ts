@@ -233,8 +233,7 @@ Deno.test("$SYS: sys_interval 0 publishes nothing; a reload to 1 starts it; the 
     const { client: w } = await c.connect("watcher");
     await subscribe(w, sub("$SYS/#"));
     await w.expectNothing(300);
-    tb.broker.options.sysInterval = 1;
-    tb.broker.sysTree.schedule();
+    tb.broker.reconfigure({ ...tb.broker.options, sysInterval: 1 });
     const first = await drainPublishes(w, 200);
     assert.equal(first.get(`${S}version`)?.payload, "midge version 0.1.0");
     assert.equal(first.get(`${S}uptime`)?.payload, "0 seconds");
@@ -242,8 +241,7 @@ Deno.test("$SYS: sys_interval 0 publishes nothing; a reload to 1 starts it; the 
     const next = await w.expect("publish", 2500) as PublishPacket;
     assert.equal(next.topic, `${S}uptime`);
     assert.equal(new TextDecoder().decode(next.payload), "1 seconds");
-    tb.broker.options.sysInterval = 0;
-    tb.broker.sysTree.schedule();
+    tb.broker.reconfigure({ ...tb.broker.options, sysInterval: 0 });
     await drainPublishes(w, 100);
     await w.expectNothing(1300);
   } finally {

@@ -8,7 +8,6 @@
  */
 
 import { startBroker } from "../integration/harness.ts";
-import type { BrokerOptions } from "../../src/broker/options.ts";
 import { accepts, freePort } from "../fixtures/net.ts";
 
 /** Which broker. */
@@ -57,12 +56,11 @@ export function startMidge(config: BrokerConfig = {}): ToolBroker {
   if (config.mosquittoLines !== undefined) {
     throw new Error("mosquittoLines configure Mosquitto only: run this test against it alone");
   }
-  const overrides: Partial<BrokerOptions> = {};
-  if (config.allowAnonymous !== undefined) overrides.allowAnonymous = config.allowAnonymous;
-  if (config.maxQueuedMessages !== undefined) {
-    overrides.maxQueuedMessages = config.maxQueuedMessages;
-  }
-  const b = startBroker(overrides);
+  const { allowAnonymous, maxQueuedMessages } = config;
+  const b = startBroker({
+    ...(allowAnonymous === undefined ? {} : { allowAnonymous }),
+    ...(maxQueuedMessages === undefined ? {} : { maxQueuedMessages }),
+  });
   return { kind: "midge", name: "Midge", port: b.port, logs: () => b.logs, stop: b.stop };
 }
 

@@ -10,6 +10,7 @@ import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod
 import type { Connection } from "../connection.ts";
 import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
+import { securityOf } from "../options.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 
 const PROTOCOL_LOG_NAME = { 3: "p1", 4: "p2", 5: "p5" } as const;
@@ -26,15 +27,18 @@ function refuse(conn: Connection, reasonCode: number, why: string): void {
 }
 
 /**
- * Handle the first packet of a connection. Resolves later only when a password has to be
- * checked (the read loop waits for it).
+ * Handle the first packet of a connection. When a password has to be checked, the rest of the
+ * work comes back as a promise of it, for the dispatcher to run (the read loop waits for it).
  */
-export function handleConnect(conn: Connection, packet: ConnectPacket): void | Promise<void> {
+export function handleConnect(
+  conn: Connection,
+  packet: ConnectPacket,
+): void | Promise<() => void> {
   const options = conn.broker.options;
   const version = packet.protocolVersion;
   conn.version = version;
 
-  const security = conn.listener.security;
+  const security = securityOf(options, conn.listener);
   let clientId = packet.clientId;
   let assignedId = false;
   if (conn.listener.useUsernameAsClientId) {
@@ -68,7 +72,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void | P
   }
   const verdict = authenticate(options, conn.listener, packet);
   if (verdict instanceof Promise) {
-    return verdict.then((refusal) => {
+    return verdict.then((refusal) => () => {
       if (!conn.closed) admitOrRefuse(conn, packet, refusal, assignedId);
     });
   }
@@ -140,8 +144,6 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
   }
   conn.keepAliveMs = keepAlive * 1000;
 
-  const persistence = broker.persistence;
-  const changesBefore = persistence?.changeCount;
   const expiry = v5
     ? props?.sessionExpiryInterval ?? 0
     : packet.clean
@@ -169,11 +171,9 @@ function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): vo
   session.listener = conn.listener;
   session.will = packet.will;
   broker.sessions.attach(session, conn);
-  if (persistence !== undefined) {
-    persistence.syncSession(session);
-    // CONNACK (and session present) only once the session is stored as it says.
-    if (persistence.changeCount !== changesBefore) persistence.hold(conn);
-  }
+  // CONNACK (and session present) goes only once the session is stored as it says: the
+  // dispatcher holds it.
+  broker.observer.sessionChanged(session);
 
   let connackProps: Properties | undefined;
   if (v5) {

@@ -19,6 +19,6 @@ export function handlePubcomp(conn: Connection, packet: AckPacket): void {
     return;
   }
   session.deleteInflight(packet.packetId);
-  conn.broker.persistence?.done(session, outgoing);
+  conn.broker.observer.done(session, outgoing);
   fillInflight(conn.broker, conn, session);
 }

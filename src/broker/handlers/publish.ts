@@ -168,8 +168,6 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     forwardedProperties(props),
     expiry !== undefined ? broker.now() + expiry * 1000 : undefined,
   );
-  const persistence = broker.persistence;
-  const changesBefore = persistence?.changeCount;
   if (packet.retain) {
     keepMessage(message);
     message.retainSource = { username: session.username, listener: conn.listener };
@@ -178,11 +176,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const deliveries = broker.fanOut.route(message, conn);
   if (packet.qos === 2) {
     session.addIncomingQos2(packet.packetId!);
-    persistence?.incomingAdded(session, packet.packetId!);
-  }
-  // The acknowledgement waits until what it promises is stored.
-  if (persistence !== undefined && persistence.changeCount !== changesBefore) {
-    persistence.hold(conn);
+    broker.observer.incomingAdded(session, packet.packetId!);
   }
   const noSubscribers = deliveries === 0 && conn.version === 5;
   acknowledge(conn, packet, noSubscribers ? ReasonCode.NoMatchingSubscribers : 0);

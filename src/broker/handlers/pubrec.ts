@@ -21,19 +21,16 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
     });
     return;
   }
-  const persistence = conn.broker.persistence;
+  const observer = conn.broker.observer;
   if (packet.reasonCode >= 0x80) {
     session.deleteInflight(packet.packetId);
-    persistence?.done(session, outgoing);
+    observer.done(session, outgoing);
     fillInflight(conn.broker, conn, session);
     return;
   }
   outgoing.state = "pubrel";
-  if (persistence !== undefined && outgoing.storeSeq > 0) {
-    // PUBREL only once "pubrel" is stored: resending the PUBLISH after a crash would
-    // deliver it twice.
-    persistence.updated(session, outgoing);
-    persistence.hold(conn);
-  }
+  // PUBREL only once "pubrel" is stored (the dispatcher holds it): resending the PUBLISH
+  // after a crash would deliver it twice.
+  observer.released(session, outgoing);
   conn.send({ type: "pubrel", packetId: packet.packetId, reasonCode: 0 });
 }

@@ -12,12 +12,7 @@ import type { Connection } from "../connection.ts";
 export function handlePubrel(conn: Connection, packet: AckPacket): void {
   const session = conn.session!;
   const known = session.deleteIncomingQos2(packet.packetId);
-  const persistence = conn.broker.persistence;
-  if (known && persistence !== undefined && session.storeId > 0) {
-    // PUBCOMP lets the client reuse the id: it must be forgotten in the store first.
-    persistence.incomingReleased(session, packet.packetId);
-    persistence.hold(conn);
-  }
+  if (known) conn.broker.observer.incomingReleased(session, packet.packetId);
   conn.send({
     type: "pubcomp",
     packetId: packet.packetId,

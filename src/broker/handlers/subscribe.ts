@@ -39,7 +39,6 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       retainAsPublished: s.retainAsPublished,
       retainHandling: s.retainHandling,
       subscriptionId,
-      storeKey: session.subscriptions.get(s.topicFilter)?.storeKey ?? 0, // a replacement
     };
     const isNew = broker.sessions.subscribe(options);
     reasonCodes.push(s.qos);
@@ -53,8 +52,6 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
       retainedToSend.push(options);
     }
   }
-  const persistence = broker.persistence;
-  if (persistence !== undefined && session.storeId > 0) persistence.hold(conn);
   conn.send({ type: "suback", packetId: packet.packetId, reasonCodes });
   for (const options of retainedToSend) {
     broker.matchRetained(options.filter, (topic, message) => {

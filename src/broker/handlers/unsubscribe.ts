@@ -12,12 +12,10 @@ import type { Connection } from "../connection.ts";
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
-  const persistence = broker.persistence;
   const reasonCodes = packet.topicFilters.map((filter) => {
     const existed = broker.sessions.unsubscribe(session, filter);
     broker.log.log("unsubscribe", `${session.clientId} ${filter}`);
     return existed ? 0 : ReasonCode.NoSubscriptionExisted;
   });
-  if (persistence !== undefined && session.storeId > 0) persistence.hold(conn);
   conn.send({ type: "unsuback", packetId: packet.packetId, reasonCodes });
 }
