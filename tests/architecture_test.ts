@@ -2,7 +2,7 @@
  * The house rules of ARCHITECTURE.md, checked against the real import graph: every folder of
  * `src/` is a room placed in the `rooms` block, imports point down that order (never sideways
  * to a room on the same line, never up), `main.ts` imports only `src/cli/`, and no module is in
- * an import cycle, type-only imports included, except those in {@link KNOWN_CYCLES}.
+ * an import cycle, type-only imports included.
  *
  * The graph is `deno info --json`'s (see tests/fixtures/module_graph.ts): it lists type-only
  * and dynamic imports with their lines, so no second parser of import statements is needed.
@@ -20,40 +20,6 @@ import {
 } from "./fixtures/module_graph.ts";
 
 const ROOT = new URL("../", import.meta.url);
-
-/**
- * The modules in an import cycle today. Most of broker/ reaches back to broker.ts through
- * `conn.broker` (or through persistence.ts, which imports the `Broker` type); the broker's
- * split into owners is to remove it. This list may only shrink: a module not in it that joins a cycle
- * fails the test, and so does a module in it that is no longer in one (delete its line).
- */
-const KNOWN_CYCLES: readonly string[] = [
-  "src/broker/access.ts",
-  "src/broker/broker.ts",
-  "src/broker/connection.ts",
-  "src/broker/delivery.ts",
-  "src/broker/dispatch.ts",
-  "src/broker/fan_out.ts",
-  "src/broker/handlers/auth.ts",
-  "src/broker/handlers/connect.ts",
-  "src/broker/handlers/disconnect.ts",
-  "src/broker/handlers/pingreq.ts",
-  "src/broker/handlers/puback.ts",
-  "src/broker/handlers/pubcomp.ts",
-  "src/broker/handlers/publish.ts",
-  "src/broker/handlers/pubrec.ts",
-  "src/broker/handlers/pubrel.ts",
-  "src/broker/handlers/subscribe.ts",
-  "src/broker/handlers/unsubscribe.ts",
-  "src/broker/persistence.ts",
-  "src/broker/session.ts",
-  "src/broker/sessions.ts",
-  // The persistence seam imports no `Broker`; these two are in a cycle only through the
-  // `Connection` type of `Session.connection` (session.ts -> connection.ts -> broker.ts).
-  "src/broker/state_observer.ts",
-  "src/broker/stats.ts",
-  "src/broker/sys_tree.ts",
-];
 
 let graph: Promise<ModuleGraph> | undefined;
 
@@ -118,23 +84,10 @@ Deno.test("every import in src/ resolves to a module", async () => {
   assert.ok(modules.includes("main.ts") && modules.includes("src/cli/dispatch.ts"));
 });
 
-Deno.test("no module outside KNOWN_CYCLES is in an import cycle, type-only imports included", async () => {
+Deno.test("no module is in an import cycle, type-only imports included", async () => {
   const { edges } = await moduleGraph();
-  const known = new Set(KNOWN_CYCLES);
-  const newcomers = importCycles(edges)
-    .map((cycle) => cycle.filter((module) => !known.has(module)))
-    .filter((modules) => modules.length > 0);
-  const chains = newcomers.map((modules) =>
-    `${cycleThrough(edges, modules[0])} (new in a cycle: ${modules.join(", ")})`
-  );
-  assert.deepEqual(chains, [], `new import cycles:\n${chains.join("\n")}`);
-});
-
-Deno.test("every module in KNOWN_CYCLES is still in an import cycle (the list only shrinks)", async () => {
-  const { edges } = await moduleGraph();
-  const inCycles = new Set(importCycles(edges).flat());
-  const freed = KNOWN_CYCLES.filter((module) => !inCycles.has(module));
-  assert.deepEqual(freed, [], "no longer in a cycle: delete these from KNOWN_CYCLES");
+  const chains = importCycles(edges).map((cycle) => cycleThrough(edges, cycle[0]));
+  assert.deepEqual(chains, [], `import cycles:\n${chains.join("\n")}`);
 });
 
 Deno.test("every entry of src/ is a room on a line of ARCHITECTURE.md's rooms block", async () => {

@@ -10,7 +10,8 @@ import { ReasonCode } from "../codec/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import type { RetainedVisitor } from "../router/mod.ts";
 import type { Conn } from "../transport/conn.ts";
-import { type CloseKind, Connection } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import type { BrokerContext } from "./context.ts";
 import { deliver } from "./delivery.ts";
 import { FanOut } from "./fan_out.ts";
 import { Listeners, type Peer } from "./listeners.ts";
@@ -22,7 +23,7 @@ import type { BrokerOptions, ListenerOptions } from "./options.ts";
 import type { Persistence } from "./persistence.ts";
 import { type Reconfiguration, reconfiguration } from "./reconfigure.ts";
 import { NOT_OBSERVED, type StateObserver } from "./state_observer.ts";
-import type { Session } from "./session.ts";
+import type { CloseKind, Session } from "./session.ts";
 import { SessionRegistry } from "./sessions.ts";
 import { SysTree } from "./sys_tree.ts";
 
@@ -30,7 +31,7 @@ import { SysTree } from "./sys_tree.ts";
 const SWEEP_INTERVAL_MS = 250;
 
 /** An MQTT broker. */
-export class Broker {
+export class Broker implements BrokerContext {
   /** Counters. */
   readonly metrics: Metrics = new Metrics();
   /** Sessions by client id, connected or not, and their lives. */

@@ -17,13 +17,13 @@ import {
 } from "../codec/mod.ts";
 import type { Conn } from "../transport/conn.ts";
 import { OutQueue } from "../transport/out_queue.ts";
-import type { Broker } from "./broker.ts";
+import type { BrokerContext, ClientConnection } from "./context.ts";
 import type { Counters } from "./metrics.ts";
 import type { ListenerOptions } from "./options.ts";
 import { dispatch, fail } from "./dispatch.ts";
 import { congestionWait, type QueueState } from "./flow_control.ts";
 import { sentLine } from "./packet_log.ts";
-import type { Session } from "./session.ts";
+import type { CloseKind, Session } from "./session.ts";
 
 /** First read buffer: enough for a CONNECT; it doubles while reads fill it. */
 const MIN_READ_SIZE = 256;
@@ -31,19 +31,10 @@ const MAX_READ_SIZE = 64 * 1024;
 /** Longest a closing connection waits for a client to read what is queued for it (ms). */
 const CLOSE_FLUSH_TIMEOUT_MS = 1000;
 
-/** How a connection ended, for the log line and the will. */
-export type CloseKind =
-  | "disconnect" // the client sent DISCONNECT
-  | "lost" // the socket closed or failed
-  | "keepalive" // keep alive expired
-  | "protocol" // a malformed or illegal packet
-  | "takeover" // another connection took the session
-  | "server"; // the broker closed it (shutdown, refusal)
-
 /** A client connection. */
-export class Connection {
+export class Connection implements ClientConnection {
   /** The broker. */
-  readonly broker: Broker;
+  readonly broker: BrokerContext;
   /** Address of the peer without the port. */
   readonly remoteAddress: string;
   /** Port of the peer. */
@@ -104,7 +95,7 @@ export class Connection {
    * traffic in `peer.counters`.
    */
   constructor(
-    broker: Broker,
+    broker: BrokerContext,
     socket: Conn,
     peer: { address: string; port: number; listener: ListenerOptions; counters: Counters },
   ) {

@@ -10,13 +10,12 @@
 import { encodePacket, type Properties, type QoS } from "../codec/mod.ts";
 import { mayRead } from "./access.ts";
 import { queueSent } from "./flow_control.ts";
-import type { Broker } from "./broker.ts";
-import type { Connection } from "./connection.ts";
+import type { BrokerContext } from "./context.ts";
 import { keepMessage, type Message, sharedEncoding } from "./message.ts";
-import type { Delivery, Session } from "./session.ts";
+import type { Delivery, Session, SessionConnection } from "./session.ts";
 
 /** QoS 1/2 messages that may be in flight to the client of `conn`. */
-function inflightLimit(broker: Broker, conn: Connection): number {
+function inflightLimit(broker: BrokerContext, conn: SessionConnection): number {
   const max = broker.options.maxInflightMessages;
   return max > 0 ? Math.min(max, conn.clientReceiveMaximum) : conn.clientReceiveMaximum;
 }
@@ -26,7 +25,7 @@ function inflightLimit(broker: Broker, conn: Connection): number {
  * its window allows, else into its queue. Returns false when the message was dropped.
  */
 export function deliver(
-  broker: Broker,
+  broker: BrokerContext,
   session: Session,
   message: Message,
   qos: QoS,
@@ -60,7 +59,7 @@ export function deliver(
   return enqueue(broker, session, delivery);
 }
 
-function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean {
+function enqueue(broker: BrokerContext, session: Session, delivery: Delivery): boolean {
   const o = broker.options;
   const full = (o.maxQueuedMessages > 0 && session.queuedCount >= o.maxQueuedMessages) ||
     (o.maxQueuedBytes > 0 &&
@@ -80,7 +79,7 @@ function enqueue(broker: Broker, session: Session, delivery: Delivery): boolean 
   return true;
 }
 
-function sendQos0(broker: Broker, conn: Connection, delivery: Delivery): boolean {
+function sendQos0(broker: BrokerContext, conn: SessionConnection, delivery: Delivery): boolean {
   if (conn.out.pendingBytes > broker.options.maxOutputBytes) {
     conn.counters.publishDropped++;
     conn.session!.dropped++;
@@ -90,8 +89,8 @@ function sendQos0(broker: Broker, conn: Connection, delivery: Delivery): boolean
 }
 
 function startInflight(
-  broker: Broker,
-  conn: Connection,
+  broker: BrokerContext,
+  conn: SessionConnection,
   session: Session,
   delivery: Delivery,
 ): boolean {
@@ -115,8 +114,8 @@ function startInflight(
  * and counted [MQTT-3.1.2-24].
  */
 function writePublish(
-  broker: Broker,
-  conn: Connection,
+  broker: BrokerContext,
+  conn: SessionConnection,
   delivery: Delivery,
   packetId: number,
   dup: boolean,
@@ -158,8 +157,8 @@ function writePublish(
 }
 
 function encodeParticular(
-  broker: Broker,
-  conn: Connection,
+  broker: BrokerContext,
+  conn: SessionConnection,
   delivery: Delivery,
   packetId: number,
   dup: boolean,
@@ -207,7 +206,11 @@ function encodeParticular(
 }
 
 /** Send queued deliveries while the in-flight window has room. */
-export function fillInflight(broker: Broker, conn: Connection, session: Session): void {
+export function fillInflight(
+  broker: BrokerContext,
+  conn: SessionConnection,
+  session: Session,
+): void {
   const limit = inflightLimit(broker, conn);
   while (session.queuedCount > 0 && session.inflight.size < limit && !conn.closed) {
     const delivery = session.dequeue()!;
@@ -228,7 +231,7 @@ export function fillInflight(broker: Broker, conn: Connection, session: Session)
  * Whether a queued delivery is still to be sent: not expired, and readable by the session's
  * user now (the ACL, or the user of a resumed session, may have changed since it was routed).
  */
-function sendable(broker: Broker, session: Session, delivery: Delivery): boolean {
+function sendable(broker: BrokerContext, session: Session, delivery: Delivery): boolean {
   const { expiresAt, topic } = delivery.message;
   return (expiresAt === undefined || expiresAt > broker.now()) &&
     mayRead(broker.options, session, topic);
@@ -238,7 +241,11 @@ function sendable(broker: Broker, session: Session, delivery: Delivery): boolean
  * A session resumed on `conn`: resend what is in flight, in order, PUBLISH with DUP set and
  * PUBREL for those past PUBREC [MQTT-4.4.0-1], then send from the queue.
  */
-export function resumeDelivery(broker: Broker, conn: Connection, session: Session): void {
+export function resumeDelivery(
+  broker: BrokerContext,
+  conn: SessionConnection,
+  session: Session,
+): void {
   for (const outgoing of session.inflight.values()) {
     if (outgoing.state === "publish") {
       if (mayRead(broker.options, session, outgoing.message.topic)) {

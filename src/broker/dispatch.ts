@@ -11,7 +11,7 @@
  */
 
 import { MqttError, type Packet, protocolError, ReasonCode } from "../codec/mod.ts";
-import type { Connection } from "./connection.ts";
+import type { ClientConnection } from "./context.ts";
 import { receivedLines } from "./packet_log.ts";
 import { handleAuth } from "./handlers/auth.ts";
 import { handleConnect } from "./handlers/connect.ts";
@@ -30,7 +30,7 @@ import { handleUnsubscribe } from "./handlers/unsubscribe.ts";
  * password check): it brings the rest of the handler's work, run here in its turn; the read
  * loop awaits it before the next packet.
  */
-export function dispatch(conn: Connection, packet: Packet): Promise<void> | undefined {
+export function dispatch(conn: ClientConnection, packet: Packet): Promise<void> | undefined {
   const broker = conn.broker;
   const log = broker.log;
   if (log.enabled("debug") && conn.isConnected) {
@@ -55,12 +55,12 @@ export function dispatch(conn: Connection, packet: Packet): Promise<void> | unde
  * Hold `conn`'s output until the store has what was promised since the observer's count was
  * `before` (the answer is still in this turn's batch of output, so it waits too).
  */
-function holdIfPromised(conn: Connection, before: number): void {
+function holdIfPromised(conn: ClientConnection, before: number): void {
   const observer = conn.broker.observer;
   if (observer.promised !== before && !conn.closed) observer.holdUntilDurable(conn);
 }
 
-function route(conn: Connection, packet: Packet): Promise<() => void> | void {
+function route(conn: ClientConnection, packet: Packet): Promise<() => void> | void {
   if (!conn.isConnected) {
     if (packet.type !== "connect") {
       throw protocolError(`first packet is ${packet.type}, not CONNECT [MQTT-3.1.0-1]`);
@@ -100,7 +100,7 @@ function route(conn: Connection, packet: Packet): Promise<() => void> | void {
  * form, return code 1) [MQTT-3.1.2-2]; anything that is not an `MqttError` is a bug, logged as
  * such, and the client gets 0x83.
  */
-export function fail(conn: Connection, error: unknown): void {
+export function fail(conn: ClientConnection, error: unknown): void {
   if (conn.closed) return;
   if (!(error instanceof MqttError)) {
     conn.broker.log.error(`Internal error handling client ${conn.logName}: ${error}`);

@@ -23,13 +23,34 @@ import {
   retainedKey,
   sessionKey,
 } from "../store/records.ts";
+import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
-import type { Broker } from "./broker.ts";
-import type { ListenerOptions } from "./options.ts";
+import type { FanOut } from "./fan_out.ts";
+import type { Metrics } from "./metrics.ts";
+import type { BrokerOptions, ListenerOptions } from "./options.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Persistence } from "./persistence.ts";
 import { Losses } from "./restore_losses.ts";
 import { type Delivery, Session, type SubscriptionOptions } from "./session.ts";
+import type { SessionRegistry } from "./sessions.ts";
+
+/** What a restore fills in of a broker that has not started. */
+export interface RestoreTarget {
+  /** The options in force (the listeners that sessions and messages point at). */
+  readonly options: BrokerOptions;
+  /** The logger in force. */
+  readonly log: Logger;
+  /** Sessions by client id: the restored ones are added. */
+  readonly sessions: SessionRegistry;
+  /** The retained messages restored go to its retained index. */
+  readonly fanOut: FanOut;
+  /** Counters: what the store lost is counted there. */
+  readonly metrics: Metrics;
+  /** The store writer, set once all is loaded. */
+  persistence: Persistence | undefined;
+  /** The current time in ms. */
+  now(): number;
+}
 
 /** What a restore found, for the start-up log line and tests. */
 export interface RestoreSummary {
@@ -108,7 +129,7 @@ function refuseTooDeep(topic: string, what: "topic name" | "topic filter"): void
  * Load `store` into `broker` (which must not have started) and make it the broker's store.
  * Throws only when the store itself cannot be read.
  */
-export async function restore(broker: Broker, store: Store): Promise<RestoreSummary> {
+export async function restore(broker: RestoreTarget, store: Store): Promise<RestoreSummary> {
   const { records, problems } = await store.load();
   const log = broker.log;
   const summary: RestoreSummary = {

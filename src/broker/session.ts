@@ -6,8 +6,9 @@
  * @module
  */
 
-import type { ProtocolVersion, QoS, Will } from "../codec/mod.ts";
-import type { Connection } from "./connection.ts";
+import type { Packet, ProtocolVersion, QoS, Will } from "../codec/mod.ts";
+import type { OutQueue } from "../transport/out_queue.ts";
+import type { Counters } from "./metrics.ts";
 import type { ListenerOptions } from "./options.ts";
 import type { Message } from "./message.ts";
 
@@ -20,6 +21,60 @@ const NO_WAITERS: (() => void)[] = [];
 
 /** Session expiry that means "never" (MQTT 5.0 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
+
+/** How a connection ended, for the log line and the will. */
+export type CloseKind =
+  | "disconnect" // the client sent DISCONNECT
+  | "lost" // the socket closed or failed
+  | "keepalive" // keep alive expired
+  | "protocol" // a malformed or illegal packet
+  | "takeover" // another connection took the session
+  | "server"; // the broker closed it (shutdown, refusal)
+
+/**
+ * A client's connection as a session and those who reach it through `Session.connection` see
+ * it (delivery, the registry, persistence, the HTTP API): who the client is, the limits it
+ * announced, its output and counters, and how it is ended. No socket: `Connection` (the class)
+ * is this and more.
+ */
+export interface SessionConnection {
+  /** Client id once CONNECT is handled ("" before). */
+  clientId: string;
+  /** Protocol version; 4 until CONNECT says otherwise. */
+  version: ProtocolVersion;
+  /** The session, once CONNECT is accepted. */
+  session: Session | undefined;
+  /** The listener the client connected through. */
+  readonly listener: ListenerOptions;
+  /** "ip:port" of the peer. */
+  readonly remote: string;
+  /** Batched output. */
+  readonly out: OutQueue;
+  /** The counters this connection's traffic goes to. */
+  readonly counters: Counters;
+  /** When its CONNECT was accepted (ms); 0 before. */
+  connectedAt: number;
+  /** Keep alive in ms granted to the client; 0 disables it. */
+  keepAliveMs: number;
+  /** Whether the connection is closed or closing. */
+  readonly closed: boolean;
+  /** The client's receive maximum (5.0): QoS 1/2 messages it takes at once. */
+  clientReceiveMaximum: number;
+  /** The largest packet the client accepts (5.0). */
+  clientMaximumPacketSize: number;
+  /** The highest topic alias the client accepts from us (5.0). */
+  clientTopicAliasMaximum: number;
+  /** Topic aliases we have set for the client, topic -> alias (5.0). */
+  outboundAliases: Map<string, number> | undefined;
+  /** Whether the will must be published when this connection ends. */
+  publishWillOnClose: boolean;
+  /** Its CONNECT was accepted: count its traffic in `counters` from now on. */
+  countConnected(counters: Counters): void;
+  /** Encode `packet` for this connection's version and queue it. */
+  send(packet: Packet): void;
+  /** Close with a reason (a 5.0 client that completed CONNECT first gets DISCONNECT). */
+  disconnect(reasonCode: number, reasonString: string | undefined, kind: CloseKind): void;
+}
 
 /** One subscription as the router stores it. */
 export interface SubscriptionOptions {
@@ -77,7 +132,7 @@ export class Session {
   /** Seconds the session outlives its connection; 0 ends it with the connection. */
   expiryInterval: number;
   /** The connection, while the client is connected. */
-  connection: Connection | undefined;
+  connection: SessionConnection | undefined;
   /** Username of the last connection, for ACL checks. */
   username: string | undefined;
   /** Listener of the last connection: its ACL applies, even while the client is away. */

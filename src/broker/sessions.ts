@@ -9,13 +9,18 @@
 
 import { type ProtocolVersion, ReasonCode } from "../codec/mod.ts";
 import { mayLeaveWill } from "./access.ts";
-import type { CloseKind, Connection } from "./connection.ts";
 import type { FanOut } from "./fan_out.ts";
 import { newMessage } from "./message.ts";
 import type { Metrics } from "./metrics.ts";
 import type { BrokerOptions } from "./options.ts";
 import type { StateObserver } from "./state_observer.ts";
-import { NEVER_EXPIRES, Session, type SubscriptionOptions } from "./session.ts";
+import {
+  type CloseKind,
+  NEVER_EXPIRES,
+  Session,
+  type SessionConnection,
+  type SubscriptionOptions,
+} from "./session.ts";
 
 /** The log line for each way a connection ends (Mosquitto's texts). */
 function closeLine(id: string, kind: CloseKind): string | undefined {
@@ -139,7 +144,7 @@ export class SessionRegistry {
    * Make `conn` the connection of `session`. From now on its traffic counts for its listener
    * and protocol version, its CONNECT included.
    */
-  attach(session: Session, conn: Connection): void {
+  attach(session: Session, conn: SessionConnection): void {
     const { metrics, now } = this.#context;
     session.connection = conn;
     conn.session = session;
@@ -150,7 +155,7 @@ export class SessionRegistry {
   }
 
   /** `conn` has closed (as `kind` says): log it, detach its session, the will, expiry. */
-  detach(conn: Connection, kind: CloseKind): void {
+  detach(conn: SessionConnection, kind: CloseKind): void {
     const session = conn.session;
     if (session === undefined) return;
     this.#connected--;

@@ -6,22 +6,29 @@
  */
 
 import { MIDGE_VERSION } from "../version.ts";
-import type { Broker } from "./broker.ts";
+import type { Logger } from "../log/logger.ts";
+import type { FanOut } from "./fan_out.ts";
 import {
   LOAD_NAMES,
   LOAD_WINDOWS,
+  type LoadAverages,
   type LoadName,
   type LoadValues,
   type LoadWindow,
 } from "./load_average.ts";
+import type { MemoryWatch } from "./memory_watch.ts";
 import {
   BEFORE_CONNECT,
   COUNTER_NAMES,
   type CounterName,
   type CounterValues,
   type LostKind,
+  type Metrics,
   zeroCounters,
 } from "./metrics.ts";
+import type { BrokerOptions } from "./options.ts";
+import type { Persistence } from "./persistence.ts";
+import type { SessionRegistry } from "./sessions.ts";
 
 /** The counter each load average follows. */
 export const LOAD_COUNTERS: Readonly<Record<LoadName, CounterName>> = {
@@ -35,6 +42,32 @@ export const LOAD_COUNTERS: Readonly<Record<LoadName, CounterName>> = {
   "sockets": "sockets",
   "connections": "connections",
 };
+
+/** What a snapshot reads of the broker (and `$SYS` publishes through: `options`, `fanOut`). */
+export interface StatsSource {
+  /** The options in force. */
+  readonly options: BrokerOptions;
+  /** The logger in force (its dropped lines). */
+  readonly log: Logger;
+  /** Counters. */
+  readonly metrics: Metrics;
+  /** Load averages, moved forward by each snapshot. */
+  readonly loads: LoadAverages;
+  /** Sessions, connected or not. */
+  readonly sessions: SessionRegistry;
+  /** Subscriptions, retained messages and routing. */
+  readonly fanOut: FanOut;
+  /** `memory_limit`. */
+  readonly memory: MemoryWatch;
+  /** The store writer when persistence is on. */
+  readonly persistence: Persistence | undefined;
+  /** When the broker was started (ms). */
+  readonly startedAt: number;
+  /** The current time in ms. */
+  now(): number;
+  /** Count the bytes open connections have written. */
+  settleCounters(): void;
+}
 
 /** The counters of one listener port and protocol version. */
 export interface ListenerCounters {
@@ -117,7 +150,7 @@ export interface Stats {
  * Take a snapshot of `broker` now. It also moves the load averages forward and counts the bytes
  * written by open connections, so it costs a pass over the connections and the sessions.
  */
-export function takeStats(broker: Broker): Stats {
+export function takeStats(broker: StatsSource): Stats {
   const now = broker.now();
   broker.settleCounters();
   const metrics = broker.metrics;

@@ -9,11 +9,10 @@
 
 import { RetainedIndex, type RetainedVisitor } from "../router/mod.ts";
 import { MIDGE_VERSION } from "../version.ts";
-import type { Broker } from "./broker.ts";
 import { type Message, newMessage } from "./message.ts";
 import { LOAD_NAMES, LOAD_WINDOWS } from "./load_average.ts";
 import { LOST_KINDS } from "./metrics.ts";
-import { type Stats, takeStats } from "./stats.ts";
+import { type Stats, type StatsSource, takeStats } from "./stats.ts";
 
 const PREFIX = "$SYS/broker/";
 
@@ -77,7 +76,7 @@ export function sysValues(stats: Stats): [topic: string, payload: string][] {
 
 /** Publishes a broker's `$SYS` tree on a timer. */
 export class SysTree {
-  #broker: Broker;
+  #broker: StatsSource;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The interval in force (s); 0 when stopped. */
   #interval = 0;
@@ -91,7 +90,7 @@ export class SysTree {
   #encoder = new TextEncoder();
 
   /** The `$SYS` tree of `broker`. */
-  constructor(broker: Broker) {
+  constructor(broker: StatsSource) {
     this.#broker = broker;
   }
 

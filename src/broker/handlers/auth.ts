@@ -6,10 +6,10 @@
  */
 
 import { type AuthPacket, protocolError } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 
 /** Refuse an AUTH packet. */
-export function handleAuth(_conn: Connection, packet: AuthPacket): never {
+export function handleAuth(_conn: ClientConnection, packet: AuthPacket): never {
   throw protocolError(
     `AUTH (reason 0x${packet.reasonCode.toString(16)}) without an authentication method`,
   );

@@ -7,7 +7,7 @@
  */
 
 import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
 import { securityOf } from "../options.ts";
@@ -20,7 +20,7 @@ function userName(username: string | undefined): string {
 }
 
 /** Refuse the connection with a CONNACK carrying `reasonCode` (mapped for 3.x), and close. */
-function refuse(conn: Connection, reasonCode: number, why: string): void {
+function refuse(conn: ClientConnection, reasonCode: number, why: string): void {
   conn.broker.log.notice(`Client ${conn.logName} from ${conn.remote} refused: ${why}.`);
   conn.send({ type: "connack", sessionPresent: false, reasonCode });
   conn.close("server");
@@ -31,7 +31,7 @@ function refuse(conn: Connection, reasonCode: number, why: string): void {
  * work comes back as a promise of it, for the dispatcher to run (the read loop waits for it).
  */
 export function handleConnect(
-  conn: Connection,
+  conn: ClientConnection,
   packet: ConnectPacket,
 ): void | Promise<() => void> {
   const options = conn.broker.options;
@@ -80,7 +80,7 @@ export function handleConnect(
 }
 
 function admitOrRefuse(
-  conn: Connection,
+  conn: ClientConnection,
   packet: ConnectPacket,
   refusal: Refusal | undefined,
   assignedId: boolean,
@@ -108,7 +108,7 @@ function admitOrRefuse(
 }
 
 /** The client is who it says: take over or resume its session and answer CONNACK. */
-function admit(conn: Connection, packet: ConnectPacket, assignedId: boolean): void {
+function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolean): void {
   const broker = conn.broker;
   const options = broker.options;
   const version = packet.protocolVersion;

@@ -6,10 +6,10 @@
  */
 
 import { type DisconnectPacket, protocolError, ReasonCode } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 
 /** Handle a client's DISCONNECT. */
-export function handleDisconnect(conn: Connection, packet: DisconnectPacket): void {
+export function handleDisconnect(conn: ClientConnection, packet: DisconnectPacket): void {
   const session = conn.session!;
   const expiry = packet.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {

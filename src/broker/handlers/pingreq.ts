@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 
 /** Answer a PINGREQ. */
-export function handlePingreq(conn: Connection): void {
+export function handlePingreq(conn: ClientConnection): void {
   conn.send({ type: "pingresp" });
 }

@@ -5,11 +5,11 @@
  */
 
 import type { AckPacket } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 import { fillInflight } from "../delivery.ts";
 
 /** Handle a PUBACK. An unknown packet id is ignored (logged at debug). */
-export function handlePuback(conn: Connection, packet: AckPacket): void {
+export function handlePuback(conn: ClientConnection, packet: AckPacket): void {
   const session = conn.session!;
   const outgoing = session.inflight.get(packet.packetId);
   if (outgoing === undefined || outgoing.qos !== 1) {

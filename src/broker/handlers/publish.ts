@@ -14,7 +14,7 @@ import {
   topicDepthProblem,
 } from "../../codec/mod.ts";
 import { aclOf } from "../access.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 import { keepMessage, newMessage } from "../message.ts";
 
 /** Properties that belong to one hop and are not forwarded (aliases, expiry, sub ids). */
@@ -26,7 +26,7 @@ function forwardedProperties(props: Properties | undefined): Properties | undefi
 }
 
 /** Acknowledge a QoS 1 or 2 PUBLISH with `reasonCode`. */
-function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+function acknowledge(conn: ClientConnection, packet: PublishPacket, reasonCode: number): void {
   if (packet.qos === 1) conn.send({ type: "puback", packetId: packet.packetId!, reasonCode });
   else if (packet.qos === 2) {
     conn.send({ type: "pubrec", packetId: packet.packetId!, reasonCode });
@@ -38,7 +38,7 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
  * disconnected, as Mosquitto does; a 5.0 client is told why (DISCONNECT 0x97 Quota exceeded).
  * Its will is published: it did not leave with a normal DISCONNECT [MQTT-3.1.2-8].
  */
-function refuseForMemory(conn: Connection, packet: PublishPacket, topic: string): void {
+function refuseForMemory(conn: ClientConnection, packet: PublishPacket, topic: string): void {
   const broker = conn.broker;
   conn.counters.publishDropped++;
   conn.session!.refusedForMemory++;
@@ -52,7 +52,7 @@ function refuseForMemory(conn: Connection, packet: PublishPacket, topic: string)
 }
 
 /** Handle a PUBLISH from a client. */
-export function handlePublish(conn: Connection, packet: PublishPacket): void {
+export function handlePublish(conn: ClientConnection, packet: PublishPacket): void {
   const broker = conn.broker;
   const options = broker.options;
   const session = conn.session!;

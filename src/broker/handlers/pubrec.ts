@@ -6,11 +6,11 @@
  */
 
 import { type AckPacket, ReasonCode } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 import { fillInflight } from "../delivery.ts";
 
 /** Handle a PUBREC. */
-export function handlePubrec(conn: Connection, packet: AckPacket): void {
+export function handlePubrec(conn: ClientConnection, packet: AckPacket): void {
   const session = conn.session!;
   const outgoing = session.inflight.get(packet.packetId);
   if (outgoing === undefined || outgoing.qos !== 2) {

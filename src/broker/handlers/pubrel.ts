@@ -6,10 +6,10 @@
  */
 
 import { type AckPacket, ReasonCode } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 
 /** Handle a PUBREL. */
-export function handlePubrel(conn: Connection, packet: AckPacket): void {
+export function handlePubrel(conn: ClientConnection, packet: AckPacket): void {
   const session = conn.session!;
   const known = session.deleteIncomingQos2(packet.packetId);
   if (known) conn.broker.observer.incomingReleased(session, packet.packetId);

@@ -7,12 +7,12 @@
 
 import { isSharedFilter, type QoS, ReasonCode, type SubscribePacket } from "../../codec/mod.ts";
 import { aclOf, mayRead, retainSourceMayWrite } from "../access.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 import { deliver } from "../delivery.ts";
 import type { SubscriptionOptions } from "../session.ts";
 
 /** Handle a SUBSCRIBE. */
-export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
+export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];

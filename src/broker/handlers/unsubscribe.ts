@@ -6,10 +6,10 @@
  */
 
 import { ReasonCode, type UnsubscribePacket } from "../../codec/mod.ts";
-import type { Connection } from "../connection.ts";
+import type { ClientConnection } from "../context.ts";
 
 /** Handle an UNSUBSCRIBE. */
-export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
+export function handleUnsubscribe(conn: ClientConnection, packet: UnsubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
   const reasonCodes = packet.topicFilters.map((filter) => {
