@@ -36,6 +36,21 @@ async function connectPersistent(b: StoredBroker, fields = {}): Promise<RawClien
   return client;
 }
 
+/** A broker over a memory store and a persistent client of it, both closed afterwards. */
+async function withPersistentClient(
+  body: (a: StoredBroker, client: RawClient) => Promise<void>,
+): Promise<void> {
+  await withBrokers(async (brokers) => {
+    const a = await brokers.start();
+    const client = await connectPersistent(a);
+    try {
+      await body(a, client);
+    } finally {
+      await client.close();
+    }
+  });
+}
+
 Deno.test("CONNACK of a new persistent session waits until the session is stored", async () => {
   await withBrokers(async (brokers) => {
     const a = await brokers.start();
@@ -80,67 +95,49 @@ Deno.test("CONNACK after a password check waits until the session is stored", as
 });
 
 Deno.test("SUBACK and UNSUBACK of a persistent session wait for the stored subscription", async () => {
-  await withBrokers(async (brokers) => {
-    const a = await brokers.start();
-    const client = await connectPersistent(a);
-    try {
-      a.store.failCommits(1, DISK_FULL);
-      await expectHeld(client, "suback", () =>
-        client.send({
-          type: "subscribe",
-          packetId: 1,
-          subscriptions: [sub("t/#", 1)],
-        }));
-      a.store.failCommits(1, DISK_FULL);
-      await expectHeld(
-        client,
-        "unsuback",
-        () => client.send({ type: "unsubscribe", packetId: 2, topicFilters: ["t/#"] }),
-      );
-    } finally {
-      await client.close();
-    }
+  await withPersistentClient(async (a, client) => {
+    a.store.failCommits(1, DISK_FULL);
+    await expectHeld(client, "suback", () =>
+      client.send({
+        type: "subscribe",
+        packetId: 1,
+        subscriptions: [sub("t/#", 1)],
+      }));
+    a.store.failCommits(1, DISK_FULL);
+    await expectHeld(
+      client,
+      "unsuback",
+      () => client.send({ type: "unsubscribe", packetId: 2, topicFilters: ["t/#"] }),
+    );
   });
 });
 
 Deno.test("PUBREC and PUBCOMP to a persistent publisher wait for its stored packet id", async () => {
-  await withBrokers(async (brokers) => {
-    const a = await brokers.start();
-    const client = await connectPersistent(a);
-    try {
-      a.store.failCommits(1, DISK_FULL);
-      await expectHeld(client, "pubrec", () => client.send(pub("t", "x", { qos: 2, packetId: 3 })));
-      a.store.failCommits(1, DISK_FULL);
-      await expectHeld(
-        client,
-        "pubcomp",
-        () => client.send({ type: "pubrel", packetId: 3, reasonCode: 0 }),
-      );
-    } finally {
-      await client.close();
-    }
+  await withPersistentClient(async (a, client) => {
+    a.store.failCommits(1, DISK_FULL);
+    await expectHeld(client, "pubrec", () => client.send(pub("t", "x", { qos: 2, packetId: 3 })));
+    a.store.failCommits(1, DISK_FULL);
+    await expectHeld(
+      client,
+      "pubcomp",
+      () => client.send({ type: "pubrel", packetId: 3, reasonCode: 0 }),
+    );
   });
 });
 
 Deno.test("PUBREL to a persistent subscriber waits until its PUBREC is stored", async () => {
-  await withBrokers(async (brokers) => {
-    const a = await brokers.start();
-    const s = await connectPersistent(a);
-    try {
-      await subscribe(s, sub("t", 2));
-      const p = await a.connect({ clientId: "pub" });
-      await p.send(pub("t", "x", { qos: 2, packetId: 1 }));
-      await expectAck(p, "pubrec");
-      const [m] = await receive(s, 1);
-      a.store.failCommits(1, DISK_FULL);
-      await expectHeld(
-        s,
-        "pubrel",
-        () => s.send({ type: "pubrec", packetId: m.packetId!, reasonCode: 0 }),
-      );
-    } finally {
-      await s.close();
-    }
+  await withPersistentClient(async (a, s) => {
+    await subscribe(s, sub("t", 2));
+    const p = await a.connect({ clientId: "pub" });
+    await p.send(pub("t", "x", { qos: 2, packetId: 1 }));
+    await expectAck(p, "pubrec");
+    const [m] = await receive(s, 1);
+    a.store.failCommits(1, DISK_FULL);
+    await expectHeld(
+      s,
+      "pubrel",
+      () => s.send({ type: "pubrec", packetId: m.packetId!, reasonCode: 0 }),
+    );
   });
 });
 
