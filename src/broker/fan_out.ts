@@ -10,7 +10,7 @@
 
 import type { QoS } from "../codec/mod.ts";
 import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
-import { aclOf, mayRead } from "./access.ts";
+import { mayRead } from "./access.ts";
 import { noteCongestion, type Publisher } from "./flow_control.ts";
 import type { Message } from "./message.ts";
 import type { BrokerOptions } from "./options.ts";
@@ -147,10 +147,8 @@ export class FanOut {
     const options = context.options;
     for (const target of targets) {
       const session = target.session;
-      // Read access, when an ACL is in force [acl_file].
-      if (aclOf(options, session.listener) !== undefined) {
-        if (!mayRead(options, session, message.topic)) continue;
-      }
+      // Read access (always allowed without an ACL) [acl_file].
+      if (!mayRead(options, session, message.topic)) continue;
       const qos = Math.min(message.qos, target.qos) as QoS;
       // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
       const retain = target.retainAsPublished && message.retain;
