@@ -6,6 +6,7 @@
  * @module
  */
 
+import { takeChunks } from "./chunks.ts";
 import type { Conn } from "./conn.ts";
 import { openNodeSocket, type TlsSettings } from "./node_socket.ts";
 
@@ -246,12 +247,7 @@ async function openWebSocket(
         if (ended && flushing === 0) return null;
         await new Promise<void>((resolve) => waiting = resolve);
       }
-      const chunk = chunks[0];
-      const n = Math.min(buf.length, chunk.length);
-      buf.set(chunk.subarray(0, n));
-      if (n === chunk.length) chunks.shift();
-      else chunks[0] = chunk.subarray(n);
-      return n;
+      return takeChunks(chunks, buf);
     },
     async write(data) {
       if (ended) throw new Error("the WebSocket is closed");

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { takeChunks } from "./chunks.ts";
 import type { Conn } from "./conn.ts";
 
 /** Bytes one side may have written that the other has not read, by default. */
@@ -56,15 +57,7 @@ class Pipe {
 
   /** Move up to `buf.length` buffered bytes into `buf`. */
   take(buf: Uint8Array): number {
-    let n = 0;
-    while (n < buf.length && this.#chunks.length > 0) {
-      const chunk = this.#chunks[0];
-      const part = Math.min(buf.length - n, chunk.length);
-      buf.set(chunk.subarray(0, part), n);
-      n += part;
-      if (part === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(part);
-    }
+    const n = takeChunks(this.#chunks, buf);
     this.buffered -= n;
     this.notify();
     return n;

@@ -7,6 +7,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { takeChunks } from "./chunks.ts";
 import type { Conn } from "./conn.ts";
 
 /** TLS settings of a connection. */
@@ -97,17 +98,12 @@ function adapt(socket: net.Socket, remoteAddr: Deno.NetAddr): Conn {
   return {
     remoteAddr,
     async read(buf) {
-      for (let i = 0; chunks.length === 0; i++) {
+      while (chunks.length === 0) {
         if (failure !== undefined) throw failure;
         if (ended) return null;
         await new Promise<void>((resolve) => waiting = resolve);
       }
-      const chunk = chunks[0];
-      const n = Math.min(buf.length, chunk.length);
-      buf.set(chunk.subarray(0, n));
-      if (n === chunk.length) chunks.shift();
-      else chunks[0] = chunk.subarray(n);
-      return n;
+      return takeChunks(chunks, buf);
     },
     write(data) {
       if (ended) return Promise.reject(failure ?? new Error("the connection is closed"));
