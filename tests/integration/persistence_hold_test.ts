@@ -7,9 +7,9 @@
 
 import assert from "node:assert/strict";
 import type { PasswordVerifier } from "../../src/broker/options.ts";
-import type { Packet } from "../../src/codec/mod.ts";
+import type { ConnectPacket, Packet } from "../../src/codec/mod.ts";
 import { RawClient, sendConnect } from "./harness.ts";
-import { type StoredBroker, withBrokers } from "./persistence_helpers.ts";
+import { type Brokers, type StoredBroker, withBrokers } from "./persistence_helpers.ts";
 import { expectAck, pub, receive, sub, subscribe } from "./pubsub_helpers.ts";
 
 const PERSISTENT = { clientId: "keeper", clean: false } as const;
@@ -51,9 +51,16 @@ async function withPersistentClient(
   });
 }
 
-Deno.test("CONNACK of a new persistent session waits until the session is stored", async () => {
+/**
+ * A persistent CONNECT (3.1.1, with `fields`) to a broker started with `overrides`, whose next
+ * commit fails: its CONNACK must wait for the session to be stored.
+ */
+async function expectConnackHeld(
+  overrides: Parameters<Brokers["start"]>[1],
+  fields: Partial<ConnectPacket> = {},
+): Promise<void> {
   await withBrokers(async (brokers) => {
-    const a = await brokers.start();
+    const a = await brokers.start(undefined, overrides);
     a.store.failCommits(1, DISK_FULL);
     const client = await RawClient.open(a.port);
     try {
@@ -62,36 +69,27 @@ Deno.test("CONNACK of a new persistent session waits until the session is stored
           type: "connect",
           protocolVersion: 4,
           keepAlive: 60,
+          ...fields,
           ...PERSISTENT,
         }));
     } finally {
       await client.close();
     }
   });
+}
+
+Deno.test("CONNACK of a new persistent session waits until the session is stored", async () => {
+  await expectConnackHeld({});
 });
 
 Deno.test("CONNACK after a password check waits until the session is stored", async () => {
   const passwords: PasswordVerifier = {
     verify: (username) => Promise.resolve(username === "ann" ? "ok" : "unknown user"),
   };
-  await withBrokers(async (brokers) => {
-    const a = await brokers.start(undefined, { allowAnonymous: false, passwordFile: passwords });
-    a.store.failCommits(1, DISK_FULL);
-    const client = await RawClient.open(a.port);
-    try {
-      await expectHeld(client, "connack", () =>
-        client.send({
-          type: "connect",
-          protocolVersion: 4,
-          keepAlive: 60,
-          username: "ann",
-          password: new TextEncoder().encode("pw"),
-          ...PERSISTENT,
-        }));
-    } finally {
-      await client.close();
-    }
-  });
+  await expectConnackHeld(
+    { allowAnonymous: false, passwordFile: passwords },
+    { username: "ann", password: new TextEncoder().encode("pw") },
+  );
 });
 
 Deno.test("SUBACK and UNSUBACK of a persistent session wait for the stored subscription", async () => {

@@ -9,29 +9,10 @@ import { type KvStoreOptions, openKvStore } from "../../src/store/kv_store.ts";
 import { readCheckedSegment, SegmentWriter } from "../../src/store/kv_segments.ts";
 import { StoreError } from "../../src/store/store.ts";
 import { changes, pattern } from "./contract.ts";
+import { inTempDir, raw } from "./kv_fixture.ts";
 
 /** Small chunks and no compaction: segments stay where the test put them. */
 const SMALL_CHUNKS: KvStoreOptions = { chunkBytes: 1000, atomicBytes: 20_000 };
-
-/** Run `body` with the path of a store file in a new directory, removed afterwards. */
-async function inTempDir(body: (path: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "midge_kv_damage_" });
-  try {
-    await body(`${dir}/store.db`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Run `body` on the database at `path` opened directly (the store must be closed). */
-async function raw<T>(path: string, body: (kv: Deno.Kv) => Promise<T>): Promise<T> {
-  const kv = await Deno.openKv(path);
-  try {
-    return await body(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 /** Write each batch as one commit, then close the store. */
 async function write(path: string, ...batches: Map<string, Uint8Array | null>[]) {

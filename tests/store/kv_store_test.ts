@@ -4,6 +4,7 @@ import { SegmentWriter } from "../../src/store/kv_segments.ts";
 import { type LoadedRecords, StoreError } from "../../src/store/store.ts";
 import { SeededRandom } from "../fixtures/random.ts";
 import { applyChanges, changes, liveBytes, pattern, storeContract } from "./contract.ts";
+import { inTempDir, raw } from "./kv_fixture.ts";
 
 /** Sizes small enough that every commit spans atomics and compaction runs all the time. */
 const SMALL: KvStoreOptions = {
@@ -29,26 +30,6 @@ function kvPlace(options?: KvStoreOptions) {
 
 storeContract("KvStore", kvPlace());
 storeContract("KvStore (small chunks, eager compaction)", kvPlace(SMALL));
-
-/** Run `body` with the path of a store file in a new directory, removed afterwards. */
-async function inTempDir(body: (path: string, dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "midge_kv_" });
-  try {
-    await body(`${dir}/store.db`, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Run `body` on the database at `path` opened directly (the store must be closed). */
-async function raw<T>(path: string, body: (kv: Deno.Kv) => Promise<T>): Promise<T> {
-  const kv = await Deno.openKv(path);
-  try {
-    return await body(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 /** Every key under `prefix`, with its value's length when it is bytes. */
 async function listed(kv: Deno.Kv, prefix: Deno.KvKey): Promise<[Deno.KvKey, number][]> {
