@@ -12,7 +12,7 @@ import { mayRead } from "./access.ts";
 import { queueSent } from "./flow_control.ts";
 import type { BrokerContext } from "./context.ts";
 import { keepMessage, type Message, sharedEncoding } from "./message.ts";
-import type { Delivery, Session, SessionConnection } from "./session.ts";
+import { type Delivery, newDelivery, type Session, type SessionConnection } from "./session.ts";
 
 /** QoS 1/2 messages that may be in flight to the client of `conn`. */
 function inflightLimit(broker: BrokerContext, conn: SessionConnection): number {
@@ -33,17 +33,7 @@ export function deliver(
   subscriptionIds: number[] | undefined,
 ): boolean {
   if (message.expiresAt !== undefined && message.expiresAt <= broker.now()) return false;
-  const delivery: Delivery = {
-    message,
-    qos,
-    retain,
-    subscriptionIds,
-    packetId: 0,
-    state: "publish",
-    storeSeq: 0,
-    storePending: false,
-    storeNew: false,
-  };
+  const delivery = newDelivery(message, qos, retain, subscriptionIds);
   const conn = session.connection;
   if (qos === 0) {
     if (conn !== undefined) return sendQos0(broker, conn, delivery);

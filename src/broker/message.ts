@@ -7,6 +7,7 @@
 
 import { encodePacket, type Properties, type ProtocolVersion, type QoS } from "../codec/mod.ts";
 import type { ListenerOptions } from "./options.ts";
+import type { StoreMark } from "./store_mark.ts";
 
 /** Who published a retained message, for `check_retain_source`. */
 export interface RetainSource {
@@ -39,13 +40,8 @@ export interface Message {
   owned: boolean;
   /** Encoded PUBLISH per variant (see `variantIndex`), filled on first use. */
   encoded: (EncodedPublish | undefined)[] | undefined;
-  // The two store fields below are persistence.ts's alone. They stay on the message, not in a
-  // map there: one entry made and dropped per stored message measured about 20% more time on
-  // the persistence path per message.
-  /** Its own record's number in the store (`m/MID`); 0 when it has none. */
-  storeId: number;
-  /** Stored records that refer to it (deliveries, retained); it is stored while > 0. */
-  storeRefs: number;
+  /** Its store keys and references while persistence stores it (store_mark.ts). */
+  store: StoreMark | undefined;
   /** For a retained message from a client: who published it (`check_retain_source`). */
   retainSource: RetainSource | undefined;
 }
@@ -78,8 +74,7 @@ export function newMessage(
     publisherId,
     owned: false,
     encoded: undefined,
-    storeId: 0,
-    storeRefs: 0,
+    store: undefined,
     retainSource: undefined,
   };
 }

@@ -3,9 +3,9 @@
  * to sessions, queues, in-flight state and retained messages into store records
  * (src/store/records.ts), committed in groups, and holds back what a client must not see before
  * those changes are durable. It owns the store keys: which sessions and subscriptions are
- * stored, and under which numbers, is kept here, not on the broker's objects. The per-message
- * store fields of `Delivery` and `Message` stay on them (see why there); only this module
- * reads or writes them.
+ * stored, and under which numbers, is kept here, not on the broker's objects; a stored
+ * delivery or message carries this module's mark (`StoredDelivery`, `StoredMessage`) in its
+ * opaque `store` field (store_mark.ts), which nothing else reads.
  *
  * The durability contract (README, "Persistence"): a connection whose packet made changes its
  * answer promises has its output held until the commit that stores them (the dispatcher
@@ -43,6 +43,7 @@ import type { Store } from "../store/store.ts";
 import type { Message } from "./message.ts";
 import type { Delivery, Session, SubscriptionOptions } from "./session.ts";
 import type { HoldableConnection, StateObserver } from "./state_observer.ts";
+import type { StoreMark } from "./store_mark.ts";
 
 /** Ids handed out after those found in the store. */
 export interface StoreCounters {
@@ -64,6 +65,46 @@ interface StoredSession {
   readonly subscriptions: Map<string, number>;
 }
 
+/** What the store holds of a delivery: the mark in its `store` field. */
+interface StoredDelivery extends StoreMark {
+  /** The number of its session: its record is `d/SID/SEQ`. */
+  readonly sid: number;
+  /** Its place in its session's stored queue. */
+  readonly seq: number;
+  /** Whether its record is to be written by the batch now open. */
+  pending: boolean;
+  /** Whether that record does not exist in the store yet. */
+  isNew: boolean;
+}
+
+/** What the store holds of a message: the mark in its `store` field. */
+interface StoredMessage extends StoreMark {
+  /** Its own record's number (`m/MID`); 0 while it lives inside its one delivery's record. */
+  id: number;
+  /** Stored records that refer to it (deliveries, retained); it is marked while > 0. */
+  refs: number;
+}
+
+/** The mark of a stored delivery; undefined when it is not stored. */
+function storedDelivery(delivery: Delivery): StoredDelivery | undefined {
+  return delivery.store as StoredDelivery | undefined;
+}
+
+/** `delivery` is stored as `d/SID/SEQ`. */
+function markDelivery(delivery: Delivery, sid: number, seq: number): StoredDelivery {
+  const mark = { sid, seq, pending: false, isNew: false } as StoredDelivery;
+  delivery.store = mark;
+  return mark;
+}
+
+/** The mark of a stored message, made on its first reference. */
+function referMessage(message: Message): StoredMessage {
+  let mark = message.store as StoredMessage | undefined;
+  if (mark === undefined) message.store = mark = { id: 0, refs: 0 } as StoredMessage;
+  mark.refs++;
+  return mark;
+}
+
 /** A session just stored as `s/SID`, with nothing under it yet. */
 function storedSession(sid: number): StoredSession {
   return { id: sid, nextSeq: 1, nextSubscriptionKey: 1, subscriptions: new Map() };
@@ -83,8 +124,6 @@ export class Persistence implements StateObserver {
    * no map entry at all.
    */
   #unsealed: Delivery[] = [];
-  /** The store ids of their sessions (the keys are made only for records written). */
-  #unsealedSessions: number[] = [];
   #nextSessionId = 1;
   #nextMessageId = 1;
   #promised = 0;
@@ -146,7 +185,7 @@ export class Persistence implements StateObserver {
   ): void {
     const stored = this.#sessions.get(session)!;
     stored.nextSeq = Math.max(stored.nextSeq, at.seq + 1);
-    delivery.storeSeq = at.seq;
+    markDelivery(delivery, stored.id, at.seq);
     this.#adoptMessage(delivery.message, at.messageId);
   }
 
@@ -156,8 +195,7 @@ export class Persistence implements StateObserver {
   }
 
   #adoptMessage(message: Message, mid: number): void {
-    message.storeId = mid;
-    message.storeRefs++;
+    referMessage(message).id = mid;
   }
 
   // ---- sessions ----
@@ -251,62 +289,58 @@ export class Persistence implements StateObserver {
   sent(session: Session, delivery: Delivery): void {
     const stored = this.#sessions.get(session);
     if (stored === undefined) return;
-    if (delivery.storeSeq === 0) this.#stored(stored, delivery);
-    else this.#unseal(stored, delivery, false);
+    const mark = storedDelivery(delivery);
+    if (mark === undefined) this.#stored(stored, delivery);
+    else this.#unseal(delivery, mark, false);
     const conn = session.connection;
     if (delivery.qos === 2 && conn !== undefined) this.holdUntilDurable(conn);
   }
 
   /** A QoS 2 delivery got its PUBREC: PUBREL may go only once "pubrel" is stored. */
-  released(session: Session, delivery: Delivery): void {
-    if (delivery.storeSeq === 0) return;
+  released(_session: Session, delivery: Delivery): void {
+    const mark = storedDelivery(delivery);
+    if (mark === undefined) return;
     this.#promised++;
-    this.#unseal(this.#sessions.get(session)!, delivery, false);
+    this.#unseal(delivery, mark, false);
   }
 
   /** A delivery is over (acknowledged, expired or dropped). */
-  done(session: Session, delivery: Delivery): void {
-    if (delivery.storeSeq === 0) return;
-    if (delivery.storePending && delivery.storeNew) this.#writer.cancelled();
-    else this.#writer.delete(deliveryKey(this.#sessions.get(session)!.id, delivery.storeSeq));
-    delivery.storeSeq = 0;
-    delivery.storePending = false;
+  done(_session: Session, delivery: Delivery): void {
+    const mark = storedDelivery(delivery);
+    if (mark === undefined) return;
+    if (mark.pending && mark.isNew) this.#writer.cancelled();
+    else this.#writer.delete(deliveryKey(mark.sid, mark.seq));
+    mark.pending = false; // an unsealed copy of it is skipped
+    delivery.store = undefined;
     this.#unref(delivery.message);
   }
 
   /** A new delivery to a stored session, queued or already in flight. */
   #stored(session: StoredSession, delivery: Delivery): void {
-    delivery.message.storeRefs++;
-    delivery.storeSeq = session.nextSeq++;
+    referMessage(delivery.message);
+    const mark = markDelivery(delivery, session.id, session.nextSeq++);
     this.#promised++;
-    this.#unseal(session, delivery, true);
+    this.#unseal(delivery, mark, true);
   }
 
   /** The open batch must write `delivery`'s record (`isNew`: it has none yet). */
-  #unseal(session: StoredSession, delivery: Delivery, isNew: boolean): void {
-    if (delivery.storePending) return; // already: encoded as it stands when the batch leaves
-    delivery.storePending = true;
-    delivery.storeNew = isNew;
+  #unseal(delivery: Delivery, mark: StoredDelivery, isNew: boolean): void {
+    if (mark.pending) return; // already: encoded as it stands when the batch leaves
+    mark.pending = true;
+    mark.isNew = isNew;
     this.#unsealed.push(delivery);
-    this.#unsealedSessions.push(session.id);
     this.#writer.touch();
   }
 
   /** The open batch is leaving: write the records of its deliveries still pending. */
   #seal(): void {
     const deliveries = this.#unsealed;
-    const sessions = this.#unsealedSessions;
     this.#unsealed = [];
-    this.#unsealedSessions = [];
-    for (let i = 0; i < deliveries.length; i++) {
-      const delivery = deliveries[i];
-      if (!delivery.storePending) continue; // done meanwhile
-      delivery.storePending = false;
-      this.#writer.put(
-        deliveryKey(sessions[i], delivery.storeSeq),
-        this.#encodeDelivery(delivery),
-        false,
-      );
+    for (const delivery of deliveries) {
+      const mark = storedDelivery(delivery);
+      if (mark === undefined || !mark.pending) continue; // done meanwhile
+      mark.pending = false;
+      this.#writer.put(deliveryKey(mark.sid, mark.seq), this.#encodeDelivery(delivery), false);
     }
   }
 
@@ -317,10 +351,11 @@ export class Persistence implements StateObserver {
    */
   #encodeDelivery(delivery: Delivery): Uint8Array {
     const message = delivery.message;
-    const inside = message.storeId === 0 && message.storeRefs <= 1;
-    if (!inside) this.#share(message);
+    const mark = message.store as StoredMessage;
+    const inside = mark.id === 0 && mark.refs <= 1;
+    if (!inside) this.#share(message, mark);
     return encodeDelivery({
-      messageId: inside ? 0 : message.storeId,
+      messageId: inside ? 0 : mark.id,
       message: inside ? message : undefined,
       qos: delivery.qos,
       retain: delivery.retain,
@@ -352,37 +387,40 @@ export class Persistence implements StateObserver {
 
   /** The retained message of a topic changed from `before` to `after` (either may be none). */
   retainedChanged(before: Message | undefined, after: Message | undefined): void {
-    if (before !== undefined && before.storeId > 0) {
+    const stored = before?.store as StoredMessage | undefined;
+    if (before !== undefined && stored !== undefined && stored.id > 0) {
       this.#promised++;
-      this.#writer.delete(retainedKey(before.storeId));
+      this.#writer.delete(retainedKey(stored.id));
       this.#unref(before);
     }
     if (after !== undefined) {
-      after.storeRefs++;
-      this.#share(after);
+      const mark = referMessage(after);
+      this.#share(after, mark);
       this.#promised++;
-      this.#writer.put(retainedKey(after.storeId), MARKER, true);
+      this.#writer.put(retainedKey(mark.id), MARKER, true);
     }
   }
 
   // ---- messages ----
 
-  /** Give `message` a record of its own (`m/MID`), unless it has one. */
-  #share(message: Message): void {
-    if (message.storeId > 0) return;
-    message.storeId = this.#nextMessageId++;
+  /** Give `message` (marked `mark`) a record of its own (`m/MID`), unless it has one. */
+  #share(message: Message, mark: StoredMessage): void {
+    if (mark.id > 0) return;
+    mark.id = this.#nextMessageId++;
     const source = message.retainSource;
     const record = source === undefined ? message : {
       ...message,
       source: { username: source.username, listenerPort: source.listener?.port },
     };
-    this.#writer.put(messageKey(message.storeId), encodeMessage(record), true);
+    this.#writer.put(messageKey(mark.id), encodeMessage(record), true);
   }
 
+  /** One stored record less refers to `message`: after the last, its mark (and record) go. */
   #unref(message: Message): void {
-    if (--message.storeRefs > 0 || message.storeId === 0) return;
-    this.#writer.delete(messageKey(message.storeId));
-    message.storeId = 0;
+    const mark = message.store as StoredMessage;
+    if (--mark.refs > 0) return;
+    message.store = undefined;
+    if (mark.id > 0) this.#writer.delete(messageKey(mark.id));
   }
 
   // ---- holding output until changes are durable ----

@@ -31,7 +31,7 @@ import type { BrokerOptions, ListenerOptions } from "./options.ts";
 import { type Message, newMessage } from "./message.ts";
 import { Persistence } from "./persistence.ts";
 import { Losses } from "./restore_losses.ts";
-import { type Delivery, Session, type SubscriptionOptions } from "./session.ts";
+import { type Delivery, newDelivery, Session, type SubscriptionOptions } from "./session.ts";
 import type { SessionRegistry } from "./sessions.ts";
 
 /** What a restore fills in of a broker that has not started. */
@@ -271,17 +271,7 @@ export async function restore(broker: RestoreTarget, store: Store): Promise<Rest
       const message = rec.message !== undefined
         ? messageFrom(rec.message, broker.options.listeners)
         : messageOf(rec.messageId);
-      const delivery: Delivery = {
-        message,
-        qos: rec.qos,
-        retain: rec.retain,
-        subscriptionIds: rec.subscriptionIds,
-        packetId: 0,
-        state: "publish",
-        storeSeq: 0,
-        storePending: false,
-        storeNew: false,
-      };
+      const delivery = newDelivery(message, rec.qos, rec.retain, rec.subscriptionIds);
       persistence.adoptDelivery(session, delivery, {
         seq: r.ids[1],
         messageId: rec.message !== undefined ? 0 : rec.messageId,

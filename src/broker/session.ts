@@ -11,6 +11,7 @@ import type { OutQueue } from "../transport/out_queue.ts";
 import type { Counters } from "./metrics.ts";
 import type { ListenerOptions } from "./options.ts";
 import type { Message } from "./message.ts";
+import type { StoreMark } from "./store_mark.ts";
 
 // deno-lint-ignore no-explicit-any
 const EMPTY_MAP: ReadonlyMap<any, any> = new Map();
@@ -111,15 +112,18 @@ export interface Delivery {
   packetId: number;
   /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
   state: "publish" | "pubrel";
-  // The three store fields below are persistence.ts's alone. They stay on the delivery, not in
-  // a map there, because every acknowledgement asks whether its delivery is stored: a field
-  // read, where a map would cost a lookup per message.
-  /** Its place in its session's stored queue (its record is `d/SID/SEQ`); 0 when not stored. */
-  storeSeq: number;
-  /** Whether its record is to be written by the batch now open. */
-  storePending: boolean;
-  /** Whether that record does not exist in the store yet. */
-  storeNew: boolean;
+  /** Its store keys while persistence stores it (store_mark.ts); undefined otherwise. */
+  store: StoreMark | undefined;
+}
+
+/** A delivery of `message` not sent yet (no packet id) and not stored. */
+export function newDelivery(
+  message: Message,
+  qos: QoS,
+  retain: boolean,
+  subscriptionIds: number[] | undefined,
+): Delivery {
+  return { message, qos, retain, subscriptionIds, packetId: 0, state: "publish", store: undefined };
 }
 
 /** A client's session state. */

@@ -52,8 +52,6 @@ export class GroupCommit {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
-  /** Changes made since the writer was created (a cheap "did anything change" test). */
-  changeCount = 0;
 
   /**
    * Commit to `store`; `done` hears of every batch, in order; `seal`, called as a batch leaves,
@@ -82,7 +80,6 @@ export class GroupCommit {
 
   /** Set `key` to `value`; `created` says the record is new (never stored before). */
   put(key: string, value: Uint8Array, created: boolean): void {
-    this.changeCount++;
     if (created && !this.#pending.has(key)) this.#created.add(key);
     this.#pending.set(key, value);
     this.#want();
@@ -90,7 +87,6 @@ export class GroupCommit {
 
   /** Delete `key`. */
   delete(key: string): void {
-    this.changeCount++;
     if (this.#created.delete(key)) {
       this.#pending.delete(key);
       this.#cancels++;
@@ -102,13 +98,11 @@ export class GroupCommit {
 
   /** A change kept aside by the caller for `seal`: the open batch must leave. */
   touch(): void {
-    this.changeCount++;
     this.#want();
   }
 
   /** A record kept aside by the caller was created and deleted within the open batch. */
   cancelled(): void {
-    this.changeCount++;
     this.#cancels++;
   }
 

@@ -184,7 +184,7 @@ Deno.test("records kept aside by the caller are put by seal as their batch leave
   aside.set("a", "first");
   writer.touch();
   aside.set("a", "second"); // changed again before the batch left: written once, as it is now
-  assert.equal(writer.changeCount, 1);
+  assert.ok(!writer.idle, "a touch wants a batch, though nothing was put");
   await turn();
   assert.deepEqual(store.commits, [new Map([["a", "second"]])]);
   store.settle();

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Broker } from "../../src/broker/broker.ts";
 import { newMessage } from "../../src/broker/message.ts";
 import { defaultBrokerOptions } from "../../src/broker/options.ts";
-import { type Delivery, Session } from "../../src/broker/session.ts";
+import { type Delivery, newDelivery, Session } from "../../src/broker/session.ts";
 import { takeStats } from "../../src/broker/stats.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -20,17 +20,9 @@ function retain(broker: Broker, topic: string, payload: string): void {
 }
 
 function delivery(payload: string, packetId = 0): Delivery {
-  return {
-    message: newMessage("q", utf8(payload), 1, false, "p"),
-    qos: 1,
-    retain: false,
-    subscriptionIds: undefined,
-    packetId,
-    state: "publish",
-    storeSeq: 0,
-    storePending: false,
-    storeNew: false,
-  };
+  const delivery = newDelivery(newMessage("q", utf8(payload), 1, false, "p"), 1, false, undefined);
+  delivery.packetId = packetId;
+  return delivery;
 }
 
 Deno.test("stats: retained messages and their bytes follow set, replace and clear", () => {
