@@ -15,7 +15,7 @@ import {
   parseRequestHead,
   type RequestHead,
   responseBytes,
-} from "./http1.ts";
+} from "../transport/http1.ts";
 
 /** Answers one request that came from `from` ("address:port"). */
 export type Answer = (head: RequestHead, from: string) => Promise<Response>;

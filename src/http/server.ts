@@ -1,8 +1,9 @@
 /**
  * The HTTP listener (`protocol http` on a listener): the status page, Prometheus metrics, a
- * health check and a JSON API about the broker, served by our own HTTP/1.1 code (http1.ts,
- * connection.ts) over the same accept loop as MQTT: `Deno.serve` ends the process when it runs
- * out of descriptors and has no hook for a connection cap or a header timeout.
+ * health check and a JSON API about the broker, served by our own HTTP/1.1 code
+ * (transport/http1.ts, connection.ts) over the same accept loop as MQTT: `Deno.serve` ends the
+ * process when it runs out of descriptors and has no hook for a connection cap or a header
+ * timeout.
  *
  * ```ts
  * const http = startHttpServer(broker, { hostname: "127.0.0.1", port: 0, open: true });

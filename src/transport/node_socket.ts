@@ -7,8 +7,8 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { takeChunks } from "./chunks.ts";
 import type { Conn } from "./conn.ts";
+import { nodeConn } from "./node_conn.ts";
 
 /** TLS settings of a connection. */
 export interface TlsSettings {
@@ -58,64 +58,11 @@ export function openNodeSocket(target: NodeTarget): Promise<Conn> {
     socket.once(target.tls === undefined ? "connect" : "secureConnect", () => {
       socket.off("error", onError);
       socket.setNoDelay(true);
-      resolve(adapt(socket, {
+      resolve(nodeConn(socket, {
         transport: "tcp",
         hostname: socket.remoteAddress ?? target.host,
         port: socket.remotePort ?? target.port,
       }));
     });
   });
-}
-
-/** A node socket seen as a Conn: reads from a queue of received chunks. */
-function adapt(socket: net.Socket, remoteAddr: Deno.NetAddr): Conn {
-  const chunks: Uint8Array[] = [];
-  let waiting: (() => void) | undefined;
-  let ended = false;
-  let failure: Error | undefined;
-  const wake = () => {
-    const w = waiting;
-    waiting = undefined;
-    w?.();
-  };
-  socket.on("data", (data: Uint8Array) => {
-    chunks.push(data);
-    wake();
-  });
-  socket.on("end", () => {
-    ended = true;
-    wake();
-  });
-  socket.on("close", () => {
-    ended = true;
-    wake();
-  });
-  socket.on("error", (error: Error) => {
-    failure = error;
-    ended = true;
-    wake();
-  });
-  return {
-    remoteAddr,
-    async read(buf) {
-      while (chunks.length === 0) {
-        if (failure !== undefined) throw failure;
-        if (ended) return null;
-        await new Promise<void>((resolve) => waiting = resolve);
-      }
-      return takeChunks(chunks, buf);
-    },
-    write(data) {
-      if (ended) return Promise.reject(failure ?? new Error("the connection is closed"));
-      const copy = data.slice();
-      return new Promise((resolve, reject) => {
-        socket.write(copy, (error) => error ? reject(error) : resolve(copy.length));
-      });
-    },
-    close() {
-      ended = true;
-      socket.destroy();
-      wake();
-    },
-  };
 }

@@ -11,7 +11,7 @@ import {
   parseRequestHead,
   type RequestHead,
   responseBytes,
-} from "../../src/http/http1.ts";
+} from "../../src/transport/http1.ts";
 import { SeededRandom } from "../fixtures/random.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
