@@ -54,7 +54,7 @@ const HEADER = [
   "  midge convert mosquitto.conf > midge.toml   turn a mosquitto.conf into this format",
   "",
   "A file with mistakes is refused, each named by file, line and key, e.g.",
-  "  midge.toml:12: listener[1].port: must be 1-65535, not 70000",
+  "  midge.toml:12: listener[1].port: must be 0-65535, not 70000",
   'Lines starting with "Midge" say where Midge differs from Mosquitto 2.0. SIGHUP reloads the ' +
   "file.",
   "",

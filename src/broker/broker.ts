@@ -117,6 +117,7 @@ export class Broker implements BrokerContext {
     this.#options = change.options;
     if (change.changed.includes("logger")) void oldLogger.close();
     if (change.changed.includes("sysInterval")) this.sysTree.schedule();
+    if (change.tlsReloads.length > 0) void this.listeners.reloadCertificates(change.tlsReloads);
     return change;
   }
 
@@ -146,17 +147,20 @@ export class Broker implements BrokerContext {
   }
 
   /**
-   * Open the listeners and start serving. A listener that cannot open throws (after closing
-   * those already open), unless it is optional: then a warning says why it is missing.
+   * Open the listeners and start serving: the plain listeners are open when this returns, the
+   * TLS ones (their files read first) when it resolves. A listener that cannot open throws or
+   * rejects (after closing those already open), unless it is optional: then a warning says why
+   * it is missing.
    */
-  start(): void {
+  start(): Promise<void> {
     this.stopping = false;
     this.startedAt = this.now();
     this.loads = new LoadAverages(this.startedAt);
-    this.listeners.open();
+    const tlsOpen = this.listeners.open();
     this.#checkMemory();
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
     this.sysTree.schedule();
+    return tlsOpen;
   }
 
   /** Serve a connection the listeners admitted. */
@@ -164,7 +168,8 @@ export class Broker implements BrokerContext {
     const connection = new Connection(this, conn, peer);
     this.connections.add(connection);
     if (this.log.connectionMessages) {
-      this.log.notice(`New connection from ${connection.remote} on port ${peer.counters.port}.`);
+      const port = this.portOf(peer.listener);
+      this.log.notice(`New connection from ${connection.remote} on port ${port}.`);
     }
     this.#liveReadLoops++;
     connection.start();
@@ -201,9 +206,8 @@ export class Broker implements BrokerContext {
     const conn = session.connection;
     if (conn !== undefined) return conn.counters;
     const listener = session.listener;
-    const port = listener !== undefined ? this.listeners.boundPort(listener) : undefined;
-    if (port === undefined) return this.metrics.unattributed;
-    return this.metrics.counters(port, session.version);
+    const label = listener !== undefined ? this.listeners.label(listener) : undefined;
+    return this.metrics.counters(label, session.version);
   }
 
   /** Count the bytes open connections have written (see `Counters.bytesSent`). */

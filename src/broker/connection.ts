@@ -15,6 +15,7 @@ import {
   type ProtocolVersion,
   ReasonCode,
 } from "../codec/mod.ts";
+import type { PeerIdentity } from "../transport/peer_certificate.ts";
 import type { Conn } from "../transport/conn.ts";
 import { OutQueue } from "../transport/out_queue.ts";
 import type { BrokerContext, ClientConnection } from "./context.ts";
@@ -41,6 +42,8 @@ export class Connection implements ClientConnection {
   readonly remotePort: number;
   /** The listener the client connected through. */
   readonly listener: ListenerOptions;
+  /** The client certificate it presented over TLS, verified; undefined without one. */
+  readonly certificate: PeerIdentity | undefined;
   /** Batched output. */
   readonly out: OutQueue;
   /** Protocol version; 4 until CONNECT says otherwise. */
@@ -97,13 +100,20 @@ export class Connection implements ClientConnection {
   constructor(
     broker: BrokerContext,
     socket: Conn,
-    peer: { address: string; port: number; listener: ListenerOptions; counters: Counters },
+    peer: {
+      address: string;
+      port: number;
+      listener: ListenerOptions;
+      counters: Counters;
+      certificate?: PeerIdentity;
+    },
   ) {
     this.broker = broker;
     this.#socket = socket;
     this.remoteAddress = peer.address;
     this.remotePort = peer.port;
     this.listener = peer.listener;
+    this.certificate = peer.certificate;
     this.counters = peer.counters;
     this.openedAt = this.lastPacketAt = broker.now();
     const maxPacketSize = broker.options.maxPacketSize;

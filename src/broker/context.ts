@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { PeerIdentity } from "../transport/peer_certificate.ts";
 import type { MqttError } from "../codec/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import type { RetainedVisitor } from "../router/mod.ts";
@@ -57,6 +58,8 @@ export interface ClientConnection extends SessionConnection, Publisher {
   readonly isConnected: boolean;
   /** A name for log lines: the client id, or the address before CONNECT. */
   readonly logName: string;
+  /** The client certificate it presented over TLS, verified; undefined without one. */
+  readonly certificate: PeerIdentity | undefined;
   /** Topic aliases the client has set, alias -> topic (5.0). */
   inboundAliases: Map<number, string> | undefined;
   /** Whether the client asked for problem information (5.0). */

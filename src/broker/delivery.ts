@@ -12,6 +12,7 @@ import { mayRead } from "./access.ts";
 import { queueSent } from "./flow_control.ts";
 import type { BrokerContext } from "./context.ts";
 import { keepMessage, type Message, sharedEncoding } from "./message.ts";
+import { unmountTopic } from "./mount_point.ts";
 import { type Delivery, newDelivery, type Session, type SessionConnection } from "./session.ts";
 
 /** QoS 1/2 messages that may be in flight to the client of `conn`. */
@@ -100,7 +101,8 @@ function startInflight(
 
 /**
  * Write one PUBLISH to `conn`. Shared bytes when nothing in it is particular to this client;
- * otherwise encoded for it. A packet larger than the client's maximum packet size is dropped
+ * otherwise encoded for it: behind a mount point, with the topic the client knows (a topic
+ * outside it is not sent). A packet larger than the client's maximum packet size is dropped
  * and counted [MQTT-3.1.2-24].
  */
 function writePublish(
@@ -112,9 +114,10 @@ function writePublish(
 ): boolean {
   const { message, qos, retain } = delivery;
   const v5 = conn.version === 5;
-  const particular = v5 &&
+  const mount = conn.listener.mountPoint;
+  const particular = mount !== undefined || (v5 &&
     (delivery.subscriptionIds !== undefined || message.expiresAt !== undefined ||
-      conn.clientTopicAliasMaximum > 0);
+      conn.clientTopicAliasMaximum > 0));
   let bytes: Uint8Array;
   let idOffset = 0;
   if (!particular) {
@@ -122,7 +125,9 @@ function writePublish(
     bytes = enc.bytes;
     idOffset = enc.packetIdOffset;
   } else {
-    bytes = encodeParticular(broker, conn, delivery, packetId, dup);
+    const topic = mount === undefined ? message.topic : unmountTopic(mount, message.topic);
+    if (topic === undefined) return false;
+    bytes = encodeParticular(broker, conn, delivery, { topic, packetId, dup });
   }
   if (bytes.length > conn.clientMaximumPacketSize) {
     conn.counters.publishDropped++;
@@ -146,28 +151,41 @@ function writePublish(
   return true;
 }
 
+/** How one PUBLISH encoded for its client differs from the message: its own topic and id. */
+interface ParticularFields {
+  /** The topic as the client knows it (its mount point taken off). */
+  topic: string;
+  /** Packet id (ignored at QoS 0). */
+  packetId: number;
+  /** DUP flag. */
+  dup: boolean;
+}
+
+/** The PUBLISH of `delivery` for `conn` alone; 5.0 properties only for a 5.0 client. */
 function encodeParticular(
   broker: BrokerContext,
   conn: SessionConnection,
   delivery: Delivery,
-  packetId: number,
-  dup: boolean,
+  fields: ParticularFields,
 ): Uint8Array {
   const { message, qos, retain } = delivery;
-  const properties: Properties = { ...message.properties };
-  if (message.expiresAt !== undefined) {
+  const { packetId, dup } = fields;
+  let topic = fields.topic;
+  const properties: Properties | undefined = conn.version === 5
+    ? { ...message.properties }
+    : undefined;
+  if (properties !== undefined && message.expiresAt !== undefined) {
     // The expiry sent is what is left of it [MQTT-3.3.2-6].
     properties.messageExpiryInterval = Math.max(
       0,
       Math.ceil((message.expiresAt - broker.now()) / 1000),
     );
   }
-  if (delivery.subscriptionIds !== undefined) {
+  if (properties !== undefined && delivery.subscriptionIds !== undefined) {
     properties.subscriptionIdentifiers = delivery.subscriptionIds;
   }
-  let topic = message.topic;
   let newAlias = false;
-  if (conn.clientTopicAliasMaximum > 0) {
+  if (properties !== undefined && conn.clientTopicAliasMaximum > 0) {
     const aliases = conn.outboundAliases ??= new Map();
     const alias = aliases.get(topic);
     if (alias !== undefined) {
@@ -189,7 +207,7 @@ function encodeParticular(
     dup,
     packetId: qos > 0 ? packetId : undefined,
     properties,
-  }, 5);
+  }, conn.version);
   // A PUBLISH too large for the client is dropped unseen: it must not set an alias.
   if (newAlias && bytes.length > conn.clientMaximumPacketSize) conn.outboundAliases!.delete(topic);
   return bytes;

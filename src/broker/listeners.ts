@@ -1,8 +1,10 @@
 /**
- * The MQTT listeners: they open, accept, and admit a socket only within the limits:
- * `max_connection_rate`, the listener's `max_connections`, and the connection limit of the
- * whole process (the descriptor limit read at start, logged once, with a warning for a
- * `max_connections` that could never be reached under it).
+ * The MQTT listeners: they open (TCP or a Unix socket, plain or TLS), accept, and admit a
+ * socket only within the limits: `max_connection_rate`, the listener's `max_connections`, and
+ * the connection limit of the whole process (the descriptor limit read at start, logged once,
+ * with a warning for a `max_connections` that could never be reached under it). Before a
+ * socket is served, its PROXY header is read (`enable_proxy_protocol`) and its WebSocket
+ * upgrade answered (`protocol websockets`).
  *
  * @module
  */
@@ -14,8 +16,18 @@ import {
   readDescriptorLimit,
 } from "../transport/connection_gate.ts";
 import type { Conn } from "../transport/conn.ts";
-import { isIpv6, listenTcp, type TcpListener } from "../transport/tcp.ts";
+import type { PeerIdentity } from "../transport/peer_certificate.ts";
+import { readProxyHeader } from "../transport/proxy_protocol.ts";
+import { isIpv6, listenTcp, listenUnix, type TcpListener } from "../transport/tcp.ts";
+import {
+  listenTls,
+  type TlsConn,
+  type TlsListener,
+  type TlsListenSettings,
+} from "../transport/tls_listen.ts";
+import { acceptWebSocket } from "../transport/ws_server.ts";
 import { ConnectionRate } from "./connection_rate.ts";
+import { labelListener, type ListenerLabel } from "./listener_label.ts";
 import { BEFORE_CONNECT, type Counters, type Metrics } from "./metrics.ts";
 import type { BrokerOptions, ListenerOptions } from "./options.ts";
 
@@ -53,16 +65,24 @@ function openConnectionGate(
   return gate;
 }
 
+/** How long a client has to send its PROXY header, or its WebSocket upgrade request (ms). */
+const PRELUDE_TIMEOUT_MS = 10_000;
+
+/** An open listening socket: TCP or Unix (`TcpListener`), or TLS. */
+type OpenListener = TcpListener | TlsListener;
+
 /** Where an admitted connection came from, as its `Connection` is told. */
 export interface Peer {
-  /** Address of the peer without the port. */
+  /** Address of the peer without the port (the PROXY header's; a Unix socket's path). */
   address: string;
-  /** Port of the peer. */
+  /** Port of the peer (0 on a Unix socket). */
   port: number;
   /** The listener it connected through. */
   listener: ListenerOptions;
-  /** The "before CONNECT" counters of that listener's port. */
+  /** The "before CONNECT" counters of that listener. */
   counters: Counters;
+  /** The client certificate it presented over TLS, verified; undefined without one. */
+  certificate?: PeerIdentity;
 }
 
 /** What the listeners need of the broker. */
@@ -92,14 +112,17 @@ export class Listeners {
     resumed: () => {},
   });
   #context: ListenersContext;
-  #open: TcpListener[] = [];
+  /** The open listeners, by their options. */
+  #open = new Map<ListenerOptions, OpenListener>();
+  /** The open TLS listeners, by their options (their certificates are re-read on reload). */
+  #tls = new Map<ListenerOptions, TlsListener>();
   #acceptLoops: Promise<void>[] = [];
   /** New connections per address this second, for `max_connection_rate`. */
   #connectionRate = new ConnectionRate();
   /** Open sockets per listener, for `max_connections`. */
   #openSockets = new Map<ListenerOptions, number>();
-  /** The port each listener is bound to (options may say 0); kept after `close`. */
-  #boundPorts = new Map<ListenerOptions, number>();
+  /** What each opened listener is called (options may say port 0); kept after `close`. */
+  #labels = new Map<ListenerOptions, ListenerLabel>();
 
   /** Listeners for the broker of `context`, not open yet. */
   constructor(context: ListenersContext) {
@@ -108,38 +131,70 @@ export class Listeners {
 
   /** Ports the open listeners are bound to, in listener order. */
   get ports(): number[] {
-    return this.#open.map((l) => l.port);
+    return this.#context.options.listeners.flatMap((l) => {
+      const open = this.#open.get(l);
+      return open === undefined ? [] : [open.port];
+    });
   }
 
   /** The port `listener` was bound to, if it was opened. */
   boundPort(listener: ListenerOptions): number | undefined {
-    return this.#boundPorts.get(listener);
+    return this.#labels.get(listener)?.port;
+  }
+
+  /** What `listener` is called in reports, if it was opened. */
+  label(listener: ListenerOptions): ListenerLabel | undefined {
+    return this.#labels.get(listener);
+  }
+
+  /** The labels of the open listeners, in listener order. */
+  labels(): ListenerLabel[] {
+    return this.#context.options.listeners.flatMap((l) => {
+      const label = this.#labels.get(l);
+      return label === undefined || !this.#open.has(l) ? [] : [label];
+    });
   }
 
   /**
-   * Open every listener of the options and start accepting. A listener that cannot open
-   * throws (after closing those already open), unless it is optional: then a warning says why
-   * it is missing.
+   * Open every listener of the options and start accepting: the plain ones (TCP, Unix) before
+   * this returns, the TLS ones (their files read first) by the time it resolves. A listener
+   * that cannot open throws, or rejects, after closing those already open, unless it is
+   * optional: then a warning says why it is missing.
    */
-  open(): void {
+  open(): Promise<void> {
     const { options } = this.#context;
     this.gate = openConnectionGate(options.logger, options.listeners);
     for (const l of options.listeners) {
-      const opened = this.#openOne(l);
-      if (opened === undefined) continue;
-      this.#open.push(opened);
-      this.#openSockets.set(l, 0);
-      this.#boundPorts.set(l, opened.port);
-      this.#acceptLoops.push(this.#acceptLoop(opened, l));
+      if (l.tls === undefined) this.#started(l, this.#openPlain(l));
     }
+    return this.#openTls(options.listeners.filter((l) => l.tls !== undefined));
+  }
+
+  async #openTls(listeners: readonly ListenerOptions[]): Promise<void> {
+    for (const l of listeners) {
+      const opened = await this.#openTlsOne(l, l.tls!);
+      this.#started(l, opened);
+      if (opened !== undefined) this.#tls.set(l, opened);
+    }
+  }
+
+  /** `l` is open as `opened` (unless it could not open): accept through it. */
+  #started(l: ListenerOptions, opened: OpenListener | undefined): void {
+    if (opened === undefined) return;
+    this.#open.set(l, opened);
+    this.#openSockets.set(l, 0);
+    const label = labelListener(l, { address: opened.hostname, port: opened.port });
+    this.#labels.set(l, label);
+    this.#acceptLoops.push(this.#acceptLoop(opened, l, label));
   }
 
   /** Stop accepting: close the listeners and wait for their accept loops to end. */
   async close(): Promise<void> {
-    for (const l of this.#open) l.close();
+    for (const l of this.#open.values()) l.close();
     await Promise.all(this.#acceptLoops);
     this.#openSockets.clear();
-    this.#open = [];
+    this.#tls.clear();
+    this.#open.clear();
     this.#acceptLoops = [];
   }
 
@@ -151,50 +206,126 @@ export class Listeners {
   }
 
   /**
-   * Open one listener. Without an address it binds every address: IPv6 and IPv4 on one
-   * dual-stack socket, or IPv4 alone where the host has no IPv6 (or `socket_domain` says).
+   * Read the certificates, keys, CAs and CRLs of the TLS listeners again (SIGHUP) from the
+   * files `next` names for each (by running listener); connected clients keep their
+   * connections. A listener whose files cannot be used keeps those in force, and says why.
    */
-  #openOne(l: ListenerOptions): TcpListener | undefined {
-    const log = this.#context.options.logger;
-    const anyAddress = l.host === undefined;
-    const hosts = !anyAddress
-      ? [l.host!]
-      : l.socketDomain === "ipv4"
-      ? ["0.0.0.0"]
-      : l.socketDomain === "ipv6"
-      ? ["::"]
-      : ["::", "0.0.0.0"];
-    const families = [...new Set(hosts.map((h) => (isIpv6(h) ? "ipv6" : "ipv4")))].sort();
-    for (const family of families) {
-      log.info(`Opening ${family} listen socket on port ${l.port}.`);
+  async reloadCertificates(
+    next: readonly (readonly [ListenerOptions, TlsListenSettings])[],
+  ): Promise<void> {
+    const log = () => this.#context.options.logger;
+    for (const [l, settings] of next) {
+      const listener = this.#tls.get(l);
+      if (listener === undefined) continue;
+      try {
+        await listener.reload(settings);
+        log().notice(`Reloaded the certificates of the TLS listener on port ${listener.port}.`);
+      } catch (error) {
+        log().error(
+          `Error: TLS listener on port ${listener.port}: ${(error as Error).message}; its ` +
+            "certificates in force are kept.",
+        );
+      }
     }
+  }
+
+  /**
+   * Open a plain (TCP or Unix) listener. Without an address it binds every address: IPv6 and
+   * IPv4 on one dual-stack socket, or IPv4 alone where the host has no IPv6 (or
+   * `socket_domain` says).
+   */
+  #openPlain(l: ListenerOptions): OpenListener | undefined {
+    if (l.socketPath !== undefined) {
+      this.#context.options.logger.info(`Opening unix listen socket on ${l.socketPath}.`);
+      try {
+        return listenUnix(l.socketPath);
+      } catch (error) {
+        return this.#failed(l, `${l.socketPath}: ${(error as Error).message}`, "unix");
+      }
+    }
+    const hosts = this.#hostsOf(l);
     let failure = "";
     for (const host of hosts) {
       try {
         return listenTcp(host, l.port);
       } catch (error) {
-        failure = `${anyAddress ? "*" : host}:${l.port}: ${(error as Error).message}`;
+        failure = bindFailure(l, host, error);
         if (host === "::" && hosts.length > 1) continue; // no IPv6 here: IPv4 alone
       }
     }
+    return this.#failed(l, failure, familiesOf(hosts));
+  }
+
+  /** Open a TLS listener, its files read first; the addresses as `#openPlain`'s. */
+  async #openTlsOne(
+    l: ListenerOptions,
+    settings: TlsListenSettings,
+  ): Promise<TlsListener | undefined> {
+    const hosts = this.#hostsOf(l);
+    let failure = "";
+    for (const host of hosts) {
+      try {
+        return await listenTls(host, l.port, settings);
+      } catch (error) {
+        failure = bindFailure(l, host, error);
+        if (host === "::" && hosts.length > 1) continue;
+      }
+    }
+    return this.#failed(l, failure, familiesOf(hosts));
+  }
+
+  /** The addresses to try for `l`, in order, logging the families it opens. */
+  #hostsOf(l: ListenerOptions): string[] {
+    const hosts = l.host !== undefined
+      ? [l.host]
+      : l.socketDomain === "ipv4"
+      ? ["0.0.0.0"]
+      : l.socketDomain === "ipv6"
+      ? ["::"]
+      : ["::", "0.0.0.0"];
+    for (const family of familiesOf(hosts).split("/")) {
+      this.#context.options.logger.info(`Opening ${family} listen socket on port ${l.port}.`);
+    }
+    return hosts;
+  }
+
+  /** `l` could not open (`failure` says why): a warning if it is optional, else the end. */
+  #failed(l: ListenerOptions, failure: string, family: string): undefined {
     if (l.optional) {
-      log.warning(`Warning: cannot open ${families.join("/")} listen socket ${failure}`);
+      this.#context.options.logger.warning(
+        `Warning: cannot open ${family} listen socket ${failure}`,
+      );
       return undefined;
     }
-    for (const open of this.#open) open.close();
-    this.#open = [];
+    for (const open of this.#open.values()) open.close();
+    this.#open.clear();
     throw new Error(`cannot open listen socket ${failure}`);
   }
 
-  async #acceptLoop(listener: TcpListener, options: ListenerOptions): Promise<void> {
+  async #acceptLoop(
+    listener: OpenListener,
+    options: ListenerOptions,
+    label: ListenerLabel,
+  ): Promise<void> {
     // The listener's counters show (at zero) from the start, not from its first client.
-    this.#context.metrics.counters(listener.port, BEFORE_CONNECT);
+    this.#context.metrics.counters(label, BEFORE_CONNECT);
     const gate = this.gate;
-    for await (const socket of listener.accept((error) => gate.acceptFailed(error))) {
-      try {
-        socket.setNoDelay(true);
-      } catch {
-        // the peer may already be gone
+    const failed = (error: Error) => gate.acceptFailed(error);
+    const sockets = "reload" in listener
+      ? listener.accept(failed, (address, reason) => {
+        this.#context.metrics.counters(label, BEFORE_CONNECT).sockets++;
+        this.#context.options.logger.notice(
+          `Client connection from ${address.hostname} denied: ${reason}.`,
+        );
+      })
+      : listener.accept(failed);
+    for await (const socket of sockets) {
+      if (socket.remoteAddr.transport === "tcp") {
+        try {
+          (socket as Deno.TcpConn).setNoDelay?.(true);
+        } catch {
+          // the peer may already be gone
+        }
       }
       this.accept(socket, options);
     }
@@ -206,38 +337,122 @@ export class Listeners {
    * may hand its own `Conn`.
    */
   accept(conn: Conn, listener: ListenerOptions): void {
-    const port = this.#boundPorts.get(listener) ?? listener.port;
-    const counters = this.#context.metrics.counters(port, BEFORE_CONNECT);
+    const label = this.#labels.get(listener) ??
+      labelListener(listener, { address: listener.host ?? "", port: listener.port });
+    const counters = this.#context.metrics.counters(label, BEFORE_CONNECT);
     counters.sockets++;
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    if (!this.#admit(remote.hostname, listener)) {
+    const certificate = (conn as Partial<TlsConn>).peer;
+    if (listener.proxyProtocol === undefined && listener.websockets === undefined) {
+      this.#serve(conn, listener, counters, certificate);
+      return;
+    }
+    if (!this.#hasRoom(addressOf(conn, listener), listener)) {
       conn.close();
       return;
     }
+    void this.#prelude(conn, listener, counters, certificate);
+  }
+
+  /**
+   * Read `conn`'s PROXY header and answer its WebSocket upgrade, as `listener` asks, then
+   * serve it (it holds its place in the limits meanwhile; a failure gives it back).
+   */
+  async #prelude(
+    conn: Conn,
+    listener: ListenerOptions,
+    counters: Counters,
+    certificate: PeerIdentity | undefined,
+  ): Promise<void> {
+    const log = () => this.#context.options.logger;
+    let served = conn;
+    try {
+      if (listener.proxyProtocol !== undefined) {
+        served = await readProxyHeader(served, listener.proxyProtocol, PRELUDE_TIMEOUT_MS);
+      }
+      if (listener.websockets !== undefined) {
+        const upgrade = await acceptWebSocket(served, {
+          maxFrameSize: listener.websockets.maxFrameSize,
+          httpDir: listener.websockets.httpDir,
+          handshakeTimeoutMs: PRELUDE_TIMEOUT_MS,
+        });
+        if (!("conn" in upgrade)) {
+          const address = addressOf(served, listener);
+          if ("served" in upgrade) log().debug(`HTTP ${address}: ${upgrade.served}.`);
+          else log().notice(`Client connection from ${address} denied: ${upgrade.refused}.`);
+          this.released(listener);
+          return;
+        }
+        served = upgrade.conn;
+      }
+    } catch (error) {
+      log().notice(
+        `Client connection from ${addressOf(served, listener)} denied: ` +
+          `${(error as Error).message}.`,
+      );
+      conn.close();
+      this.released(listener);
+      return;
+    }
+    if (!this.#rateAllows(addressOf(served, listener), listener)) {
+      served.close();
+      this.released(listener);
+      return;
+    }
+    this.#admitted(served, listener, counters, certificate);
+  }
+
+  /** Serve `conn`, which needs no prelude, if it is within every limit; else close it. */
+  #serve(
+    conn: Conn,
+    listener: ListenerOptions,
+    counters: Counters,
+    certificate: PeerIdentity | undefined,
+  ): void {
+    const address = addressOf(conn, listener);
+    if (!this.#rateAllows(address, listener) || !this.#hasRoom(address, listener)) {
+      conn.close();
+      return;
+    }
+    this.#admitted(conn, listener, counters, certificate);
+  }
+
+  #admitted(
+    conn: Conn,
+    listener: ListenerOptions,
+    counters: Counters,
+    certificate: PeerIdentity | undefined,
+  ): void {
+    const remote = conn.remoteAddr;
     this.#context.admitted(conn, {
-      address: remote.hostname,
-      port: remote.port,
+      address: addressOf(conn, listener),
+      port: "port" in remote ? remote.port : 0,
       listener,
       counters,
+      certificate,
     });
   }
 
-  /** Whether a new socket from `address` on `listener` is within every limit; counts it if so. */
-  #admit(address: string, listener: ListenerOptions): boolean {
+  /** Whether `address` may open another connection on `listener` (`max_connection_rate`). */
+  #rateAllows(address: string, listener: ListenerOptions): boolean {
     const { options: { logger: log }, now } = this.#context;
     const rate = listener.maxConnectionRate ?? 0;
-    if (rate > 0) {
-      const verdict = this.#connectionRate.admit(address, rate, now());
-      if (verdict !== "ok") {
-        if (verdict === "first refusal") {
-          log.notice(
-            `Client connection from ${address} denied: more than ${rate} new ` +
-              "connections in a second (max_connection_rate).",
-          );
-        }
-        return false;
-      }
+    if (rate === 0) return true;
+    const verdict = this.#connectionRate.admit(address, rate, now());
+    if (verdict === "first refusal") {
+      log.notice(
+        `Client connection from ${address} denied: more than ${rate} new ` +
+          "connections in a second (max_connection_rate).",
+      );
     }
+    return verdict === "ok";
+  }
+
+  /**
+   * Whether `listener` (`max_connections`) and the process (the descriptor gate) have room for
+   * one more socket, from `address`; counts it if so.
+   */
+  #hasRoom(address: string, listener: ListenerOptions): boolean {
+    const { options: { logger: log } } = this.#context;
     const open = this.#openSockets.get(listener) ?? 0;
     const max = listener.maxConnections ?? -1;
     if (max >= 0 && open >= max) {
@@ -248,4 +463,21 @@ export class Listeners {
     this.#openSockets.set(listener, open + 1);
     return true;
   }
+}
+
+/** The address families of `hosts`, as "ipv4", "ipv6" or "ipv4/ipv6". */
+function familiesOf(hosts: readonly string[]): string {
+  return [...new Set(hosts.map((h) => (isIpv6(h) ? "ipv6" : "ipv4")))].sort().join("/");
+}
+
+/** Why `l` could not bind `host`, for the log. */
+function bindFailure(l: ListenerOptions, host: string, error: unknown): string {
+  return `${l.host === undefined ? "*" : host}:${l.port}: ${(error as Error).message}`;
+}
+
+/** The address a connection is known by: its IP, or the Unix socket's path. */
+function addressOf(conn: Conn, listener: ListenerOptions): string {
+  const remote = conn.remoteAddr;
+  if ("hostname" in remote) return remote.hostname;
+  return listener.socketPath ?? ("path" in remote ? remote.path : "");
 }

@@ -2,15 +2,16 @@
  * The broker's counters: what `$SYS`, `/metrics` and `/api/v1/stats` report. Plain numbers,
  * incremented where things happen.
  *
- * Counters that belong to a connection are kept per (listener port, protocol version): each
+ * Counters that belong to a connection are kept per (listener, protocol version): each
  * connection holds a reference to its `Counters` (the listener's "before CONNECT" set until its
- * CONNECT is accepted, then the set of its port and version), so counting costs what a single
+ * CONNECT is accepted, then the set of its listener and version), so counting costs what a single
  * broker-wide counter would; the totals are sums over the few sets, taken when read.
  *
  * @module
  */
 
 import type { ProtocolVersion } from "../codec/mod.ts";
+import type { ListenerLabel } from "./listener_label.ts";
 
 /** The names of the counters kept per listener and protocol version. */
 export type CounterName =
@@ -47,10 +48,10 @@ export type CounterValues = Record<CounterName, number>;
 /** No protocol version yet: the connection has not sent an accepted CONNECT. */
 export const BEFORE_CONNECT = 0;
 
-/** The counters of one listener port and protocol version. */
+/** The counters of one listener and protocol version. */
 export class Counters implements CounterValues {
-  /** The listener's port; 0 for what no listener can be credited with. */
-  readonly port: number;
+  /** The listener; undefined for what no listener can be credited with. */
+  readonly listener: ListenerLabel | undefined;
   /** The protocol version (3, 4, 5), or `BEFORE_CONNECT`. */
   readonly version: ProtocolVersion | typeof BEFORE_CONNECT;
   /** Bytes read from clients. */
@@ -79,9 +80,12 @@ export class Counters implements CounterValues {
   /** Sockets accepted by the listener (kept in its `BEFORE_CONNECT` set). */
   sockets = 0;
 
-  /** Counters for `port` and `version`. */
-  constructor(port: number, version: ProtocolVersion | typeof BEFORE_CONNECT) {
-    this.port = port;
+  /** Counters for `listener` and `version`. */
+  constructor(
+    listener: ListenerLabel | undefined,
+    version: ProtocolVersion | typeof BEFORE_CONNECT,
+  ) {
+    this.listener = listener;
     this.version = version;
   }
 }
@@ -120,18 +124,30 @@ export class Metrics {
   /** Records lost to damage in the store at start-up, by kind; undefined without persistence. */
   storeLost: Record<LostKind, number> | undefined = undefined;
   /** What cannot be credited to a listener (a drop for a restored session whose listener is gone). */
-  readonly unattributed: Counters = new Counters(0, BEFORE_CONNECT);
-  /** Counter sets by port, indexed by protocol version (0 = before CONNECT, 3, 4, 5). */
-  #byPort = new Map<number, Counters[]>();
+  readonly unattributed: Counters = new Counters(undefined, BEFORE_CONNECT);
+  /**
+   * Counter sets by listener (its transport and name: a Unix socket's path never meets a port,
+   * and two listeners on one port with different addresses share their sets only when they
+   * share a transport), indexed by protocol version (0 = before CONNECT, 3, 4, 5).
+   */
+  #byListener = new Map<string, Counters[]>();
   #all: Counters[] = [this.unattributed];
 
-  /** The counters of `port` and `version`, created on first use. */
-  counters(port: number, version: ProtocolVersion | typeof BEFORE_CONNECT): Counters {
-    let sets = this.#byPort.get(port);
-    if (sets === undefined) this.#byPort.set(port, sets = []);
+  /**
+   * The counters of `listener` and `version`, created on first use; without a listener, those
+   * no listener can be credited with.
+   */
+  counters(
+    listener: ListenerLabel | undefined,
+    version: ProtocolVersion | typeof BEFORE_CONNECT,
+  ): Counters {
+    if (listener === undefined) return this.unattributed;
+    const key = `${listener.transport} ${listener.name}`;
+    let sets = this.#byListener.get(key);
+    if (sets === undefined) this.#byListener.set(key, sets = []);
     let counters = sets[version];
     if (counters === undefined) {
-      counters = sets[version] = new Counters(port, version);
+      counters = sets[version] = new Counters(listener, version);
       this.#all.push(counters);
     }
     return counters;

@@ -6,6 +6,7 @@
  */
 
 import { Logger } from "../log/logger.ts";
+import type { TlsListenSettings } from "../transport/tls_listen.ts";
 
 /** Checks a username and password (`password_file`). */
 export interface PasswordVerifier {
@@ -40,7 +41,15 @@ export interface ListenerSecurity {
   readonly aclFile?: TopicAuthorizer;
 }
 
-/** One TCP listener. */
+/** What a `protocol websockets` listener does besides MQTT. */
+export interface WebSocketListening {
+  /** `http_dir`: files answered to plain HTTP GETs. */
+  readonly httpDir?: string;
+  /** `websockets_max_frame_size`: the largest frame (or fragmented message) accepted. */
+  readonly maxFrameSize: number;
+}
+
+/** One MQTT listener: TCP or a Unix socket, plain or TLS, MQTT or MQTT over WebSockets. */
 export interface ListenerOptions {
   /** Port; 0 picks a free one (tests). */
   readonly port: number;
@@ -61,6 +70,24 @@ export interface ListenerOptions {
   readonly maxConnectionRate?: number;
   /** `max_topic_alias` of this listener (else the broker-wide value). */
   readonly maxTopicAlias?: number;
+  /**
+   * `mount_point`: prefix of every topic this listener's clients use, taken off what they
+   * receive (mount_point.ts).
+   */
+  readonly mountPoint?: string;
+  /** `listener 0 PATH`: a Unix socket at this path (no host, no port). */
+  readonly socketPath?: string;
+  /** `certfile` and `keyfile` set: TLS, with these files (read again on reload). */
+  readonly tls?: TlsListenSettings;
+  /**
+   * `use_identity_as_username` ("commonName") or `use_subject_as_username` ("subject"): the
+   * client certificate names the user, and no password is checked.
+   */
+  readonly certificateUsername?: "commonName" | "subject";
+  /** `protocol websockets`: MQTT inside WebSocket frames. */
+  readonly websockets?: WebSocketListening;
+  /** `enable_proxy_protocol`: every connection starts with a PROXY header of this version. */
+  readonly proxyProtocol?: 1 | 2;
 }
 
 /** Everything the broker core reads. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { TlsListenSettings } from "../transport/tls_listen.ts";
 import type { BrokerOptions, ListenerOptions, ListenerSecurity } from "./options.ts";
 
 /** What a listener is across reloads: its address and port, as a `listener` line names it. */
@@ -62,6 +63,8 @@ export interface Reconfiguration {
   readonly removed: readonly ListenerOptions[];
   /** Running listeners whose own security changed. */
   readonly securityChanged: readonly ListenerOptions[];
+  /** Running TLS listeners, each with the files its match names: they are read again. */
+  readonly tlsReloads: readonly (readonly [ListenerOptions, TlsListenSettings])[];
 }
 
 function sameSecurity(a: ListenerSecurity | undefined, b: ListenerSecurity | undefined): boolean {
@@ -84,7 +87,9 @@ export function reconfiguration(running: BrokerOptions, next: BrokerOptions): Re
     if (before !== undefined) security.set(l, before);
   }
   const securityChanged: ListenerOptions[] = [];
+  const tlsReloads: [ListenerOptions, TlsListenSettings][] = [];
   for (const [l, match] of kept) {
+    if (l.tls !== undefined && match.tls !== undefined) tlsReloads.push([l, match.tls]);
     const after = next.listenerSecurity?.get(match);
     if (after !== undefined) security.set(l, after);
     if (!sameSecurity(running.listenerSecurity?.get(l), after)) securityChanged.push(l);
@@ -103,5 +108,6 @@ export function reconfiguration(running: BrokerOptions, next: BrokerOptions): Re
     added,
     removed,
     securityChanged,
+    tlsReloads,
   };
 }

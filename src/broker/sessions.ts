@@ -151,7 +151,7 @@ export class SessionRegistry {
     conn.connectedAt = now();
     const connected = ++this.#connected;
     if (connected > metrics.clientsMaximum) metrics.clientsMaximum = connected;
-    conn.countConnected(metrics.counters(conn.counters.port, conn.version));
+    conn.countConnected(metrics.counters(conn.counters.listener, conn.version));
   }
 
   /** `conn` has closed (as `kind` says): log it, detach its session, the will, expiry. */

@@ -8,6 +8,7 @@
 import { MIDGE_VERSION } from "../version.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FanOut } from "./fan_out.ts";
+import type { ListenerLabel } from "./listener_label.ts";
 import {
   LOAD_NAMES,
   LOAD_WINDOWS,
@@ -61,6 +62,8 @@ export interface StatsSource {
   readonly memory: MemoryWatch;
   /** The store writer when persistence is on. */
   readonly persistence: Persistence | undefined;
+  /** The MQTT listeners. */
+  readonly listeners: { labels(): readonly ListenerLabel[] };
   /** When the broker was started (ms). */
   readonly startedAt: number;
   /** The current time in ms. */
@@ -69,10 +72,10 @@ export interface StatsSource {
   settleCounters(): void;
 }
 
-/** The counters of one listener port and protocol version. */
+/** The counters of one listener and protocol version. */
 export interface ListenerCounters {
-  /** The listener's port; 0 for what no listener can be credited with. */
-  port: number;
+  /** The listener; undefined for what no listener can be credited with. */
+  listener: ListenerLabel | undefined;
   /** The protocol version (3, 4, 5), or 0 before CONNECT. */
   version: 0 | 3 | 4 | 5;
   /** Their values. */
@@ -118,8 +121,10 @@ export interface Stats {
   };
   /** Every counter, summed over listeners and protocol versions. */
   totals: Readonly<CounterValues>;
-  /** The counters of each listener port and protocol version. */
+  /** The counters of each listener and protocol version. */
   byListener: readonly ListenerCounters[];
+  /** The MQTT listeners open now, in listener order. */
+  listeners: readonly ListenerLabel[];
   /** Subscriptions, not counting shared ones. */
   subscriptions: number;
   /** Shared subscriptions (one per member of each group). */
@@ -189,10 +194,11 @@ export function takeStats(broker: StatsSource): Stats {
     },
     totals,
     byListener: metrics.all().map((c) => ({
-      port: c.port,
+      listener: c.listener,
       version: c.version === BEFORE_CONNECT ? 0 : c.version,
       values: countersOf(c),
     })),
+    listeners: broker.listeners.labels(),
     subscriptions: broker.fanOut.subscriptionCount,
     sharedSubscriptions: broker.fanOut.sharedSubscriptionCount,
     retained: broker.fanOut.retained.size,

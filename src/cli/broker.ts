@@ -213,7 +213,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     await Promise.all(httpServers.map((server) => server.close()));
   };
   try {
-    broker.start();
+    await broker.start();
     for (const l of httpListeners) httpServers.push(openHttpListener(broker, l));
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);

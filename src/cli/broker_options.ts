@@ -13,6 +13,7 @@ import type {
 } from "../broker/options.ts";
 import { defaultBrokerOptions } from "../broker/options.ts";
 import { matchListeners } from "../broker/reconfigure.ts";
+import type { TlsListenSettings } from "../transport/tls_listen.ts";
 import type { Config, ListenerConfig, SecurityConfig } from "../config/options.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LoadedSecurity, SecurityFiles } from "./security_files.ts";
@@ -36,14 +37,41 @@ function listenerSecurityOf(security: SecurityConfig, files: SecurityFiles): Lis
 }
 
 function listenerOptions(l: ListenerConfig): ListenerOptions {
+  const unix = l.port === 0;
   return Object.freeze({
     port: l.port,
-    host: l.bind_address,
+    host: unix ? undefined : l.bind_address,
+    socketPath: unix ? l.bind_address : undefined,
+    tls: tlsSettings(l),
+    certificateUsername: l.use_identity_as_username
+      ? "commonName" as const
+      : l.use_subject_as_username
+      ? "subject" as const
+      : undefined,
+    websockets: l.protocol === "websockets"
+      ? { httpDir: l.http_dir, maxFrameSize: l.websockets_max_frame_size }
+      : undefined,
+    proxyProtocol: l.enable_proxy_protocol === 0 ? undefined : l.enable_proxy_protocol as 1 | 2,
     socketDomain: l.socket_domain,
     maxConnections: l.max_connections,
     useUsernameAsClientId: l.use_username_as_clientid,
     maxConnectionRate: l.max_connection_rate,
     maxTopicAlias: l.max_topic_alias,
+    mountPoint: l.mount_point,
+  });
+}
+
+/** The TLS files and settings of a listener with `certfile` and `keyfile`. */
+function tlsSettings(l: ListenerConfig): TlsListenSettings | undefined {
+  if (l.certfile === undefined || l.keyfile === undefined) return undefined;
+  return Object.freeze({
+    certfile: l.certfile,
+    keyfile: l.keyfile,
+    cafile: l.cafile,
+    capath: l.capath,
+    crlfile: l.crlfile,
+    tlsVersion: l.tls_version,
+    requireCertificate: l.require_certificate,
   });
 }
 

@@ -181,21 +181,20 @@ class Reader {
         "listener",
         `needs a port 1-65535 first, not ${JSON.stringify(port)}`,
       );
-    } else if (port.replace(/^0+/, "") === "") {
+    } else if (port.replace(/^0+/, "") === "" && !address?.startsWith("/")) {
       this.problem(
         line.origin,
         "listener",
-        "port 0 means a unix socket listener; unix socket listeners are not supported yet",
+        "port 0 means a Unix socket listener: give the socket's path after it " +
+          "(listener 0 /run/midge.sock)",
       );
     } else {
       this.add(section, { ...line, name: "port" }, port);
     }
-    if (address !== undefined) {
-      if (address.startsWith("/")) {
-        this.problem(line.origin, "listener", "unix socket listeners are not supported yet");
-      } else {
-        this.add(section, { ...line, name: "bind_address" }, address);
-      }
+    if (address?.startsWith("/") && port.replace(/^0+/, "") !== "") {
+      this.problem(line.origin, "listener", "a Unix socket path needs port 0 before it");
+    } else if (address !== undefined) {
+      this.add(section, { ...line, name: "bind_address" }, address);
     }
     if (rest.length > 0) {
       this.problem(

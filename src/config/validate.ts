@@ -298,16 +298,12 @@ function listener(
     if (value !== undefined) own[key] = value.parsed;
   }
   if (!raw.entries.has("port")) c.problem(raw.origin, c.path(prefix, "port"), "is required");
-  if (values.protocol === "websockets") {
-    const origin = raw.entries.get("protocol")?.at(-1)?.origin ?? raw.origin;
-    c.problem(
-      origin,
-      c.path(prefix, "protocol"),
-      "not built yet: Midge has no WebSocket listeners yet",
-    );
-  }
   const security = resolveSecurity(context.globalSecurity, own, context.localOnly);
   checkHttp(c, raw, prefix, values, security);
+  checkUnixSocket(c, raw, prefix, values);
+  checkTls(c, raw, prefix, values);
+  checkTransportKeys(c, raw, prefix, values);
+  checkMountPoint(c, raw, prefix, values);
   const address = values.bind_address as string | undefined;
   const domain = values.socket_domain as string | undefined;
   if (address !== undefined && domain !== undefined && isIpLiteral(address)) {
@@ -330,6 +326,7 @@ const MQTT_ONLY_LISTENER_KEYS = [
   "max_connections",
   "max_connection_rate",
   "max_topic_alias",
+  "mount_point",
   "use_username_as_clientid",
 ];
 
@@ -398,6 +395,125 @@ function checkHttp(
   }
 }
 
+/** `port 0` listens on the Unix socket `bind_address` names (Mosquitto's `listener 0 PATH`). */
+function checkUnixSocket(c: Checker, raw: RawSection, prefix: string, values: Values): void {
+  if (values.port !== 0) return;
+  const origin = raw.entries.get("port")?.at(-1)?.origin ?? raw.origin;
+  const path = values.bind_address as string | undefined;
+  if (path === undefined || !path.startsWith("/")) {
+    c.problem(
+      origin,
+      c.path(prefix, "port"),
+      "0 means a Unix socket listener: bind_address must then be the socket's absolute path",
+    );
+  } else if (values.protocol === "http") {
+    c.problem(origin, c.path(prefix, "port"), "protocol http listens on TCP only");
+  } else if (raw.entries.has("socket_domain")) {
+    c.problem(origin, c.path(prefix, "socket_domain"), "means nothing on a Unix socket");
+  }
+}
+
+/** Keys that make sense only with a certificate (TLS), and what they need besides. */
+const TLS_KEYS = [
+  "cafile",
+  "capath",
+  "crlfile",
+  "require_certificate",
+  "tls_version",
+  "use_identity_as_username",
+  "use_subject_as_username",
+];
+
+/** A TLS listener needs both certfile and keyfile; client certificates need a CA. */
+function checkTls(c: Checker, raw: RawSection, prefix: string, values: Values): void {
+  const originOf = (key: string) => raw.entries.get(key)?.at(-1)?.origin ?? raw.origin;
+  const set = (key: string) => values[key] !== undefined && values[key] !== false;
+  const tls = set("certfile") || set("keyfile");
+  if (tls && !(set("certfile") && set("keyfile"))) {
+    const missing = set("certfile") ? "keyfile" : "certfile";
+    const given = missing === "keyfile" ? "certfile" : "keyfile";
+    c.problem(originOf(given), c.path(prefix, given), `needs ${missing} too`);
+    return;
+  }
+  if (tls && values.protocol === "http") {
+    c.problem(originOf("certfile"), c.path(prefix, "certfile"), "protocol http has no TLS yet");
+    return;
+  }
+  for (const key of TLS_KEYS) {
+    if (!tls && set(key)) {
+      c.problem(originOf(key), c.path(prefix, key), "needs certfile and keyfile (TLS)");
+    }
+  }
+  if (!tls) return;
+  const ca = set("cafile") || set("capath");
+  for (const key of ["require_certificate", "use_identity_as_username", "crlfile"]) {
+    if (set(key) && !ca) {
+      c.problem(originOf(key), c.path(prefix, key), "needs cafile or capath to check against");
+    }
+  }
+  for (const key of ["use_identity_as_username", "use_subject_as_username"]) {
+    if (set(key) && !set("require_certificate")) {
+      c.problem(
+        originOf(key),
+        c.path(prefix, key),
+        "needs require_certificate (a client without a certificate has no identity)",
+      );
+    }
+  }
+  if (set("use_identity_as_username") && set("use_subject_as_username")) {
+    c.problem(
+      originOf("use_subject_as_username"),
+      c.path(prefix, "use_subject_as_username"),
+      "cannot be set with use_identity_as_username: choose one",
+    );
+  }
+}
+
+/** Keys of one transport (WebSockets, PROXY protocol) set on a listener of another. */
+function checkTransportKeys(c: Checker, raw: RawSection, prefix: string, values: Values): void {
+  const originOf = (key: string) => raw.entries.get(key)?.at(-1)?.origin ?? raw.origin;
+  for (const key of ["http_dir", "websockets_max_frame_size"]) {
+    if (raw.entries.has(key) && values.protocol !== "websockets") {
+      c.notice(
+        "warning",
+        originOf(key),
+        c.path(prefix, key),
+        `ignored: it applies to protocol websockets, and this listener has ${values.protocol}`,
+      );
+    }
+  }
+  if ((values.enable_proxy_protocol as number) > 0 && values.certfile !== undefined) {
+    c.problem(
+      originOf("enable_proxy_protocol"),
+      c.path(prefix, "enable_proxy_protocol"),
+      "is not built for TLS listeners yet: let the proxy end TLS, or pass TLS through " +
+        "without PROXY headers",
+    );
+  }
+  if ((values.enable_proxy_protocol as number) > 0 && values.protocol === "http") {
+    c.problem(
+      originOf("enable_proxy_protocol"),
+      c.path(prefix, "enable_proxy_protocol"),
+      "is for MQTT listeners (mqtt or websockets), not protocol http",
+    );
+  }
+}
+
+/** A mount point is a topic prefix: not empty, no wildcard (Mosquitto refuses both). */
+function checkMountPoint(c: Checker, raw: RawSection, prefix: string, values: Values): void {
+  const mount = values.mount_point as string | undefined;
+  if (mount === undefined) return;
+  const origin = raw.entries.get("mount_point")?.at(-1)?.origin ?? raw.origin;
+  if (mount === "") c.problem(origin, c.path(prefix, "mount_point"), "must not be empty");
+  else if (mount.includes("+") || mount.includes("#")) {
+    c.problem(
+      origin,
+      c.path(prefix, "mount_point"),
+      `'${mount}' has a wildcard (+ or #): a mount point is a topic prefix`,
+    );
+  }
+}
+
 function isIpLiteral(address: string): boolean {
   return address.includes(":") || /^[0-9.]+$/.test(address);
 }
@@ -406,7 +522,7 @@ function isIpLiteral(address: string): boolean {
 function checkListenerClashes(c: Checker, listeners: ListenerConfig[]): void {
   const seen = new Map<string, ListenerConfig>();
   listeners.forEach((l, i) => {
-    if (l.port === 0) return;
+    if (l.port === 0 && l.bind_address === undefined) return; // no port: said already
     const key = `${l.bind_address ?? "*"} ${l.port}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) {

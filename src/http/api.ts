@@ -7,6 +7,7 @@
 
 import type { Broker } from "../broker/broker.ts";
 import type { CounterValues } from "../broker/metrics.ts";
+import type { Transport } from "../broker/listener_label.ts";
 import type { LoadValues, LoadWindow } from "../broker/load_average.ts";
 import { LOAD_WINDOWS } from "../broker/load_average.ts";
 import type { Stats } from "../broker/stats.ts";
@@ -64,8 +65,12 @@ export interface StatsJson {
 
 /** One listener's counters in `/api/v1/stats`. */
 export interface ListenerJson {
-  /** The listener's port (0: what no listener is credited with). */
+  /** The listener's port (0: a Unix socket, or what no listener is credited with). */
   listener: number;
+  /** The port as text, or a Unix socket's path; null: what no listener is credited with. */
+  name: string | null;
+  /** `tcp`, `tls`, `ws`, `wss` or `unix`; null: what no listener is credited with. */
+  transport: Transport | null;
   /** 3, 4 or 5; null before CONNECT. */
   protocolVersion: 3 | 4 | 5 | null;
   /** Its counters. */
@@ -119,9 +124,11 @@ export function statsJson(stats: Stats): StatsJson {
     load,
     // The set no listener is credited with, only when something was counted there.
     listeners: stats.byListener
-      .filter((c) => c.port !== 0 || Object.values(c.values).some((v) => v !== 0))
+      .filter((c) => c.listener !== undefined || Object.values(c.values).some((v) => v !== 0))
       .map((c) => ({
-        listener: c.port,
+        listener: c.listener?.port ?? 0,
+        name: c.listener?.name ?? null,
+        transport: c.listener?.transport ?? null,
         protocolVersion: c.version === 0 ? null : c.version,
         counters: { ...c.values },
       })),

@@ -1,9 +1,11 @@
 /**
  * `GET /metrics`: a stats snapshot in the Prometheus text exposition format 0.0.4. Counters
- * (names ending in `_total`) that belong to connections carry the labels `listener` (the port)
- * and `protocol` (`3.1`, `3.1.1`, `5.0`); what happened before a CONNECT was accepted (sockets,
- * refused CONNECTs) has the `listener` label alone. Load averages are left out: Prometheus
- * computes rates from the counters.
+ * (names ending in `_total`) that belong to connections carry the labels `listener` (the port,
+ * or a Unix socket's path), `transport` (`tcp`, `tls`, `ws`, `wss`, `unix`) and `protocol`
+ * (`3.1`, `3.1.1`, `5.0`); what happened before a CONNECT was accepted (sockets, refused
+ * CONNECTs) has no `protocol`. `midge_listener_info` names each open listener with its
+ * transport and address. Load averages are left out: Prometheus computes rates from the
+ * counters.
  *
  * @module
  */
@@ -97,8 +99,11 @@ class Exposition {
 
 /** The labels of one counter set: none for what no listener is credited with. */
 function labelsOf(c: ListenerCounters): [string, string][] {
-  if (c.port === 0) return [];
-  const labels: [string, string][] = [["listener", String(c.port)]];
+  if (c.listener === undefined) return [];
+  const labels: [string, string][] = [
+    ["listener", c.listener.name],
+    ["transport", c.listener.transport],
+  ];
   if (c.version !== 0) labels.push(["protocol", PROTOCOL_NAMES[c.version]]);
   return labels;
 }
@@ -109,7 +114,7 @@ function labelsOf(c: ListenerCounters): [string, string][] {
  * CONNECT (and the one no listener is credited with) show only what they hold.
  */
 function hasSample(c: ListenerCounters, counter: CounterName): boolean {
-  if (counter === "sockets") return c.version === 0 && c.port !== 0;
+  if (counter === "sockets") return c.version === 0 && c.listener !== undefined;
   if (counter === "connections") return c.version !== 0;
   return c.version !== 0 || c.values[counter] !== 0;
 }
@@ -120,6 +125,20 @@ export function renderMetrics(stats: Stats): string {
   out.family("info", "gauge", "Midge's version, as a label; the value is always 1.");
   out.sample("info", 1, [["version", stats.version]]);
   out.gauge("uptime_seconds", "Seconds since the broker started.", stats.uptimeSeconds);
+  out.family(
+    "listener_info",
+    "gauge",
+    "An open MQTT listener: its name, transport, address and PROXY protocol, as labels; " +
+      "the value is always 1.",
+  );
+  for (const l of stats.listeners) {
+    out.sample("listener_info", 1, [
+      ["listener", l.name],
+      ["transport", l.transport],
+      ["address", l.address],
+      ["proxy", String(l.proxy)],
+    ]);
+  }
   out.gauge("clients_connected", "Clients connected now.", stats.clients.connected);
   out.gauge(
     "clients_disconnected",

@@ -7,7 +7,8 @@
  * clients.
  *
  * Hooks that tests rely on: `#status` ("live" or the error), `#stat-connected`,
- * `#stat-subscriptions`, `#stat-retained`, `#stat-rate-in`, `#stat-rate-out`, `#rate-chart`
+ * `#stat-subscriptions`, `#stat-retained`, `#stat-rate-in`, `#stat-rate-out`,
+ * `#stat-listeners` (each MQTT listener and its transport), `#rate-chart`
  * (`data-samples`, `data-last-in`, `data-last-out`), `#connections-chart` (`data-samples`,
  * `data-last-connected`) and `#clients` (rows `tr[data-client-id]`).
  *
@@ -106,6 +107,16 @@ function fmtDuration(s) {
   if (h > 0) return h + "h " + m + "m";
   if (m > 0) return m + "m " + (s % 60) + "s";
   return s + "s";
+}
+/** The listeners of /api/v1/stats, each once, as "1883 tcp, /run/midge.sock unix". */
+function fmtListeners(list) {
+  var seen = [];
+  (Array.isArray(list) ? list : []).forEach(function (l) {
+    if (!l || typeof l.name !== "string" || typeof l.transport !== "string") return;
+    var text = l.name + " " + l.transport;
+    if (seen.indexOf(text) === -1) seen.push(text);
+  });
+  return seen.length ? seen.join(", ") : "\u2013";
 }
 /** MQTT protocol level as its version name. */
 function fmtProtocol(level) {
@@ -240,6 +251,7 @@ const APP = `"use strict";
     setText("stat-store", stored === undefined ? "\\u2013"
       : fmtCount(stored) + " messages, " + fmtBytes(num(pick(s, "store", "bytes"))));
     setText("stat-heap", fmtBytes(num(pick(s, "heap", "current"))));
+    setText("stat-listeners", fmtListeners(pick(s, "listeners")));
     draw();
   }
 
@@ -485,6 +497,7 @@ ${chart("connections-chart", "Clients over the last 2 minutes", ["connected", "o
 <div><dt>Network</dt><dd id="stat-bytes">\u2013</dd></div>
 <div><dt>Stored</dt><dd id="stat-store">\u2013</dd></div>
 <div><dt>Heap</dt><dd id="stat-heap">\u2013</dd></div>
+<div><dt>Listeners</dt><dd id="stat-listeners">\u2013</dd></div>
 </dl>
 <section class="card" aria-labelledby="clients-title">
 <h2 id="clients-title">Clients</h2>

@@ -24,6 +24,12 @@ import { type ConnectFields, RawClient, sendConnect } from "../integration/harne
 /** The listener every in-memory client counts as coming through (it is never opened). */
 const MEMORY_LISTENER: ListenerOptions = { port: 1883 };
 
+/** How a test opens a client: its in-memory pair, and the listener it counts as coming through. */
+export interface OpenOptions extends MemoryPairOptions {
+  /** The listener (never opened); a plain one on port 1883 when absent. */
+  listener?: ListenerOptions;
+}
+
 /** How a test's broker is made. */
 export interface MemoryBrokerSetup {
   /** Options over the defaults (the listeners are always none). */
@@ -41,7 +47,7 @@ export interface MemoryEnv {
   /** Move the broker's clock forward by `ms` (the wall clock does not move). */
   advanceClock(ms: number): void;
   /** A client over a new in-memory pair whose other end the broker serves. */
-  open(version?: ProtocolVersion, pair?: MemoryPairOptions): RawClient;
+  open(version?: ProtocolVersion, options?: OpenOptions): RawClient;
   /**
    * A client that has sent CONNECT (3.1.1, clean, keep alive 60, client id "test", unless
    * `fields` say otherwise), with the CONNACK, whatever its reason code.
@@ -68,12 +74,13 @@ export async function withMemoryBroker(
     listeners: [],
   }, () => Date.now() + offset);
   if (setup.store !== undefined) await restore(broker, setup.store);
-  broker.start();
+  await broker.start();
   assert.deepEqual(broker.ports, [], "no socket is open");
   const clients: RawClient[] = [];
-  const open = (version: ProtocolVersion = 4, pair: MemoryPairOptions = {}) => {
+  const open = (version: ProtocolVersion = 4, options: OpenOptions = {}) => {
+    const { listener = MEMORY_LISTENER, ...pair } = options;
     const [clientEnd, brokerEnd] = memoryPair(pair);
-    broker.listeners.accept(brokerEnd, MEMORY_LISTENER);
+    broker.listeners.accept(brokerEnd, listener);
     const client = new RawClient(clientEnd, version);
     clients.push(client);
     return client;

@@ -24,7 +24,7 @@ Deno.test("--test-config: exit 0 for a valid file, 1 with every problem for a ba
     const refused = await runMidge(["-c", bad, "--test-config"]);
     assert.equal(refused.code, 1);
     assert.deepEqual(refused.stderr.trim().split("\n"), [
-      `${bad}:2: listener[1].port: must be 1-65535, not 70000`,
+      `${bad}:2: listener[1].port: must be 0-65535, not 70000`,
       `${bad}:3: listener[1].bind_adress: unknown option; did you mean bind_address?`,
       `${bad}: 2 problems; the configuration is not valid.`,
     ]);

@@ -25,12 +25,15 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
   {
     name: "a port out of range",
     text: "[[listener]]\nport = 70000\n",
-    expected: ["midge.toml:2: listener[1].port: must be 1-65535, not 70000"],
+    expected: ["midge.toml:2: listener[1].port: must be 0-65535, not 70000"],
   },
   {
     name: "the second listener's port, on its own line",
     text: "[[listener]]\nport = 1883\n\n[[listener]]\n# TLS\nport = 0\n",
-    expected: ["midge.toml:6: listener[2].port: must be 1-65535, not 0"],
+    expected: [
+      "midge.toml:6: listener[2].port: 0 means a Unix socket listener: bind_address must " +
+      "then be the socket's absolute path",
+    ],
   },
   {
     name: "a listener without a port",
@@ -151,18 +154,61 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
   },
   {
     name: "an option not built yet is refused rather than ignored",
-    text: '[[listener]]\nport = 1883\nmount_point = "tenant-a/"\n',
+    text: "[[listener]]\nport = 1883\nmax_qos = 1\n",
+    expected: ["midge.toml:3: listener[1].max_qos: not built yet: Not built yet."],
+  },
+  {
+    name: "a mount point with a wildcard, or empty, is refused",
+    text: '[[listener]]\nport = 1883\nmount_point = "site/+/"\n\n[[listener]]\nport = 1884\n' +
+      'mount_point = "site/#"\n\n[[listener]]\nport = 1885\nmount_point = ""\n',
     expected: [
-      "midge.toml:3: listener[1].mount_point: not built yet: Not built yet; refusing is safer " +
-      "than mixing clients that were meant to be apart.",
+      "midge.toml:3: listener[1].mount_point: 'site/+/' has a wildcard (+ or #): a mount " +
+      "point is a topic prefix",
+      "midge.toml:7: listener[2].mount_point: 'site/#' has a wildcard (+ or #): a mount " +
+      "point is a topic prefix",
+      "midge.toml:11: listener[3].mount_point: must not be empty",
     ],
   },
   {
-    name: "a TLS listener is refused",
+    name: "a TLS listener needs both certfile and keyfile",
     text: '[[listener]]\nport = 8883\ncertfile = "/etc/ssl/server.pem"\n',
+    expected: ["midge.toml:3: listener[1].certfile: needs keyfile too"],
+  },
+  {
+    name: "client certificate options need TLS, a CA and require_certificate",
+    text: '[[listener]]\nport = 1883\ncafile = "/ca.pem"\n\n[[listener]]\nport = 8883\n' +
+      'certfile = "/s.pem"\nkeyfile = "/s.key"\nrequire_certificate = true\n' +
+      "use_identity_as_username = true\n\n[[listener]]\nport = 8884\n" +
+      'certfile = "/s.pem"\nkeyfile = "/s.key"\ncafile = "/ca.pem"\n' +
+      "use_subject_as_username = true\n",
     expected: [
-      "midge.toml:3: listener[1].certfile: not built yet: Midge has no TLS listeners yet; " +
-      "refusing is safer than listening in plain text.",
+      "midge.toml:3: listener[1].cafile: needs certfile and keyfile (TLS)",
+      "midge.toml:9: listener[2].require_certificate: needs cafile or capath to check against",
+      "midge.toml:10: listener[2].use_identity_as_username: needs cafile or capath to check " +
+      "against",
+      "midge.toml:17: listener[3].use_subject_as_username: needs require_certificate (a " +
+      "client without a certificate has no identity)",
+    ],
+  },
+  {
+    name: "options TLS cannot honour are refused with the reason",
+    text: '[[listener]]\nport = 8883\ncertfile = "/s.pem"\nkeyfile = "/s.key"\n' +
+      'ciphers = "ECDHE-RSA-AES128-GCM-SHA256"\n',
+    expected: [
+      "midge.toml:5: listener[1].ciphers: not supported: Deno's TLS does not let a server " +
+      "choose its ciphers (it offers only AEAD suites with forward secrecy).",
+    ],
+  },
+  {
+    name: "PROXY protocol on an HTTP or a TLS listener",
+    text: '[[listener]]\nport = 8883\ncertfile = "/s.pem"\nkeyfile = "/s.key"\n' +
+      "enable_proxy_protocol = 1\n\n[[listener]]\nport = 8080\n" +
+      'protocol = "http"\nhttp_open = true\nenable_proxy_protocol = 2\n',
+    expected: [
+      "midge.toml:5: listener[1].enable_proxy_protocol: is not built for TLS listeners yet: " +
+      "let the proxy end TLS, or pass TLS through without PROXY headers",
+      "midge.toml:11: listener[2].enable_proxy_protocol: is for MQTT listeners (mqtt or " +
+      "websockets), not protocol http",
     ],
   },
   {

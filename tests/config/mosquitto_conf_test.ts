@@ -52,17 +52,16 @@ Deno.test("parseMosquittoConf collects every structural problem into one ConfigE
   assert.deepEqual(
     problemsOf(() =>
       parse(
-        "listener abc\nlistener 70000\nlistener 0 /tmp/m.sock\nlistener 1883 /run/m.sock\n" +
+        "listener abc\nlistener 70000\nlistener 0\nlistener 1883 /run/m.sock\n" +
           "listener 1884 127.0.0.1 extra\n",
       )
     ),
     [
       'm.conf:1: listener: needs a port 1-65535 first, not "abc"',
       'm.conf:2: listener: needs a port 1-65535 first, not "70000"',
-      "m.conf:3: listener: port 0 means a unix socket listener; unix socket listeners are not " +
-      "supported yet",
-      "m.conf:3: listener: unix socket listeners are not supported yet",
-      "m.conf:4: listener: unix socket listeners are not supported yet",
+      "m.conf:3: listener: port 0 means a Unix socket listener: give the socket's path after " +
+      "it (listener 0 /run/midge.sock)",
+      "m.conf:4: listener: a Unix socket path needs port 0 before it",
       'm.conf:5: listener: takes a port and an address, not also "extra"',
     ],
   );
@@ -179,6 +178,11 @@ Deno.test("several listeners, each with its own options", async () => {
   assert.deepEqual(config.listeners.map((l) => l.max_connections), [10, -1, 1]);
   assert.deepEqual(config.listeners.map((l) => l.socket_domain), ["ipv4", undefined, undefined]);
   assert.deepEqual(config.listeners.map((l) => l.max_topic_alias), [10, 5, 10]);
+  assert.deepEqual(config.listeners.map((l) => l.mount_point), [
+    undefined,
+    "tenant-a/",
+    undefined,
+  ]);
   assert.equal(config.general.max_inflight_messages, 10);
   assert.deepEqual(config.log.log_type, ["error", "warning"]);
   assert.equal(config.log.connection_messages, false);
@@ -220,6 +224,23 @@ Deno.test("per_listener_settings false: security options are global, the last on
       [false, "local-", false],
     );
   }
+});
+
+Deno.test("a mount point with a wildcard is refused with file:line:key, as Mosquitto refuses it", () => {
+  assert.deepEqual(
+    problemsOf(() =>
+      validateConfig(
+        parse("listener 1883\nmount_point a/+/\nlistener 1884\nmount_point a/#\n"),
+        FACTS,
+      )
+    ),
+    [
+      "m.conf:2: mount_point: 'a/+/' has a wildcard (+ or #): a mount point is a " +
+      "topic prefix",
+      "m.conf:4: mount_point: 'a/#' has a wildcard (+ or #): a mount point is a " +
+      "topic prefix",
+    ],
+  );
 });
 
 Deno.test("per_listener_settings applies to the whole file, wherever it is written", () => {

@@ -45,6 +45,7 @@ const NAMES = [
   "fmtBytes",
   "fmtDuration",
   "fmtProtocol",
+  "fmtListeners",
   "chartPaths",
   "clientMatches",
   "fmtSince",
@@ -95,6 +96,7 @@ Deno.test("statusPage has the hooks the tests and users rely on", () => {
       "stat-rate-out",
       "stat-uptime",
       "stat-persistence",
+      "stat-listeners",
       "version",
       "filter",
     ]
@@ -171,6 +173,20 @@ Deno.test("the page's clientRow never throws on missing or odd fields", () => {
   assert.equal(helpers.fmtProtocol(3), "3.1");
   assert.equal(helpers.fmtProtocol(4), "3.1.1");
   assert.equal(helpers.fmtProtocol(undefined), "\u2013");
+});
+
+Deno.test("the page names each listener once with its transport, and skips odd entries", () => {
+  const listeners = [
+    { listener: 0, name: null, transport: null },
+    { listener: 1883, name: "1883", transport: "tcp", protocolVersion: null },
+    { listener: 1883, name: "1883", transport: "tcp", protocolVersion: 4 },
+    { listener: 0, name: "/run/midge.sock", transport: "unix" },
+    { listener: 8883, name: "8883", transport: "tls" },
+    null,
+  ];
+  assert.equal(helpers.fmtListeners(listeners), "1883 tcp, /run/midge.sock unix, 8883 tls");
+  assert.equal(helpers.fmtListeners(undefined), "\u2013");
+  assert.equal(helpers.fmtListeners([{ listener: 1883 }]), "\u2013");
 });
 
 Deno.test("the page's pick and num read missing fields as undefined", () => {

@@ -49,7 +49,7 @@ export function startBroker(overrides: Partial<BrokerOptions> = {}): TestBroker 
     ...overrides,
   };
   const broker = new Broker(options);
-  broker.start();
+  void broker.start(); // its plain listeners are open when it returns
   return { broker, port: broker.ports[0], logs, stop: () => broker.stop() };
 }
 

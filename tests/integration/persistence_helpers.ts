@@ -49,7 +49,7 @@ export class Brokers {
     });
     const store = new MemoryStore(data);
     const restored = await restore(broker, store);
-    broker.start();
+    await broker.start();
     const clients: RawClient[] = [];
     const sb: StoredBroker = {
       broker,

@@ -51,7 +51,7 @@ Deno.bench({
   warmup: 1,
   async fn(b) {
     const store = await openKvStore(loadPath);
-    b.start();
+    await b.start();
     const { records } = await store.load();
     b.end();
     await store.close();

@@ -39,7 +39,7 @@ export function startClockedBroker(overrides: Partial<BrokerOptions> = {}): Cloc
     ...overrides,
   };
   const broker = new Broker(options, () => clock.now);
-  broker.start();
+  void broker.start(); // its plain listeners are open when it returns
   return { broker, port: broker.ports[0], logs, clock, stop: () => broker.stop() };
 }
 

@@ -11,6 +11,7 @@ import type { ClientConnection } from "../context.ts";
 import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
 import { securityOf } from "../options.ts";
+import { mountWill } from "../mount_point.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 
 const PROTOCOL_LOG_NAME = { 3: "p1", 4: "p2", 5: "p5" } as const;
@@ -32,11 +33,19 @@ function refuse(conn: ClientConnection, reasonCode: number, why: string): void {
  */
 export function handleConnect(
   conn: ClientConnection,
-  packet: ConnectPacket,
+  written: ConnectPacket,
 ): void | Promise<() => void> {
   const options = conn.broker.options;
+  conn.version = written.protocolVersion;
+  const byCertificate = conn.listener.certificateUsername !== undefined;
+  const named = byCertificate ? withCertificateUser(conn, written) : written;
+  if (named === undefined) {
+    refuse(conn, ReasonCode.NotAuthorized, "not authorised (no identity in its certificate)");
+    return;
+  }
+  // The will is checked and kept behind the listener's mount point.
+  const packet = mountWill(conn.listener, named);
   const version = packet.protocolVersion;
-  conn.version = version;
 
   const security = securityOf(options, conn.listener);
   let clientId = packet.clientId;
@@ -70,13 +79,30 @@ export function handleConnect(
     refuse(conn, ReasonCode.NotAuthorized, "not authorised (client id prefix)");
     return;
   }
-  const verdict = authenticate(options, conn.listener, packet);
+  // A certificate user was checked by the TLS handshake: no password to check.
+  const verdict = byCertificate ? undefined : authenticate(options, conn.listener, packet);
   if (verdict instanceof Promise) {
     return verdict.then((refusal) => () => {
       if (!conn.closed) admitOrRefuse(conn, packet, refusal, assignedId);
     });
   }
   admitOrRefuse(conn, packet, verdict, assignedId);
+}
+
+/**
+ * `packet` with the user the client certificate names (`use_identity_as_username`: its CN;
+ * `use_subject_as_username`: its subject) and no password; undefined when it names none.
+ */
+function withCertificateUser(
+  conn: ClientConnection,
+  packet: ConnectPacket,
+): ConnectPacket | undefined {
+  const certificate = conn.certificate;
+  const username = conn.listener.certificateUsername === "subject"
+    ? certificate?.subject
+    : certificate?.commonName;
+  if (username === undefined) return undefined;
+  return { ...packet, username, password: undefined };
 }
 
 function admitOrRefuse(

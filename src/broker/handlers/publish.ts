@@ -16,6 +16,7 @@ import {
 import { aclOf } from "../access.ts";
 import type { ClientConnection } from "../context.ts";
 import { keepMessage, newMessage } from "../message.ts";
+import { mountTopic } from "../mount_point.ts";
 
 /** Properties that belong to one hop and are not forwarded (aliases, expiry, sub ids). */
 function forwardedProperties(props: Properties | undefined): Properties | undefined {
@@ -84,6 +85,9 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
       }
     }
   }
+  // The mount point goes before the topic (aliases hold the client's own topic); the ACL,
+  // $SYS rule and routing see the mounted one, as in Mosquitto.
+  topic = mountTopic(conn.listener, topic);
   // Too deep: the connection ends, as in Mosquitto (which answers 0x82; 0x90 is the spec's
   // code for a well-formed name the server does not accept).
   const tooDeep = topicDepthProblem(topic, "topic name");

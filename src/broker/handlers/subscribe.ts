@@ -9,6 +9,7 @@ import { isSharedFilter, type QoS, ReasonCode, type SubscribePacket } from "../.
 import { aclOf, mayRead, retainSourceMayWrite } from "../access.ts";
 import type { ClientConnection } from "../context.ts";
 import { deliver } from "../delivery.ts";
+import { mountFilter } from "../mount_point.ts";
 import type { SubscriptionOptions } from "../session.ts";
 
 /** Handle a SUBSCRIBE. */
@@ -21,19 +22,19 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
   const acl = aclOf(broker.options, conn.listener);
   const client = { clientId: session.clientId, username: session.username };
   for (const s of packet.subscriptions) {
+    // Behind the listener's mount point; the ACL checks the mounted filter (as Mosquitto).
+    const mounted = mountFilter(conn.listener, s.topicFilter);
     // A shared subscription is checked on its filter, without the $share/GROUP/ prefix.
-    const filter = isSharedFilter(s.topicFilter)
-      ? s.topicFilter.split("/").slice(2).join("/")
-      : s.topicFilter;
+    const filter = isSharedFilter(mounted) ? mounted.split("/").slice(2).join("/") : mounted;
     if (acl !== undefined && !acl.allows(client, filter, "subscribe")) {
       // 5.0: Not authorized; 3.1.1: Failure [MQTT-3.9.3-2].
       reasonCodes.push(ReasonCode.NotAuthorized); // 0x80 for 3.1.1 (the encoder maps it)
-      broker.log.debug(`Denied SUBSCRIBE from ${session.clientId} to '${s.topicFilter}'.`);
+      broker.log.debug(`Denied SUBSCRIBE from ${session.clientId} to '${mounted}'.`);
       continue;
     }
     const options: SubscriptionOptions = {
       session,
-      filter: s.topicFilter,
+      filter: mounted,
       qos: s.qos,
       noLocal: s.noLocal,
       retainAsPublished: s.retainAsPublished,
@@ -42,7 +43,7 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
     };
     const isNew = broker.sessions.subscribe(options);
     reasonCodes.push(s.qos);
-    broker.log.log("subscribe", `${session.clientId} ${s.qos} ${s.topicFilter}`);
+    broker.log.log("subscribe", `${session.clientId} ${s.qos} ${mounted}`);
     // Retained messages: never for shared subscriptions [MQTT-3.8.4-6 note]; by retain
     // handling otherwise [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
     if (
