@@ -70,6 +70,7 @@ function parseOptions(args: string[]): Options {
 /** One line of progress for a finished run. */
 function progressLine(output: GeneratorOutput): string {
   if (output.kind === "error") return `ERROR ${output.message}`;
+  if (output.kind === "handshakes") return `${output.result.perS.toFixed(0)} handshakes/s`;
   if (output.kind === "conns") {
     const r = output.result;
     const perConn = r.bytesPerConnection !== undefined

@@ -41,6 +41,11 @@ export interface BrokerOptions {
    * writable by the broker (Mosquitto started as root runs as the user `mosquitto`).
    */
   persistenceDir?: string;
+  /**
+   * Lines added under the listener line (`certfile ...`, `protocol websockets`): both brokers
+   * read them. The files they name must be readable by the user `mosquitto`, as above.
+   */
+  listenerLines?: string[];
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -78,12 +83,13 @@ export async function mosquittoVersion(): Promise<string | undefined> {
 /**
  * The command line (without taskset) that starts `name` as `options` say. Both brokers read the
  * same mosquitto.conf, copied with the listener line set to the port (mosquitto's -p would add a
- * listener on every interface) and, with a persistence directory, the persistence line changed.
+ * listener on every interface) and followed by `listenerLines`, and, with a persistence
+ * directory, the persistence line changed.
  */
 async function brokerCommand(name: BrokerName, options: BrokerOptions): Promise<string[]> {
   const { port, workDir, persistenceDir } = options;
-  let conf = (await Deno.readTextFile(MOSQUITTO_CONF))
-    .replace(/^listener .*$/m, `listener ${port} 127.0.0.1`);
+  const listener = [`listener ${port} 127.0.0.1`, ...(options.listenerLines ?? [])].join("\n");
+  let conf = (await Deno.readTextFile(MOSQUITTO_CONF)).replace(/^listener .*$/m, listener);
   if (persistenceDir !== undefined) {
     conf = conf.replace(
       /^persistence .*$/m,

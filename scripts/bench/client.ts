@@ -1,6 +1,6 @@
 /**
- * One MQTT 3.1.1 client connection of the load generator, on `Deno.connect` and the project's
- * codec. Output is batched as the broker batches it (DESIGN.md, performance rules): packets
+ * One MQTT 3.1.1 client connection of the load generator, on a `Dialer` (TCP by default, TLS or
+ * WebSocket: transport.ts) and the project's codec. Output is batched as the broker batches it (DESIGN.md, performance rules): packets
  * appended during a turn of the event loop go out with one awaited `write()` loop that handles
  * partial writes, so the generator does not pay one system call per message. Input is read
  * into one reusable buffer, framed by `FrameReader` and decoded by `decodePacket`.
@@ -15,7 +15,9 @@ import {
   type Packet,
   type PacketType,
 } from "../../src/codec/mod.ts";
+import type { Conn } from "../../src/transport/conn.ts";
 import { nowNs } from "./payload.ts";
+import { type Dialer, makeDialer } from "./transport.ts";
 
 /** The protocol spoken: MQTT 3.1.1. */
 const VERSION = 4;
@@ -35,8 +37,10 @@ export interface OpenOptions {
   keepAlive: number;
   /** Size of the reusable read buffer. */
   readBufferBytes: number;
-  /** Longest the TCP connect and the CONNACK may take, each (ms). */
+  /** Longest the connect (with its TLS or WebSocket handshake) and the CONNACK may take (ms). */
   timeoutMs: number;
+  /** How to connect (default: plain TCP). */
+  dial?: Dialer;
   /** Clean session flag of CONNECT (default true); false resumes or keeps a stored session. */
   clean?: boolean;
   /**
@@ -89,7 +93,7 @@ export class BenchClient {
   lastWriteMs: number = performance.now();
   /** When the chunk being handled was read (ns, `nowNs()`): one clock read per chunk. */
   readAtNs = 0;
-  #conn: Deno.TcpConn;
+  #conn: Conn;
   #reader = new FrameReader();
   #readBuf: Uint8Array;
   #out: Uint8Array = EMPTY;
@@ -105,7 +109,7 @@ export class BenchClient {
     this.flushNow();
   };
 
-  private constructor(conn: Deno.TcpConn, options: OpenOptions) {
+  private constructor(conn: Conn, options: OpenOptions) {
     this.#conn = conn;
     this.clientId = options.clientId;
     this.#readBuf = new Uint8Array(options.readBufferBytes);
@@ -113,17 +117,13 @@ export class BenchClient {
     if (handler !== undefined) this.onPacket = (packet) => handler(this, packet);
   }
 
-  /** Connect over TCP, send CONNECT and wait for a successful CONNACK. */
+  /** Connect, send CONNECT and wait for a successful CONNACK. */
   static async open(options: OpenOptions): Promise<BenchClient> {
+    const dial = options.dial ?? await makeDialer();
     const conn = await withTimeout(
-      Deno.connect({ hostname: options.hostname, port: options.port, transport: "tcp" }),
-      { ms: options.timeoutMs, what: "TCP connect", onLate: (late) => late.close() },
+      dial(options.hostname, options.port),
+      { ms: options.timeoutMs, what: "connect", onLate: (late) => late.close() },
     );
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // the broker may already have closed it; the CONNACK wait reports that
-    }
     const client = new BenchClient(conn, options);
     client.#readLoop = client.#read();
     client.send({

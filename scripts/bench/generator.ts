@@ -15,15 +15,20 @@
  */
 
 import { type ConnsResult, type ConnsSpec, runConns } from "./conns.ts";
+import { type HandshakesResult, type HandshakesSpec, runHandshakes } from "./handshakes.ts";
 import { type LoadResult, type LoadSpec, runLoad } from "./loadgen.ts";
 
 /** What the generator process is asked to do. */
-export type GeneratorJob = { kind: "load"; spec: LoadSpec } | { kind: "conns"; spec: ConnsSpec };
+export type GeneratorJob =
+  | { kind: "load"; spec: LoadSpec }
+  | { kind: "conns"; spec: ConnsSpec }
+  | { kind: "handshakes"; spec: HandshakesSpec };
 
 /** What it answers. */
 export type GeneratorOutput =
   | { kind: "load"; result: LoadResult }
   | { kind: "conns"; result: ConnsResult }
+  | { kind: "handshakes"; result: HandshakesResult }
   | { kind: "error"; message: string };
 
 /** The prefix of the result line. */
@@ -45,6 +50,8 @@ export async function runGeneratorProcess(
 ): Promise<GeneratorOutput> {
   const budgetS = job.kind === "load"
     ? job.spec.durationS + job.spec.drainS + 20 + SLACK_S
+    : job.kind === "handshakes"
+    ? job.spec.durationS + SLACK_S
     : SLACK_S * 2;
   const child = new Deno.Command("taskset", {
     args: ["-c", String(options.cpu), Deno.execPath(), "run", "-A", SELF, JSON.stringify(job)],
@@ -77,9 +84,17 @@ export async function runGeneratorProcess(
 export async function runJob(job: GeneratorJob): Promise<number> {
   let output: GeneratorOutput;
   try {
-    output = job.kind === "load"
-      ? { kind: "load", result: await runLoad(job.spec) }
-      : { kind: "conns", result: await runConns(job.spec) };
+    switch (job.kind) {
+      case "load":
+        output = { kind: "load", result: await runLoad(job.spec) };
+        break;
+      case "conns":
+        output = { kind: "conns", result: await runConns(job.spec) };
+        break;
+      case "handshakes":
+        output = { kind: "handshakes", result: await runHandshakes(job.spec) };
+        break;
+    }
   } catch (error) {
     output = { kind: "error", message: (error as Error).message };
   }

@@ -7,6 +7,7 @@
 
 import type { LatencySummary } from "./histogram.ts";
 import type { CpuUse } from "./proc.ts";
+import type { TransportSpec } from "./transport.ts";
 
 /** A message scenario: who publishes to whom, how much, how fast. */
 export interface LoadSpec {
@@ -17,6 +18,8 @@ export interface LoadSpec {
   hostname: string;
   /** Broker port. */
   port: number;
+  /** How the clients connect (default: plain TCP). */
+  transport?: TransportSpec;
   /** Publishers (pairs: the number of pairs). */
   publishers: number;
   /** Subscribers (pairs: ignored, equal to publishers). */

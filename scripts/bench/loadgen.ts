@@ -29,6 +29,7 @@ import type { LoadResult, LoadSpec } from "./load_types.ts";
 import { nowNs, PAYLOAD_HEADER_BYTES } from "./payload.ts";
 import { disconnectAll, forEachLimited } from "./pool.ts";
 import { cpuUse, procStatusKb, sampleCpu } from "./proc.ts";
+import { makeDialer } from "./transport.ts";
 
 export type { LoadResult, LoadSpec } from "./load_types.ts";
 
@@ -51,10 +52,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const run = new LoadRun(spec);
   const prefix = `mdgb${Deno.pid}`;
   const persistent = spec.persistentSubscribers ?? false;
+  const dial = await makeDialer(spec.transport);
   const open = (clientId: string, options: { readBufferBytes: number; clean?: boolean }) =>
     BenchClient.open({
       hostname: spec.hostname,
       port: spec.port,
+      dial,
       clientId,
       keepAlive: KEEPALIVE_S,
       timeoutMs: CONNECT_TIMEOUT_MS,

@@ -187,7 +187,7 @@ export function lossTable(records: RunRecord[], context: ReportContext): string 
           sum.lost += r.lostConnections;
           resets += r.e2eResets;
           errors.push(...r.errors);
-        } else {
+        } else if (output.kind === "conns") {
           const r = output.result;
           if (r.connected === r.connections && r.lostDuringHold === 0) sum.exact++;
           sum.expected += r.connections;
