@@ -17,12 +17,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readBenchOptions } from "./bench/command_line.ts";
 import { type BrokerName, findOnPath, mosquittoVersion, startBroker } from "./bench/brokers.ts";
 import { type GeneratorOutput, runGeneratorProcess } from "./bench/generator.ts";
 import { midgeRevision, uptime } from "./bench/host.ts";
 import { renderReport, type RunRecord } from "./bench/report.ts";
-import { type Scenario, SCENARIO_NAMES, type ScenarioName, scenarios } from "./bench/scenarios.ts";
+import { type Scenario, SCENARIO_NAMES, scenarios } from "./bench/scenarios.ts";
 
 const FIRST_PORT = 18860;
 const PORTS = 20;
@@ -34,38 +34,6 @@ const USAGE = `usage: deno run -A scripts/bench.ts [--quick] [--only SCENARIO[,S
   --quick        one repetition, 2 s runs (about 30 s)
   --only LIST    run only these scenarios: ${SCENARIO_NAMES.join(", ")}
   --reps N       repetitions (default 3; --quick: 1)`;
-
-/** Parsed command line. */
-interface Options {
-  quick: boolean;
-  only: ScenarioName[];
-  reps: number;
-}
-
-function parseOptions(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: "boolean" },
-      only: { type: "string", multiple: true },
-      reps: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const only = (values.only ?? []).flatMap((s) => s.split(",")).filter((s) => s !== "");
-  for (const name of only) {
-    if (!SCENARIO_NAMES.includes(name as ScenarioName)) {
-      throw new Error(`--only: unknown scenario '${name}' (${SCENARIO_NAMES.join(", ")})`);
-    }
-  }
-  const reps = values.reps !== undefined ? Number(values.reps) : values.quick ? 1 : 3;
-  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error("--reps: 1-20");
-  return { quick: values.quick ?? false, only: only as ScenarioName[], reps };
-}
 
 /** One line of progress for a finished run. */
 function progressLine(output: GeneratorOutput): string {
@@ -91,13 +59,8 @@ function progressLine(output: GeneratorOutput): string {
 
 /** Run the benchmark; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let options: Options;
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    console.error(`bench: ${(error as Error).message}\n${USAGE}`);
-    return 1;
-  }
+  const options = readBenchOptions("bench", USAGE, args, SCENARIO_NAMES);
+  if (typeof options === "number") return options;
   const all = scenarios(options.quick);
   const chosen: Scenario[] = options.only.length > 0
     ? all.filter((s) => options.only.includes(s.name))

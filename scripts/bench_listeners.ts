@@ -18,7 +18,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readBenchOptions } from "./bench/command_line.ts";
 import { makeCertificates } from "../tests/fixtures/certs.ts";
 import { type BrokerName, findOnPath, mosquittoVersion, startBroker } from "./bench/brokers.ts";
 import { type GeneratorOutput, runGeneratorProcess } from "./bench/generator.ts";
@@ -28,7 +28,6 @@ import {
   listenerLines,
   listenerRuns,
   RUN_NAMES,
-  type RunName,
   type Setup,
   setups,
   transportOf,
@@ -45,35 +44,6 @@ const USAGE = `usage: deno run -A scripts/bench_listeners.ts [--quick] [--only R
   --quick        one repetition, 2 s runs (about 1 minute)
   --only LIST    make only these runs: ${RUN_NAMES.join(", ")}
   --reps N       repetitions (default 3; --quick: 1)`;
-
-/** Parsed command line. */
-interface Options {
-  quick: boolean;
-  only: RunName[];
-  reps: number;
-}
-
-function parseOptions(args: string[]): Options | "help" {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: "boolean" },
-      only: { type: "string", multiple: true },
-      reps: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return "help";
-  const only = (values.only ?? []).flatMap((s) => s.split(",")).filter((s) => s !== "");
-  for (const name of only) {
-    if (!RUN_NAMES.includes(name as RunName)) {
-      throw new Error(`--only: unknown run '${name}' (${RUN_NAMES.join(", ")})`);
-    }
-  }
-  const reps = values.reps !== undefined ? Number(values.reps) : values.quick ? 1 : 3;
-  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error("--reps: 1-20");
-  return { quick: values.quick ?? false, only: only as RunName[], reps };
-}
 
 function progressLine(output: GeneratorOutput): string {
   switch (output.kind) {
@@ -130,17 +100,8 @@ async function startRefusal(
 
 /** Run the benchmark; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let options: Options | "help";
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    console.error(`bench_listeners: ${(error as Error).message}\n${USAGE}`);
-    return 1;
-  }
-  if (options === "help") {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = readBenchOptions("bench_listeners", USAGE, args, RUN_NAMES);
+  if (typeof options === "number") return options;
   const brokers: BrokerName[] = ["Midge"];
   const mosquitto = findOnPath("mosquitto");
   if (mosquitto !== undefined) brokers.push("Mosquitto");

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readBenchOptions } from "./bench/command_line.ts";
 import { findOnPath, mosquittoVersion } from "./bench/brokers.ts";
 import { type GeneratorJob, type GeneratorOutput, runGeneratorProcess } from "./bench/generator.ts";
 import { midgeRevision, uptime } from "./bench/host.ts";
@@ -68,27 +68,6 @@ const USAGE = `usage: deno run -A scripts/bench_persistence.ts [--quick] [--reps
   --reps N       repetitions (default 3; --quick: 1)
 
 Without --quick: 4 s throughput runs, ${CRASH_MESSAGES.full} messages per crash test.`;
-
-/** Parsed command line. */
-interface Options {
-  quick: boolean;
-  reps: number;
-}
-
-function parseOptions(args: string[]): Options | "help" {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: "boolean" },
-      reps: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return "help";
-  const reps = values.reps !== undefined ? Number(values.reps) : values.quick ? 1 : 3;
-  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new Error("--reps: 1-20");
-  return { quick: values.quick ?? false, reps };
-}
 
 /** The throughput runs: the main benchmark's pairs scenario with persistent subscribers. */
 interface ThroughputScenario {
@@ -265,17 +244,8 @@ function interruptHandler(runs: Runs, signal: Deno.Signal): () => void {
 
 /** Run the benchmark; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let options: Options | "help";
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    console.error(`bench_persistence: ${(error as Error).message}\n${USAGE}`);
-    return 1;
-  }
-  if (options === "help") {
-    console.log(USAGE);
-    return 0;
-  }
+  const options = readBenchOptions("bench_persistence", USAGE, args);
+  if (typeof options === "number") return options;
   const { quick, reps } = options;
   const mosquitto = findOnPath("mosquitto");
   const variants: readonly Variant[] = mosquitto !== undefined
