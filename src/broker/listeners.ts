@@ -114,8 +114,6 @@ export class Listeners {
   #context: ListenersContext;
   /** The open listeners, by their options. */
   #open = new Map<ListenerOptions, OpenListener>();
-  /** The open TLS listeners, by their options (their certificates are re-read on reload). */
-  #tls = new Map<ListenerOptions, TlsListener>();
   #acceptLoops: Promise<void>[] = [];
   /** New connections per address this second, for `max_connection_rate`. */
   #connectionRate = new ConnectionRate();
@@ -172,9 +170,7 @@ export class Listeners {
 
   async #openTls(listeners: readonly ListenerOptions[]): Promise<void> {
     for (const l of listeners) {
-      const opened = await this.#openTlsOne(l, l.tls!);
-      this.#started(l, opened);
-      if (opened !== undefined) this.#tls.set(l, opened);
+      this.#started(l, await this.#openTlsOne(l, l.tls!));
     }
   }
 
@@ -193,7 +189,6 @@ export class Listeners {
     for (const l of this.#open.values()) l.close();
     await Promise.all(this.#acceptLoops);
     this.#openSockets.clear();
-    this.#tls.clear();
     this.#open.clear();
     this.#acceptLoops = [];
   }
@@ -215,8 +210,8 @@ export class Listeners {
   ): Promise<void> {
     const log = () => this.#context.options.logger;
     for (const [l, settings] of next) {
-      const listener = this.#tls.get(l);
-      if (listener === undefined) continue;
+      const listener = this.#open.get(l);
+      if (listener === undefined || !("reload" in listener)) continue;
       try {
         await listener.reload(settings);
         log().notice(`Reloaded the certificates of the TLS listener on port ${listener.port}.`);
