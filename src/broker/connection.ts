@@ -12,6 +12,7 @@ import {
   FrameReader,
   MqttError,
   type Packet,
+  protocolError,
   type ProtocolVersion,
   ReasonCode,
 } from "../codec/mod.ts";
@@ -26,6 +27,8 @@ import { congestionWait, type QueueState } from "./flow_control.ts";
 import { sentLine } from "./packet_log.ts";
 import type { CloseKind, Session } from "./session.ts";
 
+/** The packet type of CONNECT, in the high nibble of its first byte. */
+const CONNECT_TYPE = 1;
 /** First read buffer: enough for a CONNECT; it doubles while reads fill it. */
 const MIN_READ_SIZE = 256;
 const MAX_READ_SIZE = 64 * 1024;
@@ -159,6 +162,18 @@ export class Connection implements ClientConnection {
 
   #received(n: number): void {
     if (this.closed) return this.#end();
+    // The first byte tells whether CONNECT is coming: anything else (a PROXY header, a TLS
+    // hello, an HTTP request) is refused at once, not after its would-be length arrives.
+    if (this.bytesReceived === 0 && n > 0 && this.#buf[0] >> 4 !== CONNECT_TYPE) {
+      fail(
+        this,
+        protocolError(
+          `first packet is not CONNECT (first byte 0x${this.#buf[0].toString(16)}) ` +
+            "[MQTT-3.1.0-1]",
+        ),
+      );
+      return this.#end();
+    }
     this.bytesReceived += n;
     this.counters.bytesReceived += n;
     this.lastPacketAt = this.broker.now();

@@ -75,6 +75,21 @@ Deno.test("a first packet that is not CONNECT closes the connection [MQTT-3.1.0-
   });
 });
 
+Deno.test("a first byte that cannot start CONNECT closes at once, not after its would-be length [MQTT-3.1.0-1]", async () => {
+  // A PROXY v1 header and an HTTP request on a plain MQTT listener: read as MQTT (a PUBREL of 82
+  // bytes, a PUBACK of 32), each announces more bytes than it sends, so waiting for them would
+  // hold the socket until the connect timeout.
+  const starts = ["PROXY TCP4 203.0.113.7 10.0.0.1 51000 1883\r\n", "GET / HTTP/1.1\r\n"];
+  await withBroker({}, async ({ open }) => {
+    for (const start of starts) {
+      const client = await open();
+      await client.sendBytes(Uint8Array.from(start, (c) => c.charCodeAt(0)));
+      await client.expectClosed(500);
+      assert.equal(client.frames.length, 0, JSON.stringify(start));
+    }
+  });
+});
+
 Deno.test("a second CONNECT is a protocol error and closes the connection [MQTT-3.1.0-2]", async () => {
   await withBroker({}, async ({ open }) => {
     const client = await open();
