@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { encodePacket, type PublishPacket, ReasonCode } from "../../src/codec/mod.ts";
 import { clientsJson } from "../../src/http/api.ts";
-import { delay, type RawClient, waitFor } from "./harness.ts";
+import type { ListenerOptions } from "../../src/broker/options.ts";
+import { makeCertificates } from "../fixtures/certs.ts";
+import { delay, type RawClient, type TestBroker, waitFor } from "./harness.ts";
 import {
   ackDelivery,
   expectAck,
@@ -355,10 +357,9 @@ Deno.test("a subscriber that stops acknowledging QoS 1 does not throttle its pub
 
 // ---------------------------------------------------------------- a subscriber that stops reading
 
-/** A subscriber that connects, subscribes to `filter` at QoS 0, and then never reads again. */
-async function stalledSubscriber(port: number, filter: string): Promise<Deno.TcpConn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const hello = [
+/** CONNECT of the client "slow" and its SUBSCRIBE to `filter` at QoS 0. */
+function slowHello(filter: string): Uint8Array[] {
+  return [
     encodePacket({
       type: "connect",
       protocolVersion: 4,
@@ -368,50 +369,139 @@ async function stalledSubscriber(port: number, filter: string): Promise<Deno.Tcp
     }, 4),
     encodePacket({ type: "subscribe", packetId: 1, subscriptions: [sub(filter, 0)] }, 4),
   ];
-  for (const p of hello) await conn.write(p);
-  // CONNACK (4 bytes) and SUBACK (5 bytes), and not one byte more.
-  const buf = new Uint8Array(9);
+}
+
+/** CONNACK and SUBACK, as the stalled subscriber reads them before it stops. */
+const SLOW_ANSWER = [0x20, 0x02, 0x00, 0x00, 0x90, 0x03, 0x00, 0x01, 0x00];
+
+/** Read exactly `n` bytes from `conn`. */
+async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
   let got = 0;
-  while (got < 9) {
-    const n = await conn.read(buf.subarray(got));
-    if (n === null) throw new Error("broker closed the stalled subscriber");
-    got += n;
+  while (got < n) {
+    const read = await conn.read(buf.subarray(got));
+    if (read === null) throw new Error("broker closed the stalled subscriber");
+    got += read;
   }
-  assert.deepEqual([...buf], [0x20, 0x02, 0x00, 0x00, 0x90, 0x03, 0x00, 0x01, 0x00]);
+  return buf;
+}
+
+/** A subscriber that connects, subscribes to `filter` at QoS 0, and then never reads again. */
+async function stalledSubscriber(port: number, filter: string): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  for (const p of slowHello(filter)) await conn.write(p);
+  // CONNACK (4 bytes) and SUBACK (5 bytes), and not one byte more.
+  assert.deepEqual([...await readExactly(conn, SLOW_ANSWER.length)], SLOW_ANSWER);
   return conn;
+}
+
+/**
+ * The same over wss (TLS trusting `caFile`, then a WebSocket upgrade): the MQTT bytes go in
+ * masked binary frames (mask key 0) and come back in unmasked ones; after its SUBACK it reads
+ * not one byte more.
+ */
+async function stalledWssSubscriber(port: number, caFile: string, filter: string) {
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port,
+    caCerts: [await Deno.readTextFile(caFile)],
+  });
+  await conn.write(new TextEncoder().encode(
+    "GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+  ));
+  let head = "";
+  while (!head.endsWith("\r\n\r\n")) head += String.fromCharCode((await readExactly(conn, 1))[0]);
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  for (const p of slowHello(filter)) {
+    await conn.write(Uint8Array.from([0x82, 0x80 | p.length, 0, 0, 0, 0, ...p]));
+  }
+  const answer: number[] = [];
+  while (answer.length < SLOW_ANSWER.length) {
+    const [opcode, length] = await readExactly(conn, 2);
+    assert.equal(opcode, 0x82);
+    answer.push(...await readExactly(conn, length));
+  }
+  assert.deepEqual(answer, SLOW_ANSWER);
+  return conn;
+}
+
+/**
+ * With a subscriber from `stalled()` on "fl/#" that never reads, a fast one on the same topic
+ * gets 256 messages of 32 KiB (8 MiB) within 5 s; the stalled one's output stays within
+ * `maxOutputBytes` and its drops are counted.
+ */
+async function fastNotDelayedByStalled(
+  tb: TestBroker,
+  client: (id: string) => Promise<RawClient>,
+  maxOutputBytes: number,
+  stalled: () => Promise<Deno.Conn>,
+): Promise<void> {
+  const fast = await client("fast");
+  await subscribe(fast, sub("fl/#", 0));
+  const slow = await stalled();
+  try {
+    const publisher = await client("pub");
+    const count = 256;
+    const payload = new Uint8Array(32 * 1024); // 8 MiB in all
+    const frame = encodePacket(pub("fl/t", payload), 4);
+    const started = Date.now();
+    for (let i = 0; i < count; i++) await publisher.sendBytes(frame);
+    await sync(publisher);
+    const got = await receive(fast, count, 5000);
+    const elapsed = Date.now() - started;
+    assert.equal(got.length, count);
+    assert.ok(elapsed < 5000, `fast subscriber took ${elapsed} ms`);
+    assert.ok(tb.broker.metrics.publishDropped > 0, "drops for the stalled subscriber counted");
+    const slowConn = [...tb.broker.connections].find((c) => c.clientId === "slow");
+    assert.ok(
+      slowConn !== undefined && slowConn.out.pendingBytes <= maxOutputBytes + frame.length,
+    );
+  } finally {
+    slow.close();
+  }
+  await waitFor(
+    () => tb.broker.sessions.connectedCount === 2,
+    "the stalled subscriber to be gone",
+  );
 }
 
 Deno.test("a subscriber that never reads does not delay a fast one on the same topic; its QoS 0 drops are counted", async () => {
   const maxOutputBytes = 1024 * 1024;
-  await withBroker({ maxOutputBytes }, async ({ client, tb }) => {
-    const fast = await client("fast");
-    await subscribe(fast, sub("fl/#", 0));
-    const slow = await stalledSubscriber(tb.port, "fl/#");
-    try {
-      const publisher = await client("pub");
-      const count = 256;
-      const payload = new Uint8Array(32 * 1024); // 8 MiB in all
-      const frame = encodePacket(pub("fl/t", payload), 4);
-      const started = Date.now();
-      for (let i = 0; i < count; i++) await publisher.sendBytes(frame);
-      await sync(publisher);
-      const got = await receive(fast, count, 5000);
-      const elapsed = Date.now() - started;
-      assert.equal(got.length, count);
-      assert.ok(elapsed < 5000, `fast subscriber took ${elapsed} ms`);
-      assert.ok(tb.broker.metrics.publishDropped > 0, "drops for the stalled subscriber counted");
-      const slowConn = [...tb.broker.connections].find((c) => c.clientId === "slow");
-      assert.ok(
-        slowConn !== undefined && slowConn.out.pendingBytes <= maxOutputBytes + frame.length,
-      );
-    } finally {
-      slow.close();
-    }
-    await waitFor(
-      () => tb.broker.sessions.connectedCount === 2,
-      "the stalled subscriber to be gone",
+  await withBroker(
+    { maxOutputBytes },
+    ({ client, tb }) =>
+      fastNotDelayedByStalled(tb, client, maxOutputBytes, () => stalledSubscriber(tb.port, "fl/#")),
+  );
+});
+
+Deno.test("a wss subscriber that never reads does not delay a fast TCP one either", async () => {
+  const maxOutputBytes = 1024 * 1024;
+  const certs = await makeCertificates();
+  const wss: ListenerOptions = {
+    host: "127.0.0.1",
+    port: 0,
+    tls: { certfile: certs.server.cert, keyfile: certs.server.key, requireCertificate: false },
+    websockets: { maxFrameSize: 65536 },
+  };
+  try {
+    await withBroker(
+      { maxOutputBytes, listeners: [{ host: "127.0.0.1", port: 0 }, wss] },
+      async ({ client, tb }) => {
+        await waitFor(() => tb.broker.ports.length === 2, "the wss listener to open");
+        const wssPort = tb.broker.ports[1];
+        await fastNotDelayedByStalled(
+          tb,
+          client,
+          maxOutputBytes,
+          () => stalledWssSubscriber(wssPort, certs.ca, "fl/#"),
+        );
+      },
     );
-  });
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
+  }
 });
 
 Deno.test("stopping the broker does not wait for a subscriber that never reads", async () => {

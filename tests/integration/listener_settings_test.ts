@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { ReasonCode } from "../../src/codec/mod.ts";
-import { connect, RawClient, sendConnect, startBroker, waitFor } from "./harness.ts";
+import { fixtureBytes } from "../fixtures/packets.ts";
+import { connect, hex, RawClient, sendConnect, startBroker, waitFor } from "./harness.ts";
 
 Deno.test("allow_anonymous false: a 3.1.1 client without a username gets CONNACK 5 (not authorised) and is closed", async () => {
   const tb = startBroker({ allowAnonymous: false });
@@ -148,5 +149,66 @@ Deno.test("a listener without an address accepts IPv4 clients (dual stack where 
     assert.ok(tb.logs.includes(`Opening ipv4 listen socket on port 0.`));
   } finally {
     await tb.stop();
+  }
+});
+
+/** A WebSocket MQTT client's CONNACK, or "refused" when the socket closes before the upgrade. */
+function wsConnack(port: number): Promise<{ socket: WebSocket; connack: string } | "refused"> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, "mqtt");
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => socket.send(fixtureBytes("CONNECT 3.1.1 minimal"));
+    socket.onmessage = (event) =>
+      resolve({ socket, connack: hex(new Uint8Array(event.data as ArrayBuffer)) });
+    socket.onerror = () => resolve("refused");
+    socket.onclose = () => resolve("refused");
+  });
+}
+
+Deno.test("max_connections is each listener's own: TCP, WebSocket and Unix-socket listeners fill apart", async () => {
+  const dir = await Deno.makeTempDir();
+  const socketPath = `${dir}/midge.sock`;
+  const tb = startBroker({
+    listeners: [
+      { host: "127.0.0.1", port: 0, maxConnections: 1 },
+      { host: "127.0.0.1", port: 0, maxConnections: 1, websockets: { maxFrameSize: 65536 } },
+      { port: 0, socketPath, maxConnections: 1 },
+    ],
+  });
+  const [tcpPort, wsPort] = tb.broker.ports;
+  const held: { close(): unknown }[] = [];
+  try {
+    const tcp = await connect(tcpPort, { clientId: "tcp" });
+    held.push(tcp.client);
+    const tcpOver = await RawClient.open(tcpPort);
+    await tcpOver.expectClosed();
+    await tcpOver.close();
+
+    // The TCP listener is full; the WebSocket one is not.
+    const ws = await wsConnack(wsPort);
+    assert.notEqual(ws, "refused");
+    if (ws !== "refused") {
+      held.push(ws.socket);
+      assert.equal(ws.connack, "20 02 00 00");
+    }
+    assert.equal(await wsConnack(wsPort), "refused");
+
+    // Nor the Unix-socket one.
+    const unix = await Deno.connect({ transport: "unix", path: socketPath });
+    held.push(unix);
+    await unix.write(fixtureBytes("CONNECT 3.1.1 minimal"));
+    const answer = new Uint8Array(4);
+    assert.equal(await unix.read(answer), 4);
+    assert.equal(hex(answer), "20 02 00 00");
+    const unixOver = await Deno.connect({ transport: "unix", path: socketPath });
+    assert.equal(await unixOver.read(new Uint8Array(4)), null);
+    unixOver.close();
+
+    const denials = tb.logs.filter((l) => l.endsWith("denied: max_connections exceeded."));
+    assert.equal(denials.length, 3, denials.join("\n"));
+  } finally {
+    for (const h of held) h.close();
+    await tb.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
