@@ -17,7 +17,7 @@ import {
   ReasonCode,
 } from "../codec/mod.ts";
 import type { PeerIdentity } from "../transport/peer_certificate.ts";
-import type { Conn } from "../transport/conn.ts";
+import { type Conn, UnreadLimitError } from "../transport/conn.ts";
 import { OutQueue } from "../transport/out_queue.ts";
 import type { BrokerContext, ClientConnection } from "./context.ts";
 import type { Counters } from "./metrics.ts";
@@ -156,7 +156,7 @@ export class Connection implements ClientConnection {
   /** The result of a read: a byte count, null at end of stream, or the read's error. */
   #onRead = (result: number | null | Error): void => {
     if (typeof result === "number") return this.#received(result);
-    this.close("lost");
+    this.#lost(result);
     this.#end();
   };
 
@@ -259,7 +259,17 @@ export class Connection implements ClientConnection {
   }
 
   /** The output queue could not write: the socket is gone. */
-  outputFailed(): void {
+  outputFailed(error: unknown): void {
+    this.#lost(error);
+  }
+
+  /** The socket is gone (`error`: why, when it failed); a client cut off is logged. */
+  #lost(error: unknown): void {
+    if (error instanceof UnreadLimitError && !this.closed) {
+      this.broker.log.notice(
+        `Client ${this.logName} from ${this.remote} cut off: ${error.message}.`,
+      );
+    }
     this.close("lost");
   }
 

@@ -6,6 +6,13 @@
  * @module
  */
 
+/**
+ * A read refused because the peer sent more than its connection may hold unread while the
+ * reader is not reading (over Deno's node:tls, which cannot stop reading the socket); the
+ * connection is closed.
+ */
+export class UnreadLimitError extends Error {}
+
 /** A connected byte stream. */
 export interface Conn {
   /** Read into `buf`; resolves to the number of bytes read, or null at end of stream. */

@@ -79,6 +79,14 @@ export interface TlsListener {
 /** How long a client has to finish its handshake. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * Input a TLS client may have sent and the broker not read yet (it stops reading a client that
+ * does not read its own output): Deno's node:tls cannot stop reading the socket, so past this
+ * the client is cut off rather than held in memory without a bound. The same 16 MiB as a
+ * client's unsent output (`maxOutputBytes`).
+ */
+export const UNREAD_LIMIT_BYTES = 16 * 1024 * 1024;
+
 const MIN_VERSIONS: Readonly<Record<TlsVersion, tls.SecureVersion>> = {
   "tlsv1.3": "TLSv1.3",
   "tlsv1.2": "TLSv1.2",
@@ -212,7 +220,7 @@ export async function listenTls(
       clearTimeout(timer);
       handshaking.delete(raw);
       socket.removeAllListeners("error");
-      ready.push({ ...nodeConn(socket, address), peer });
+      ready.push({ ...nodeConn(socket, address, { maxUnreadBytes: UNREAD_LIMIT_BYTES }), peer });
       notify();
     });
   });

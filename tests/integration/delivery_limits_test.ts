@@ -7,9 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import { encodePacket, type PublishPacket, ReasonCode } from "../../src/codec/mod.ts";
+import { encodePacket, type PublishPacket, type QoS, ReasonCode } from "../../src/codec/mod.ts";
 import { clientsJson } from "../../src/http/api.ts";
 import type { ListenerOptions } from "../../src/broker/options.ts";
+import { UNREAD_LIMIT_BYTES } from "../../src/transport/tls_listen.ts";
 import { makeCertificates } from "../fixtures/certs.ts";
 import { delay, type RawClient, type TestBroker, waitFor } from "./harness.ts";
 import {
@@ -357,8 +358,8 @@ Deno.test("a subscriber that stops acknowledging QoS 1 does not throttle its pub
 
 // ---------------------------------------------------------------- a subscriber that stops reading
 
-/** CONNECT of the client "slow" and its SUBSCRIBE to `filter` at QoS 0. */
-function slowHello(filter: string): Uint8Array[] {
+/** CONNECT of the client "slow" and its SUBSCRIBE to `filter` at `qos`. */
+function slowHello(filter: string, qos: QoS = 0): Uint8Array[] {
   return [
     encodePacket({
       type: "connect",
@@ -367,8 +368,13 @@ function slowHello(filter: string): Uint8Array[] {
       clean: true,
       keepAlive: 0,
     }, 4),
-    encodePacket({ type: "subscribe", packetId: 1, subscriptions: [sub(filter, 0)] }, 4),
+    encodePacket({ type: "subscribe", packetId: 1, subscriptions: [sub(filter, qos)] }, 4),
   ];
+}
+
+/** Write all of `bytes` (a TLS write may take part of them). */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
 }
 
 /** CONNACK and SUBACK, as the stalled subscriber reads them before it stops. */
@@ -534,4 +540,52 @@ Deno.test("stopping the broker does not wait for a subscriber that never reads",
       }
     }
   });
+});
+
+Deno.test("a TLS client that floods while it reads nothing is cut off at UNREAD_LIMIT_BYTES, with a log line", async () => {
+  const certs = await makeCertificates();
+  const tlsListener: ListenerOptions = {
+    host: "127.0.0.1",
+    port: 0,
+    tls: { certfile: certs.server.cert, keyfile: certs.server.key, requireCertificate: false },
+  };
+  const listeners = [{ host: "127.0.0.1", port: 0 }, tlsListener];
+  try {
+    await withBroker({ maxOutputBytes: 1024 * 1024, listeners }, async ({ client, tb }) => {
+      // 16 retained QoS 1 messages of 256 KiB: sent at once on subscribe (within the in-flight
+      // window), more than socket buffers and the 1 MiB a client may leave unsent can hold.
+      const retainer = await client("retainer");
+      const payload = new Uint8Array(256 * 1024);
+      for (let i = 1; i <= 16; i++) {
+        await publishAcked(retainer, pub(`r/${i}`, payload, { qos: 1, packetId: i, retain: true }));
+      }
+      await waitFor(() => tb.broker.ports.length === 2, "the TLS listener to open");
+      const conn = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: tb.broker.ports[1],
+        caCerts: [await Deno.readTextFile(certs.ca)],
+      });
+      try {
+        // It subscribes to them and never reads: its output backs up, the broker stops reading
+        // it, and what it goes on sending piles up unread.
+        for (const p of slowHello("r/#", 1)) await writeAll(conn, p);
+        const frame = encodePacket(pub("elsewhere", new Uint8Array(64 * 1024)), 4);
+        const most = (UNREAD_LIMIT_BYTES * 2) / frame.length;
+        let cutOff = false;
+        for (let i = 0; i < most && !cutOff; i++) {
+          cutOff = await writeAll(conn, frame).then(() => false, () => true);
+        }
+        await waitFor(
+          () =>
+            tb.logs.some((l) => /^Client slow from 127\.0\.0\.1:\d+ cut off: sent more/.test(l)),
+          "the cut-off log line",
+          5000,
+        );
+      } finally {
+        conn.close();
+      }
+    });
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
+  }
 });

@@ -7,11 +7,13 @@
 import assert from "node:assert/strict";
 import tls from "node:tls";
 import { makeCertificates, type TestCertificates } from "../fixtures/certs.ts";
+import { UnreadLimitError } from "../../src/transport/conn.ts";
 import {
   listenTls,
   type TlsConn,
   type TlsListener,
   type TlsListenSettings,
+  UNREAD_LIMIT_BYTES,
 } from "../../src/transport/tls_listen.ts";
 
 const certs: TestCertificates = await makeCertificates();
@@ -255,7 +257,7 @@ Deno.test("listenTls: a reader that stops and starts again gets every byte in or
   for (let sent = 0; sent < total; sent += block.length) {
     client.write(block.map((_, i) => (sent + i) % 251));
   }
-  await new Promise((resolve) => setTimeout(resolve, 300)); // the reader stalls: the socket pauses
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the reader stalls; bytes wait
   const buf = new Uint8Array(256 * 1024);
   let got = 0;
   for (let i = 0; got < total && i < 100_000; i++) {
@@ -266,6 +268,25 @@ Deno.test("listenTls: a reader that stops and starts again gets every byte in or
   }
   assert.equal(got, total);
   client.destroy();
+  await served.stop();
+});
+
+Deno.test("listenTls: a client that sends more than UNREAD_LIMIT_BYTES nobody reads is cut off", async () => {
+  const served = await serve();
+  const client = await connect(served.listener.port);
+  assert.ok(typeof client !== "string", String(client));
+  const conn = await served.next();
+  const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+  client.on("error", () => {}); // the reset that cuts it off
+  const block = new Uint8Array(256 * 1024);
+  const blocks = UNREAD_LIMIT_BYTES / block.length + 16; // 4 MiB past the limit
+  for (let i = 0; i < blocks && !client.destroyed; i++) client.write(block);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the client was not cut off within 5 s")), 5000);
+  });
+  await Promise.race([closed, late]).finally(() => clearTimeout(timer)); // nothing read it
+  await assert.rejects(conn.read(new Uint8Array(16)), UnreadLimitError);
   await served.stop();
 });
 
