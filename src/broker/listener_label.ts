@@ -24,6 +24,8 @@ export interface ListenerLabel {
   readonly port: number;
   /** Whether its connections start with a PROXY header (`enable_proxy_protocol`). */
   readonly proxy: boolean;
+  /** Transport and name together: what its counters are kept under (made once, here). */
+  readonly key: string;
 }
 
 /** The label of `listener`, bound to `address` and `port` (options may say port 0). */
@@ -32,12 +34,15 @@ export function labelListener(
   bound: { address: string; port: number },
 ): ListenerLabel {
   const path = listener.socketPath;
+  const name = path ?? String(bound.port);
+  const transport = transportOf(listener);
   return {
-    name: path ?? String(bound.port),
-    transport: transportOf(listener),
+    name,
+    transport,
     address: path ?? bound.address,
     port: path === undefined ? bound.port : 0,
     proxy: listener.proxyProtocol !== undefined,
+    key: `${transport} ${name}`,
   };
 }
 

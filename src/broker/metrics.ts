@@ -142,9 +142,8 @@ export class Metrics {
     version: ProtocolVersion | typeof BEFORE_CONNECT,
   ): Counters {
     if (listener === undefined) return this.unattributed;
-    const key = `${listener.transport} ${listener.name}`;
-    let sets = this.#byListener.get(key);
-    if (sets === undefined) this.#byListener.set(key, sets = []);
+    let sets = this.#byListener.get(listener.key);
+    if (sets === undefined) this.#byListener.set(listener.key, sets = []);
     let counters = sets[version];
     if (counters === undefined) {
       counters = sets[version] = new Counters(listener, version);
