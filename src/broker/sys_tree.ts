@@ -66,6 +66,11 @@ export function sysValues(stats: Stats): [topic: string, payload: string][] {
     ["bytes/received", `${t.bytesReceived}`],
     ["bytes/sent", `${t.bytesSent}`],
   );
+  // Midge's own: each open listener's transport, under its name (a port, or a Unix socket's
+  // path with its slashes escaped, so that it stays one topic level).
+  for (const l of stats.listeners) {
+    values.push([`listeners/${encodeURIComponent(l.name)}/transport`, l.transport]);
+  }
   // Midge's own: what a damaged store lost at start-up (with persistence on).
   for (const kind of LOST_KINDS) {
     const lost = stats.persistence.lost?.[kind];

@@ -1,5 +1,5 @@
 /**
- * `/metrics` and `/api/v1/stats` name each MQTT listener and its transport: a broker with a
+ * `/metrics`, `/api/v1/stats` and `$SYS` name each MQTT listener and its transport: a broker with a
  * TCP, a Unix-socket, a TLS and a WebSocket listener shows each apart, and the Unix socket's
  * traffic is not mixed with what no listener is credited with.
  */
@@ -13,7 +13,7 @@ import { makeCertificates } from "../fixtures/certs.ts";
 import { connect, RawClient, sendConnect } from "../integration/harness.ts";
 import { parseExposition, sumOf } from "./prometheus_parser.ts";
 
-Deno.test("/metrics and /api/v1/stats name TCP, Unix-socket, TLS and WebSocket listeners with their transports", async () => {
+Deno.test("/metrics, /api/v1/stats and $SYS name TCP, Unix-socket, TLS and WebSocket listeners with their transports", async () => {
   const certs = await makeCertificates();
   const socketPath = `${certs.dir}/midge "test".sock`; // a quote, escaped in the label
   const broker = new Broker({
@@ -99,6 +99,37 @@ Deno.test("/metrics and /api/v1/stats name TCP, Unix-socket, TLS and WebSocket l
       l: { name: string; protocolVersion: number },
     ) => l.name === socketPath && l.protocolVersion === 4);
     assert.equal(unixConnected.counters.connections, 1);
+
+    // $SYS names them too (Midge's own topics), one level per listener.
+    broker.sysTree.update();
+    const watcher = clients[0];
+    await watcher.send({
+      type: "subscribe",
+      packetId: 7,
+      subscriptions: [{
+        topicFilter: "$SYS/broker/listeners/#",
+        qos: 0,
+        noLocal: false,
+        retainAsPublished: false,
+        retainHandling: 0,
+      }],
+    });
+    await watcher.expect("suback");
+    const sys = new Map<string, string>();
+    for (let i = 0; i < 4; i++) {
+      const p = await watcher.expect("publish");
+      sys.set(p.topic, new TextDecoder().decode(p.payload));
+    }
+    const S = "$SYS/broker/listeners/";
+    assert.deepEqual(
+      sys,
+      new Map([
+        [`${S}${tcpPort}/transport`, "tcp"],
+        [`${S}${encodeURIComponent(socketPath)}/transport`, "unix"],
+        [`${S}${wsPort}/transport`, "ws"],
+        [`${S}${tlsPort}/transport`, "tls"],
+      ]),
+    );
   } finally {
     for (const c of clients) await c.close();
     await http.close();
