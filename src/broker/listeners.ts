@@ -337,7 +337,9 @@ export class Listeners {
     const counters = this.#context.metrics.counters(label, BEFORE_CONNECT);
     counters.sockets++;
     const certificate = (conn as Partial<TlsConn>).peer;
-    if (listener.proxyProtocol === undefined && listener.websockets === undefined) {
+    // A TLS listener reads the PROXY header itself, before the handshake.
+    const proxy = listener.tls === undefined ? listener.proxyProtocol : undefined;
+    if (proxy === undefined && listener.websockets === undefined) {
       this.#serve(conn, listener, counters, certificate);
       return;
     }
@@ -345,7 +347,7 @@ export class Listeners {
       conn.close();
       return;
     }
-    void this.#prelude(conn, listener, counters, certificate);
+    void this.#prelude(conn, listener, proxy, counters, certificate);
   }
 
   /**
@@ -355,15 +357,14 @@ export class Listeners {
   async #prelude(
     conn: Conn,
     listener: ListenerOptions,
+    proxy: 1 | 2 | undefined,
     counters: Counters,
     certificate: PeerIdentity | undefined,
   ): Promise<void> {
     const log = () => this.#context.options.logger;
     let served = conn;
     try {
-      if (listener.proxyProtocol !== undefined) {
-        served = await readProxyHeader(served, listener.proxyProtocol, PRELUDE_TIMEOUT_MS);
-      }
+      if (proxy !== undefined) served = await readProxyHeader(served, proxy, PRELUDE_TIMEOUT_MS);
       if (listener.websockets !== undefined) {
         const upgrade = await acceptWebSocket(served, {
           maxFrameSize: listener.websockets.maxFrameSize,

@@ -51,7 +51,7 @@ function listenerOptions(l: ListenerConfig): ListenerOptions {
     websockets: l.protocol === "websockets"
       ? { httpDir: l.http_dir, maxFrameSize: l.websockets_max_frame_size }
       : undefined,
-    proxyProtocol: l.enable_proxy_protocol === 0 ? undefined : l.enable_proxy_protocol as 1 | 2,
+    proxyProtocol: proxyVersion(l),
     socketDomain: l.socket_domain,
     maxConnections: l.max_connections,
     useUsernameAsClientId: l.use_username_as_clientid,
@@ -72,7 +72,13 @@ function tlsSettings(l: ListenerConfig): TlsListenSettings | undefined {
     crlfile: l.crlfile,
     tlsVersion: l.tls_version,
     requireCertificate: l.require_certificate,
+    proxyProtocol: proxyVersion(l),
   });
+}
+
+/** `enable_proxy_protocol` of a listener: the PROXY version, or undefined for none. */
+function proxyVersion(l: ListenerConfig): 1 | 2 | undefined {
+  return l.enable_proxy_protocol === 0 ? undefined : l.enable_proxy_protocol as 1 | 2;
 }
 
 /** Whether a configured listener serves HTTP rather than MQTT. */

@@ -65,10 +65,10 @@ export const LISTENER_OPTIONS = {
   enable_proxy_protocol: int("enable_proxy_protocol", 0, 2, {
     default: 0,
     doc: "PROXY protocol version (1 or 2) every connection to this listener starts with, " +
-      "sent by the load balancer in front; 0 = none. Logs, ACL patterns, $SYS and the HTTP " +
-      "API then see the client address it passes on.",
+      "sent by the load balancer in front; 0 = none. Logs, ACL patterns and the HTTP API " +
+      "then see the client address it passes on.",
     note: "Mosquitto 2.1's option (2.0 has none). A connection without a valid header of " +
-      "that version is closed.",
+      "that version is closed. On a TLS listener the header comes before the handshake.",
     reload: false,
   }),
   max_connections: int("max_connections", -1, 0x7fffffff, {

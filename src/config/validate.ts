@@ -482,14 +482,6 @@ function checkTransportKeys(c: Checker, raw: RawSection, prefix: string, values:
       );
     }
   }
-  if ((values.enable_proxy_protocol as number) > 0 && values.certfile !== undefined) {
-    c.problem(
-      originOf("enable_proxy_protocol"),
-      c.path(prefix, "enable_proxy_protocol"),
-      "is not built for TLS listeners yet: let the proxy end TLS, or pass TLS through " +
-        "without PROXY headers",
-    );
-  }
   if ((values.enable_proxy_protocol as number) > 0 && values.protocol === "http") {
     c.problem(
       originOf("enable_proxy_protocol"),

@@ -2,15 +2,20 @@
  * TLS listeners on Deno's node:tls, which (unlike `Deno.listenTls`) can ask for a client
  * certificate. Each accepted socket is wrapped by hand, so that handshakes are bounded in time,
  * a failed one is reported with the client's address and never ends the accept loop, and a
- * reload changes the certificates for the next handshakes while connected clients stay.
+ * reload changes the certificates for the next handshakes while connected clients stay. Behind a
+ * load balancer that passes TLS through, the PROXY header that comes first is read before the
+ * handshake, which then runs over the rest of the connection (`connDuplex`).
  *
  * @module
  */
 
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { Conn } from "./conn.ts";
+import { connDuplex } from "./conn_duplex.ts";
 import { nodeConn } from "./node_conn.ts";
+import { readProxyHeader } from "./proxy_protocol.ts";
 import {
   CertificateRefused,
   loadTrust,
@@ -43,6 +48,12 @@ export interface TlsListenSettings extends TrustFiles {
   ciphers13?: string;
   /** Refuse a client that sends no certificate (needs `cafile` or `capath`). */
   requireCertificate: boolean;
+  /**
+   * The PROXY protocol version whose header comes before the TLS handshake (a load balancer
+   * passing TLS through); the connection's address is then the one it carries. Read at
+   * listen time only.
+   */
+  proxyProtocol?: 1 | 2;
 }
 
 /** An accepted TLS connection. */
@@ -185,20 +196,15 @@ export async function listenTls(
     w?.();
   };
 
-  const server = net.createServer({ noDelay: true }, (raw) => {
-    const address: Deno.NetAddr = {
-      transport: "tcp",
-      hostname: raw.remoteAddress ?? "",
-      port: raw.remotePort ?? 0,
-    };
+  /** Handshake over `carrier` (`raw` itself, or a stream over it) with a client at `address`. */
+  const handshake = (raw: net.Socket, carrier: net.Socket | Duplex, address: Deno.NetAddr) => {
     const used = context;
-    const socket = new tls.TLSSocket(raw, {
+    const socket = new tls.TLSSocket(carrier as net.Socket, {
       isServer: true,
       secureContext: used.secure,
       requestCert: used.trust !== undefined,
       rejectUnauthorized: false, // Deno's node:tls fails every chain: verifyPeer checks it
     });
-    handshaking.add(raw);
     const refuse = (reason: string) => {
       clearTimeout(timer);
       handshaking.delete(raw);
@@ -223,6 +229,28 @@ export async function listenTls(
       ready.push({ ...nodeConn(socket, address, { maxUnreadBytes: UNREAD_LIMIT_BYTES }), peer });
       notify();
     });
+  };
+
+  const proxyVersion = settings.proxyProtocol;
+  const server = net.createServer({ noDelay: true }, (raw) => {
+    const address: Deno.NetAddr = {
+      transport: "tcp",
+      hostname: raw.remoteAddress ?? "",
+      port: raw.remotePort ?? 0,
+    };
+    handshaking.add(raw);
+    if (proxyVersion === undefined) return handshake(raw, raw, address);
+    readProxyHeader(nodeConn(raw, address), proxyVersion, HANDSHAKE_TIMEOUT_MS).then(
+      (proxied) => {
+        const client = proxied.remoteAddr;
+        handshake(raw, connDuplex(proxied), "hostname" in client ? client : address);
+      },
+      (error: Error) => {
+        handshaking.delete(raw);
+        raw.destroy();
+        if (!closed) onRefused?.(address, error.message);
+      },
+    );
   });
   server.on("error", (error: Error) => onError?.(error));
   await new Promise<void>((resolve, reject) => {

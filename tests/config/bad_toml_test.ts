@@ -200,13 +200,11 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
     ],
   },
   {
-    name: "PROXY protocol on an HTTP or a TLS listener",
+    name: "PROXY protocol on an HTTP listener (a TLS one takes it)",
     text: '[[listener]]\nport = 8883\ncertfile = "/s.pem"\nkeyfile = "/s.key"\n' +
       "enable_proxy_protocol = 1\n\n[[listener]]\nport = 8080\n" +
       'protocol = "http"\nhttp_open = true\nenable_proxy_protocol = 2\n',
     expected: [
-      "midge.toml:5: listener[1].enable_proxy_protocol: is not built for TLS listeners yet: " +
-      "let the proxy end TLS, or pass TLS through without PROXY headers",
       "midge.toml:11: listener[2].enable_proxy_protocol: is for MQTT listeners (mqtt or " +
       "websockets), not protocol http",
     ],

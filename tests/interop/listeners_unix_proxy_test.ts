@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { makeCertificates } from "../fixtures/certs.ts";
 import { freePort } from "../fixtures/net.ts";
 import { encodeProxyHeaderV1, encodeProxyHeaderV2 } from "../fixtures/proxy_header.ts";
 import { connect, RawClient, sendConnect } from "../integration/harness.ts";
@@ -198,4 +199,43 @@ Deno.test("A PROXY listener refuses a connection without a header; a header on a
     await client.close();
     assert.equal(connack.reasonCode, 0);
   });
+});
+
+Deno.test("PROXY v2 before TLS (a balancer passing TLS through): the handshake follows the header, the log shows the client's address", async () => {
+  const certs = await makeCertificates();
+  const port = freePort();
+  const conf = `allow_anonymous true\nlistener ${port} 127.0.0.1\n` +
+    `certfile ${certs.server.cert}\nkeyfile ${certs.server.key}\nenable_proxy_protocol 2\n`;
+  try {
+    await withMidge(conf, async (ctx) => {
+      const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+      await tcp.write(encodeProxyHeaderV2({
+        source: { hostname: "198.51.100.9", port: 40404 },
+        destination: { hostname: "192.0.2.1", port: 8883 },
+      }));
+      const client = new RawClient(
+        await Deno.startTls(tcp, {
+          hostname: "localhost",
+          caCerts: [await Deno.readTextFile(certs.ca)],
+        }),
+      );
+      try {
+        assert.equal((await sendConnect(client, { clientId: "behind-lb" })).reasonCode, 0);
+        await ctx.logged(/^New client connected from 198\.51\.100\.9:40404 as behind-lb /);
+      } finally {
+        await client.close();
+      }
+      // Without the header, the TLS hello is refused before any handshake.
+      const bare = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [await Deno.readTextFile(certs.ca)],
+      });
+      await assert.rejects(bare.handshake());
+      bare.close();
+      await ctx.logged(/^Client connection from 127\.0\.0\.1 denied: .*PROXY/);
+    });
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
+  }
 });

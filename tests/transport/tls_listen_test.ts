@@ -5,8 +5,10 @@
  */
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import tls from "node:tls";
 import { makeCertificates, type TestCertificates } from "../fixtures/certs.ts";
+import { encodeProxyHeaderV1, encodeProxyHeaderV2 } from "../fixtures/proxy_header.ts";
 import { UnreadLimitError } from "../../src/transport/conn.ts";
 import {
   listenTls,
@@ -287,6 +289,68 @@ Deno.test("listenTls: a client that sends more than UNREAD_LIMIT_BYTES nobody re
   });
   await Promise.race([closed, late]).finally(() => clearTimeout(timer)); // nothing read it
   await assert.rejects(conn.read(new Uint8Array(16)), UnreadLimitError);
+  await served.stop();
+});
+
+/** Connect in plain TCP, send `header`, then start TLS over the rest (node:tls, like `connect`). */
+function connectBehindProxy(
+  port: number,
+  header: Uint8Array,
+  options: tls.ConnectionOptions = {},
+): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const raw = net.connect({ host: "127.0.0.1", port }, () => {
+      raw.write(header);
+      const socket = tls.connect({
+        socket: raw,
+        ca: text(certs.ca),
+        servername: "localhost",
+        ...options,
+      });
+      socket.once("secureConnect", () => resolve(socket));
+      socket.once("error", reject);
+    });
+  });
+}
+
+const PROXY_ENDS = {
+  source: { hostname: "203.0.113.7", port: 51000 },
+  destination: { hostname: "10.0.0.1", port: 8883 },
+};
+
+for (const version of [1, 2] as const) {
+  Deno.test(`listenTls: a PROXY v${version} header before the handshake gives the client's address`, async () => {
+    const served = await serve({ proxyProtocol: version, cafile: certs.ca });
+    const header = version === 1
+      ? encodeProxyHeaderV1(PROXY_ENDS)
+      : encodeProxyHeaderV2(PROXY_ENDS);
+    const client = await connectBehindProxy(served.listener.port, header, {
+      cert: text(certs.client.cert),
+      key: text(certs.client.key),
+    });
+    client.write("over TLS");
+    const conn = await served.next();
+    assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "203.0.113.7", port: 51000 });
+    assert.equal(conn.peer?.commonName, "dev1");
+    const buf = new Uint8Array(16);
+    assert.equal(dec.decode(buf.subarray(0, (await conn.read(buf))!)), "over TLS");
+    const back = new Promise<string>((resolve) => client.once("data", (d) => resolve(String(d))));
+    await conn.write(enc.encode("back"));
+    assert.equal(await back, "back");
+    client.destroy();
+    await served.stop();
+  });
+}
+
+Deno.test("listenTls: expecting a PROXY header, a plain TLS hello is refused with the reason", async () => {
+  const served = await serve({ proxyProtocol: 2 });
+  assert.equal(typeof await connect(served.listener.port), "string");
+  await eventually(() => served.refused.length === 1);
+  assert.match(served.refused[0], /PROXY/);
+  // A client that does send the header is still served.
+  const client = await connectBehindProxy(served.listener.port, encodeProxyHeaderV2(PROXY_ENDS));
+  assert.equal((await served.next()).remoteAddr.transport, "tcp");
+  client.destroy();
   await served.stop();
 });
 
