@@ -15,7 +15,8 @@
  * the client's own rules, denials first. A topic starting with `$` is only granted by a rule
  * starting with `$`. `read` also grants subscribing; a subscription's filter must lie within
  * the rule's filter (`a/#` grants `a/b/+`, `a/+` does not grant `a/#`). A client id or username
- * containing `+` or `#` is never matched by a pattern. Writing to `$SYS` is never granted.
+ * containing `+` or `#` is never matched by a pattern. (Which `$` topics no client may write
+ * at all is the broker's rule, checked before the ACL.)
  *
  * @module
  */
@@ -118,7 +119,6 @@ export class AclFile {
 
   /** Whether `client` may do `action` on `topic` (a topic name, or a filter to subscribe). */
   allows(client: AclClient, topic: string, action: AclAction): boolean {
-    if (action === "write" && (topic === "$SYS" || topic.startsWith("$SYS/"))) return false;
     const want = ACTION_BITS[action];
     const own = client.username === undefined ? this.#anonymous : this.#users.get(client.username);
     if (own !== undefined && checkRules(own, topic, want, action, (t) => t) === true) return true;

@@ -78,16 +78,31 @@ export function mayWrite(
 }
 
 /**
+ * Whether no client may publish to `topic`, whatever the ACL says: `$SYS` is the broker's own,
+ * except `$SYS/broker/connection/NAME/state`, which bridges write (the ACL still applies to
+ * it); `$share` names subscriptions, not topics. Prefixes are compared as Mosquitto 2.0 does,
+ * so `$SYSTEM/a` and `$shared` are closed too.
+ */
+export function isClosedToClients(topic: string): boolean {
+  if (topic.charCodeAt(0) !== 0x24) return false; // '$'
+  if (topic.startsWith("$share")) return true;
+  if (!topic.startsWith("$SYS")) return false;
+  const levels = topic.split("/");
+  return levels.length !== 5 || levels[1] !== "broker" || levels[2] !== "connection" ||
+    levels[4] !== "state";
+}
+
+/**
  * Whether a client may leave a will on `topic`: checked at CONNECT and again when the will is
- * published, since a reload may have changed the ACL meanwhile. `$SYS` is read-only, as for a
- * PUBLISH.
+ * published, since a reload may have changed the ACL meanwhile. Topics closed to clients are
+ * closed to wills, as for a PUBLISH.
  */
 export function mayLeaveWill(
   options: BrokerOptions,
   who: { clientId: string; username: string | undefined; listener: ListenerOptions | undefined },
   topic: string,
 ): boolean {
-  return topic !== "$SYS" && !topic.startsWith("$SYS/") && mayWrite(options, who, topic);
+  return !isClosedToClients(topic) && mayWrite(options, who, topic);
 }
 
 /** Whether `session`'s client may read `topic` (always, without an ACL). */

@@ -48,6 +48,8 @@ export class Broker implements BrokerContext {
   stopping = false;
   /** Open connections, connected or still before CONNECT. */
   readonly connections: Set<Connection> = new Set();
+  /** Closed connections whose sockets linger (`Connection.close`). */
+  readonly lingering: Set<{ closeSocket(): void }> = new Set();
   /** The store writer when persistence is on (set by `restore`, before `start`). */
   persistence: Persistence | undefined;
   /**
@@ -185,8 +187,9 @@ export class Broker implements BrokerContext {
     await this.listeners.close();
     for (const conn of [...this.connections]) {
       conn.publishWillOnClose = false;
-      conn.disconnect(ReasonCode.ServerShuttingDown, undefined, "server");
+      conn.disconnect(ReasonCode.ServerShuttingDown, "server");
     }
+    for (const conn of [...this.lingering]) conn.closeSocket();
     if (this.#liveReadLoops > 0) {
       await new Promise<void>((resolve) => this.#readLoopsEnded = resolve);
       this.#readLoopsEnded = undefined;
@@ -241,8 +244,8 @@ export class Broker implements BrokerContext {
           conn.close("server");
         }
       } else if (conn.keepAliveMs > 0 && now - conn.lastPacketAt > conn.keepAliveMs * 1.5) {
-        // [MQTT-3.1.2-22]
-        conn.disconnect(ReasonCode.KeepAliveTimeout, undefined, "keepalive");
+        // Closed as if the network had failed [MQTT-3.1.2-22]: no DISCONNECT, as Mosquitto.
+        conn.close("keepalive");
       }
     }
     this.sessions.expire(now);

@@ -32,8 +32,27 @@ const CONNECT_TYPE = 1;
 /** First read buffer: enough for a CONNECT; it doubles while reads fill it. */
 const MIN_READ_SIZE = 256;
 const MAX_READ_SIZE = 64 * 1024;
-/** Longest a closing connection waits for a client to read what is queued for it (ms). */
-const CLOSE_FLUSH_TIMEOUT_MS = 1000;
+/**
+ * Longest a closing connection keeps its socket (ms): to write what is queued for the client
+ * and, when the broker decided the close, to read and drop what the client still sends, so
+ * that the client reads our last packet instead of a reset.
+ */
+const CLOSE_TIMEOUT_MS = 1000;
+/** Most bytes a closing connection reads and drops before closing its socket anyway. */
+const CLOSE_DISCARD_LIMIT = 256 * 1024;
+/**
+ * Packet types (the high nibble) whose bad bytes Mosquitto answers with DISCONNECT (5.0)
+ * before closing: the reserved type 0, PUBLISH, SUBSCRIBE and UNSUBSCRIBE.
+ */
+const ANNOUNCED_DECODE_ERRORS = new Set([0, 3, 8, 10]);
+/**
+ * Packet types whose refusal by their handler Mosquitto answers with DISCONNECT: PUBLISH,
+ * SUBSCRIBE, UNSUBSCRIBE, and DISCONNECT (a session expiry set after CONNECT set 0). Errors in
+ * other packets, and a bad remaining length, close the connection without a word.
+ */
+const ANNOUNCED_HANDLER_ERRORS = new Set([3, 8, 10, 14]);
+/** `#frameType` while no frame is decoded (a remaining length is being read). */
+const NO_FRAME = -1;
 
 /** A client connection. */
 export class Connection implements ClientConnection {
@@ -73,8 +92,6 @@ export class Connection implements ClientConnection {
   inboundAliases: Map<number, string> | undefined;
   /** Topic aliases we have set for the client, topic -> alias (5.0). */
   outboundAliases: Map<string, number> | undefined;
-  /** Whether the client asked for problem information (5.0 request problem information). */
-  requestProblemInformation = true;
   /** Whether the will must be published when this connection ends. */
   publishWillOnClose = true;
   /** A connected subscriber whose queue this client's messages overfilled (flow control). */
@@ -93,6 +110,14 @@ export class Connection implements ClientConnection {
   #buf: Uint8Array = new Uint8Array(MIN_READ_SIZE);
   #bufferFilled = false;
   #ended = false;
+  /** The type (high nibble) of the packet being handled, for `protocolFailure`. */
+  #frameType = NO_FRAME;
+  /** Whether the failure `protocolFailure` reports is in the bytes, not in their handling. */
+  #decodeFailed = false;
+  /** Bytes read and dropped since the connection closed. */
+  #discarded = 0;
+  #socketTimer: ReturnType<typeof setTimeout> | undefined;
+  #socketClosed = false;
   /** Bytes of `out.bytesWritten` already added to `counters.bytesSent`. */
   #bytesSentCounted = 0;
 
@@ -149,7 +174,6 @@ export class Connection implements ClientConnection {
   }
 
   #read(): void {
-    if (this.closed) return this.#end();
     this.#socket.read(this.#buf).then(this.#onRead, this.#onRead);
   }
 
@@ -161,7 +185,7 @@ export class Connection implements ClientConnection {
   };
 
   #received(n: number): void {
-    if (this.closed) return this.#end();
+    if (this.closed) return this.#discard(n);
     // The first byte tells whether CONNECT is coming: anything else (a PROXY header, a TLS
     // hello, an HTTP request) is refused at once, not after its would-be length arrives.
     if (this.bytesReceived === 0 && n > 0 && this.#buf[0] >> 4 !== CONNECT_TYPE) {
@@ -172,7 +196,7 @@ export class Connection implements ClientConnection {
             "[MQTT-3.1.0-1]",
         ),
       );
-      return this.#end();
+      return this.#read();
     }
     this.bytesReceived += n;
     this.counters.bytesReceived += n;
@@ -188,11 +212,11 @@ export class Connection implements ClientConnection {
    */
   #handleFrames(): void {
     try {
-      for (let frame = this.#reader.next(); frame !== null; frame = this.#reader.next()) {
+      for (let frame = this.#nextFrame(); frame !== null; frame = this.#nextFrame()) {
         const packet = decodePacket(frame, this.version);
         this.counters.messagesReceived++;
         const pending = dispatch(this, packet);
-        if (this.closed) return this.#end();
+        if (this.closed) return this.#read();
         if (pending !== undefined) {
           pending.then(() => this.#resume());
           return;
@@ -205,8 +229,9 @@ export class Connection implements ClientConnection {
       }
     } catch (error) {
       // fail() also answers an unsupported protocol level, which the decoder raises.
+      this.#decodeFailed = true;
       fail(this, error);
-      return this.#end();
+      return this.#read();
     }
     if (this.#bufferFilled && this.#buf.length < MAX_READ_SIZE) {
       this.#buf = new Uint8Array(this.#buf.length * 2);
@@ -219,15 +244,39 @@ export class Connection implements ClientConnection {
     }
   }
 
+  /** The next whole frame or null, its type noted for `protocolFailure`. */
+  #nextFrame(): Uint8Array | null {
+    this.#frameType = NO_FRAME;
+    const frame = this.#reader.next();
+    if (frame !== null) this.#frameType = frame[0] >> 4;
+    return frame;
+  }
+
   #resume(): void {
-    if (this.closed) return this.#end();
+    if (this.closed) return this.#read();
     this.#handleFrames();
   }
 
+  /**
+   * `n` bytes arrived after the close: dropped, never dispatched nor counted, until the client
+   * closes, `CLOSE_TIMEOUT_MS` passes or `CLOSE_DISCARD_LIMIT` bytes came.
+   */
+  #discard(n: number): void {
+    this.#discarded += n;
+    if (this.#discarded <= CLOSE_DISCARD_LIMIT) return this.#read();
+    this.closeSocket();
+    this.#end();
+  }
+
+  /**
+   * The read loop is over (the client closed, or the socket failed or was closed): the socket
+   * goes once what is queued is written (a lingering close ends here).
+   */
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.close("lost");
+    this.out.drained().then(this.closeSocket);
     this.broker.readLoopEnded();
   }
 
@@ -276,7 +325,9 @@ export class Connection implements ClientConnection {
   /** Encode `packet` for this connection's version and queue it. */
   send(packet: Packet): void {
     if (this.closed) return;
-    this.out.push(encodePacket(packet, this.version));
+    const bytes = encodePacket(packet, this.version);
+    if (bytes.length > this.clientMaximumPacketSize) return this.#tooLarge(packet, bytes.length);
+    this.out.push(bytes);
     this.counters.messagesSent++;
     const log = this.broker.log;
     if (log.enabled("debug")) {
@@ -286,57 +337,89 @@ export class Connection implements ClientConnection {
   }
 
   /**
-   * A malformed or illegal packet: log it, tell a 5.0 client why with DISCONNECT, and close
-   * [MQTT-4.13.1-1].
+   * `packet` encodes to `size` bytes, more than the client accepts: it is not sent
+   * [MQTT-3.1.2-24]; a CONNACK that cannot be sent closes the connection.
+   */
+  #tooLarge(packet: Packet, size: number): void {
+    const what = `${packet.type.toUpperCase()} of ${size} bytes, over its maximum packet size ` +
+      `of ${this.clientMaximumPacketSize}`;
+    if (packet.type !== "connack") {
+      this.broker.log.notice(`Dropped ${what} to ${this.logName}.`);
+      return;
+    }
+    this.broker.log.notice(`Client ${this.logName} disconnected due to oversize packet: ${what}.`);
+    this.close("protocol");
+  }
+
+  /**
+   * A malformed or illegal packet: log it and close [MQTT-4.13.1-1]. As Mosquitto does, a 5.0
+   * client is told why with DISCONNECT only for an oversize packet and for the errors
+   * `ANNOUNCED_DECODE_ERRORS` and `ANNOUNCED_HANDLER_ERRORS` list.
    */
   protocolFailure(error: MqttError): void {
     const log = this.broker.log;
-    const what = error.reasonCode === ReasonCode.MalformedPacket
+    const reasonCode = error.reasonCode;
+    const what = reasonCode === ReasonCode.MalformedPacket
       ? "malformed packet"
-      : error.reasonCode === ReasonCode.PacketTooLarge
+      : reasonCode === ReasonCode.PacketTooLarge
       ? "oversize packet"
       : "protocol error";
     log.notice(`Client ${this.logName} disconnected due to ${what}: ${error.message}.`);
-    this.disconnect(error.reasonCode, error.message, "protocol");
+    const announced = this.#decodeFailed ? ANNOUNCED_DECODE_ERRORS : ANNOUNCED_HANDLER_ERRORS;
+    if (reasonCode === ReasonCode.PacketTooLarge || announced.has(this.#frameType)) {
+      this.disconnect(reasonCode, "protocol");
+    } else {
+      this.close("protocol");
+    }
   }
 
   /**
    * Close with a reason: a 5.0 client that completed CONNECT first gets DISCONNECT with
-   * `reasonCode` (and `reasonString` if it allows problem information).
+   * `reasonCode` alone, no properties, as Mosquitto sends it.
    */
-  disconnect(reasonCode: number, reasonString: string | undefined, kind: CloseKind): void {
+  disconnect(reasonCode: number, kind: CloseKind): void {
     if (this.closed) return;
-    if (this.version === 5 && this.isConnected) {
-      const withReason = reasonString !== undefined && this.requestProblemInformation;
-      this.send({
-        type: "disconnect",
-        reasonCode,
-        properties: withReason ? { reasonString } : undefined,
-      });
-    }
+    if (this.version === 5 && this.isConnected) this.send({ type: "disconnect", reasonCode });
     this.close(kind);
   }
 
   /**
-   * Close the connection after writing what is queued, or after CLOSE_FLUSH_TIMEOUT_MS if the
-   * client does not read it. Idempotent.
+   * Close: the broker forgets the connection at once (session, will, counts); the socket is
+   * closed once what is queued is written. When the broker decided the close and has a last
+   * word queued (DISCONNECT, a refusing CONNACK), it lingers instead: once that is written it
+   * closes its write side and reads and drops what the client still sends until the client
+   * closes too, so the client reads the last word rather than a reset. Not while the broker
+   * stops. Either way the socket goes after `CLOSE_TIMEOUT_MS` at most. Idempotent.
    */
   close(kind: CloseKind): void {
     if (this.closed) return;
     this.closed = true;
     this.settleBytesSent(); // the broker stops settling it once it is closed
     this.broker.connectionClosed(this, kind);
-    const socket = this.#socket;
-    const closeSocket = () => {
-      clearTimeout(timer);
-      this.settleBytesSent();
-      try {
-        socket.close();
-      } catch {
-        // already closed by the peer or by the timer
-      }
-    };
-    const timer = setTimeout(closeSocket, CLOSE_FLUSH_TIMEOUT_MS);
-    this.out.drained().finally(closeSocket);
+    this.#socketTimer = setTimeout(this.closeSocket, CLOSE_TIMEOUT_MS);
+    const linger = kind !== "lost" && kind !== "disconnect" && this.out.pendingBytes > 0 &&
+      !this.broker.stopping && this.#socket.closeWrite !== undefined;
+    if (linger) this.broker.lingering.add(this);
+    this.out.drained().then(linger ? this.#closeWrite : this.closeSocket);
   }
+
+  /** The last word is written: close the write side; reads go on until the client closes. */
+  #closeWrite = (): void => {
+    if (this.#socketClosed) return;
+    this.#socket.closeWrite!().catch(this.closeSocket);
+  };
+
+  /** Close the socket (its pending read then ends the read loop). Idempotent. */
+  closeSocket = (): void => {
+    if (this.#socketClosed) return;
+    this.#socketClosed = true;
+    this.broker.lingering.delete(this);
+    clearTimeout(this.#socketTimer);
+    this.settleBytesSent();
+    try {
+      this.#socket.close();
+    } catch {
+      // already closed by the peer
+    }
+  };
 }

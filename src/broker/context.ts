@@ -35,6 +35,13 @@ export interface BrokerContext {
   readonly fanOut: FanOut;
   /** `memory_limit`: the PUBLISH handler's headroom. */
   readonly memory: MemoryWatch;
+  /** Whether `stop()` has begun: closing connections do not linger then. */
+  readonly stopping: boolean;
+  /**
+   * Closed connections whose socket still reads and drops what their client sends (see
+   * `Connection.close`); `stop()` closes their sockets at once.
+   */
+  readonly lingering: Set<{ closeSocket(): void }>;
   /** The current time in ms. */
   now(): number;
   /** The counters a session's traffic goes to, connected or not. */
@@ -62,8 +69,6 @@ export interface ClientConnection extends SessionConnection, Publisher {
   readonly certificate: PeerIdentity | undefined;
   /** Topic aliases the client has set, alias -> topic (5.0). */
   inboundAliases: Map<number, string> | undefined;
-  /** Whether the client asked for problem information (5.0). */
-  requestProblemInformation: boolean;
   /** Log a malformed or illegal packet, tell a 5.0 client why, and close. */
   protocolFailure(error: MqttError): void;
   /** Close after writing what is queued. Idempotent. */

@@ -1,5 +1,5 @@
 /**
- * Per-subscriber delivery: QoS, packet ids, the in-flight window (max_inflight_messages and
+ * Per-subscriber delivery: QoS, packet ids (given at queue time), the in-flight window (max_inflight_messages and
  * the client's receive maximum), the queue and its limits, message expiry, subscription
  * identifiers, outbound topic aliases and the client's maximum packet size. Messages without
  * per-subscriber properties go out as one shared encoding per variant.
@@ -55,7 +55,8 @@ function enqueue(broker: BrokerContext, session: Session, delivery: Delivery): b
   const full = (o.maxQueuedMessages > 0 && session.queuedCount >= o.maxQueuedMessages) ||
     (o.maxQueuedBytes > 0 &&
       session.queuedBytes + delivery.message.payload.length > o.maxQueuedBytes);
-  if (full) {
+  // A full queue drops the message, as does one holding every packet id.
+  if (full || !session.enqueue(delivery)) {
     broker.countersOf(session).publishDropped++;
     session.dropped++;
     if (session.queuedCount > 0 && !session.droppingLogged) {
@@ -65,7 +66,6 @@ function enqueue(broker: BrokerContext, session: Session, delivery: Delivery): b
     return false;
   }
   keepMessage(delivery.message);
-  session.enqueue(delivery);
   broker.observer.queued(session, delivery);
   return true;
 }
@@ -85,10 +85,12 @@ function startInflight(
   session: Session,
   delivery: Delivery,
 ): boolean {
-  const packetId = session.allocatePacketId();
+  // A queued delivery has its packet id; one sent at once gets it now.
+  const packetId = delivery.packetId || session.allocatePacketId();
   if (packetId === undefined) return enqueue(broker, session, delivery);
   keepMessage(delivery.message);
   delivery.packetId = packetId;
+  delivery.state = "publish";
   session.setInflight(delivery);
   broker.observer.sent(session, delivery);
   if (!writePublish(broker, conn, delivery, packetId, false)) {

@@ -104,7 +104,7 @@ export function fail(conn: ClientConnection, error: unknown): void {
   if (conn.closed) return;
   if (!(error instanceof MqttError)) {
     conn.broker.log.error(`Internal error handling client ${conn.logName}: ${error}`);
-    conn.disconnect(ReasonCode.ImplementationSpecificError, "internal error", "protocol");
+    conn.disconnect(ReasonCode.ImplementationSpecificError, "protocol");
     return;
   }
   if (!conn.isConnected && error.reasonCode === ReasonCode.UnsupportedProtocolVersion) {

@@ -76,11 +76,16 @@ export class FanOut {
   // closure per message).
   #targets: Subscriber[] = NO_TARGETS;
   #publisherId = "";
+  /** The publisher's subscriber, if no local kept a matching subscription of it out. */
+  #localSkipped: Subscriber | undefined;
   #collect = (_id: string, routed: Routed): void => {
     const sub = routed.options;
     const target = routed.subscriber;
     // No local: not back to the publisher [MQTT-3.8.3-3].
-    if (sub.noLocal && target.session.clientId === this.#publisherId) return;
+    if (sub.noLocal && target.session.clientId === this.#publisherId) {
+      this.#localSkipped = target;
+      return;
+    }
     if (target.pass !== this.#pass) {
       target.pass = this.#pass;
       target.qos = sub.qos;
@@ -133,8 +138,9 @@ export class FanOut {
 
   /**
    * Route a message to every matching subscription, one delivery per client. Returns the
-   * number of clients it went to. A connected client's queue past the flow-control limit holds
-   * `publisher` back until it drains.
+   * number of clients it matched: those it went to, and the publisher if no local alone kept
+   * it out (Mosquitto counts that as a match: no PUBACK 0x10). A connected client's queue
+   * past the flow-control limit holds `publisher` back until it drains.
    */
   route(message: Message, publisher?: Publisher): number {
     ++this.#pass;
@@ -143,6 +149,9 @@ export class FanOut {
     this.#publisherId = message.publisherId;
     this.#trie.match(message.topic, this.#collect, this.#isOnline);
     this.#targets = NO_TARGETS;
+    const skipped = this.#localSkipped;
+    this.#localSkipped = undefined;
+    const matched = targets.length + (skipped !== undefined && skipped.pass !== this.#pass ? 1 : 0);
     const context = this.#context;
     const options = context.options;
     for (const target of targets) {
@@ -157,7 +166,7 @@ export class FanOut {
         noteCongestion(publisher, session, options);
       }
     }
-    return targets.length;
+    return matched;
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   readDescriptorLimit,
 } from "../transport/connection_gate.ts";
 import type { Conn } from "../transport/conn.ts";
+import { unmapIpv4 } from "../transport/ip_address.ts";
 import type { PeerIdentity } from "../transport/peer_certificate.ts";
 import { readProxyHeader } from "../transport/proxy_protocol.ts";
 import { isIpv6, listenTcp, listenUnix, type TcpListener } from "../transport/tcp.ts";
@@ -56,7 +57,7 @@ function openConnectionGate(
     const max = l.maxConnections ?? -1;
     if (max > gate.capacity) {
       log.warning(
-        `Warning: max_connections ${max} on port ${l.port} is more than the descriptor limit ` +
+        `max_connections ${max} on port ${l.port} is more than the descriptor limit ` +
           `allows: at most ${gate.capacity} connections at once (raise it with ulimit -n or ` +
           "LimitNOFILE).",
       );
@@ -288,7 +289,7 @@ export class Listeners {
   #failed(l: ListenerOptions, failure: string, family: string): undefined {
     if (l.optional) {
       this.#context.options.logger.warning(
-        `Warning: cannot open ${family} listen socket ${failure}`,
+        `cannot open ${family} listen socket ${failure}`,
       );
       return undefined;
     }
@@ -310,7 +311,7 @@ export class Listeners {
       ? listener.accept(failed, (address, reason) => {
         this.#context.metrics.counters(label, BEFORE_CONNECT).sockets++;
         this.#context.options.logger.notice(
-          `Client connection from ${address.hostname} denied: ${reason}.`,
+          `Client connection from ${unmapIpv4(address.hostname)} denied: ${reason}.`,
         );
       })
       : listener.accept(failed);
@@ -471,9 +472,9 @@ function bindFailure(l: ListenerOptions, host: string, error: unknown): string {
   return `${l.host === undefined ? "*" : host}:${l.port}: ${(error as Error).message}`;
 }
 
-/** The address a connection is known by: its IP, or the Unix socket's path. */
+/** The address a connection is known by: its IP (IPv4 unmapped), or the Unix socket's path. */
 function addressOf(conn: Conn, listener: ListenerOptions): string {
   const remote = conn.remoteAddr;
-  if ("hostname" in remote) return remote.hostname;
+  if ("hostname" in remote) return unmapIpv4(remote.hostname);
   return listener.socketPath ?? ("path" in remote ? remote.path : "");
 }

@@ -142,7 +142,7 @@ export class MemoryWatch {
       if (!this.#over) {
         this.#over = true;
         state.log.warning(
-          `Warning: memory_limit of ${state.limit} bytes reached (${used} in use); ` +
+          `memory_limit of ${state.limit} bytes reached (${used} in use); ` +
             "refusing PUBLISH packets.",
         );
       }

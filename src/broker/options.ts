@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { QoS } from "../codec/mod.ts";
 import { Logger } from "../log/logger.ts";
 import type { TlsListenSettings } from "../transport/tls_listen.ts";
 
@@ -70,6 +71,8 @@ export interface ListenerOptions {
   readonly maxConnectionRate?: number;
   /** `max_topic_alias` of this listener (else the broker-wide value). */
   readonly maxTopicAlias?: number;
+  /** `max_qos`: the highest QoS this listener's clients may use; undefined = 2. */
+  readonly maxQos?: QoS;
   /**
    * `mount_point`: prefix of every topic this listener's clients use, taken off what they
    * receive (mount_point.ts).

@@ -9,13 +9,15 @@
  *
  * The durability contract (README, "Persistence"): a connection whose packet made changes its
  * answer promises has its output held until the commit that stores them (the dispatcher
- * decides it once per packet, from `promised`). So the PUBACK / PUBREC of a message reaches
- * its publisher only once the message is stored for every persistent subscriber (and as
- * retained), CONNACK and SUBACK only once the session and subscription are, PUBCOMP only once
- * the released packet id is forgotten; a QoS 2 PUBLISH (and its PUBREL) reaches a persistent
- * subscriber only once its packet id is stored, so a crash can never make the broker send it
- * again under another id. QoS 1 messages go to connected subscribers at once: after a crash
- * they may come again (at least once), never not at all.
+ * decides it once per packet, from `promised`). So the PUBACK of a message reaches its
+ * publisher only once the message is stored for every persistent subscriber (and as
+ * retained), the PUBREC of a QoS 2 message once it is stored with a persistent publisher's
+ * session (it is held there until PUBREL releases it to its subscribers), CONNACK and SUBACK
+ * only once the session and subscription are, PUBCOMP only once the released message is
+ * stored for its subscribers and its packet id forgotten; a QoS 2 PUBLISH (and its PUBREL)
+ * reaches a persistent subscriber only once its packet id is stored, so a crash can never make
+ * the broker send it again under another id. QoS 1 messages go to connected subscribers at
+ * once: after a crash they may come again (at least once), never not at all.
  *
  * Only sessions that outlive their connection are stored (3.x clean session 0, 5.0 session
  * expiry > 0); the messages of clean sessions live in memory only, as in Mosquitto.
@@ -35,6 +37,7 @@ import {
   incomingKey,
   MARKER,
   messageKey,
+  type MessageRecord,
   retainedKey,
   sessionKey,
   subscriptionKey,
@@ -222,7 +225,9 @@ export class Persistence implements StateObserver {
     for (const sub of session.subscriptions.values()) this.subscribed(sub);
     for (const delivery of session.inflight.values()) this.#stored(stored, delivery);
     for (const delivery of session.queued()) this.#stored(stored, delivery);
-    for (const packetId of session.incomingQos2) this.incomingAdded(session, packetId);
+    for (const [packetId, message] of session.incomingQos2) {
+      this.#putIncoming(stored, packetId, message);
+    }
   }
 
   /** Remove every record of a session (it ended, or no longer outlives its connection). */
@@ -232,7 +237,7 @@ export class Persistence implements StateObserver {
     for (const sub of session.subscriptions.values()) this.unsubscribed(sub);
     for (const delivery of session.inflight.values()) this.done(session, delivery);
     for (const delivery of session.queued()) this.done(session, delivery);
-    for (const packetId of session.incomingQos2) this.incomingReleased(session, packetId);
+    for (const packetId of session.incomingQos2.keys()) this.incomingReleased(session, packetId);
     this.#promised++;
     this.#writer.delete(sessionKey(stored.id));
     this.#sessions.delete(session);
@@ -360,19 +365,31 @@ export class Persistence implements StateObserver {
       qos: delivery.qos,
       retain: delivery.retain,
       subscriptionIds: delivery.subscriptionIds,
-      state: delivery.packetId === 0 ? "queued" : delivery.state,
+      state: delivery.state,
       packetId: delivery.packetId,
     });
   }
 
   // ---- inbound QoS 2 ----
 
-  /** A stored session's client sent a QoS 2 message under `packetId`. */
-  incomingAdded(session: Session, packetId: number): void {
+  /**
+   * A stored session's client sent a QoS 2 message under `packetId`, held until its PUBREL:
+   * its PUBREC promises it is stored.
+   */
+  incomingAdded(session: Session, packetId: number, message: Message): void {
     const stored = this.#sessions.get(session);
-    if (stored === undefined) return;
+    if (stored !== undefined) this.#putIncoming(stored, packetId, message);
+  }
+
+  /** Store `message` as held under `packetId` (none: only the id, restored from an older Midge). */
+  #putIncoming(stored: StoredSession, packetId: number, message: Message | undefined): void {
     this.#promised++;
-    this.#writer.put(incomingKey(stored.id, packetId), MARKER, true);
+    // Not `created`: it may replace a message stored under that id (a reused id).
+    this.#writer.put(
+      incomingKey(stored.id, packetId),
+      message !== undefined ? encodeMessage(messageRecord(message)) : MARKER,
+      false,
+    );
   }
 
   /** The client released `packetId` (PUBREL): PUBCOMP lets it reuse the id once forgotten. */
@@ -407,12 +424,7 @@ export class Persistence implements StateObserver {
   #share(message: Message, mark: StoredMessage): void {
     if (mark.id > 0) return;
     mark.id = this.#nextMessageId++;
-    const source = message.retainSource;
-    const record = source === undefined ? message : {
-      ...message,
-      source: { username: source.username, listenerPort: source.listener?.port },
-    };
-    this.#writer.put(messageKey(mark.id), encodeMessage(record), true);
+    this.#writer.put(messageKey(mark.id), encodeMessage(messageRecord(message)), true);
   }
 
   /** One stored record less refers to `message`: after the last, its mark (and record) go. */
@@ -481,12 +493,19 @@ export class Persistence implements StateObserver {
   async close(): Promise<void> {
     await this.#writer.close();
     for (const conn of this.#heldFor.keys()) {
-      conn.disconnect(ReasonCode.ServerShuttingDown, undefined, "server");
+      conn.disconnect(ReasonCode.ServerShuttingDown, "server");
     }
     this.#heldFor.clear();
     this.#held.clear();
     await this.store.close();
   }
+}
+
+/** The record of `message`, with who published it when it is (or will be) retained. */
+function messageRecord(message: Message): MessageRecord {
+  const source = message.retainSource;
+  if (source === undefined) return message;
+  return { ...message, source: { username: source.username, listenerPort: source.listener?.port } };
 }
 
 /** The record of `session` as it stands. */

@@ -1,10 +1,10 @@
 /**
  * Starting from a store: rebuild sessions, subscriptions, queues, in-flight state, inbound
- * QoS 2 ids and retained messages from the records `Persistence` wrote, then keep the store in
- * step from there on. A record that cannot be read or used is skipped with a warning naming
- * its key, and left in the store for a person to look at: nothing is dropped silently. What a
- * damaged store lost is told by kind and owner (restore_losses.ts), as error lines and
- * counters.
+ * QoS 2 messages awaiting PUBREL and retained messages from the records `Persistence` wrote,
+ * then keep the store in step from there on. A record that cannot be read or used is skipped
+ * with a warning naming its key, and left in the store for a person to look at: nothing is
+ * dropped silently. What a damaged store lost is told by kind and owner (restore_losses.ts), as
+ * error lines and counters.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import { topicDepthProblem } from "../codec/mod.ts";
 import {
   checkMarker,
   decodeDelivery,
+  decodeIncoming,
   decodeMessage,
   decodeSession,
   decodeSubscription,
@@ -144,11 +145,11 @@ export async function restore(broker: RestoreTarget, store: Store): Promise<Rest
   // Told what is stored as it is found; the broker's observer at the end, once all is loaded.
   const persistence = new Persistence(store, () => broker.log);
   for (const p of problems) {
-    log.warning(`Warning: persistence: skipped ${p.key} in ${store.location}: ${p.why}.`);
+    log.warning(`persistence: skipped ${p.key} in ${store.location}: ${p.why}.`);
   }
   const skip = (key: string, why: string) => {
     summary.skipped++;
-    log.warning(`Warning: persistence: skipped record ${key}: ${why}; it stays in the store.`);
+    log.warning(`persistence: skipped record ${key}: ${why}; it stays in the store.`);
   };
   /** Skip record `r` of a session; when the session itself was lost, it is lost with it. */
   const skipOfSession = (r: { key: string; ids: number[] }, why: string) => {
@@ -192,7 +193,7 @@ export async function restore(broker: RestoreTarget, store: Store): Promise<Rest
       session.listener = broker.options.listeners.find((l) => l.port === rec.listenerPort);
       const deepWill = rec.will && topicDepthProblem(rec.will.topic, "topic name");
       if (deepWill !== undefined) {
-        log.warning(`Warning: persistence: the will of ${rec.clientId} is dropped: ${deepWill}.`);
+        log.warning(`persistence: the will of ${rec.clientId} is dropped: ${deepWill}.`);
       } else session.will = rec.will;
       // A client connected when the broker stopped is disconnected from now on.
       session.disconnectedAt = rec.disconnectedAt > 0 ? rec.disconnectedAt : now;
@@ -285,7 +286,13 @@ export async function restore(broker: RestoreTarget, store: Store): Promise<Rest
         delivery.state = rec.state;
         session.setInflight(delivery);
       } else {
-        session.enqueue(delivery);
+        // Queued under the id it was given (none from an older Midge: it gets one now); with
+        // no id free it goes as an expired one does.
+        if (rec.state === "queued") delivery.packetId = rec.packetId;
+        if (!session.enqueue(delivery)) {
+          expired.push({ session, delivery });
+          continue;
+        }
       }
       summary.deliveries++;
     } catch (error) {
@@ -297,9 +304,10 @@ export async function restore(broker: RestoreTarget, store: Store): Promise<Rest
   for (const r of byKind.i) {
     try {
       const session = sessionOf(r);
-      decodeOrThrow(checkMarker, r.bytes);
+      const rec = decodeOrThrow(decodeIncoming, r.bytes);
       if (r.ids[1] > 65535) throw new Unusable(`packet id ${r.ids[1]}`);
-      session.addIncomingQos2(r.ids[1]);
+      if (rec !== undefined) refuseTooDeep(rec.topic, "topic name");
+      session.holdIncoming(r.ids[1], rec && messageFrom(rec, broker.options.listeners));
     } catch (error) {
       if (!(error instanceof Unusable)) throw error;
       skipOfSession(r, error.message);

@@ -29,6 +29,7 @@ function kindOf(key: string): LostKind {
     case "u":
       return "subscriptions";
     case "d":
+    case "i": // an inbound QoS 2 message held until PUBREL
       return "messages";
     case "r":
       return "retained";

@@ -1,6 +1,6 @@
 /**
  * A client's session: its subscriptions, the QoS 1/2 messages in flight to it, its queue of
- * messages waiting to be sent, the QoS 2 packet ids it has sent us and not yet released, its
+ * messages waiting to be sent, the QoS 2 messages it has sent us and not yet released, its
  * will, and when it expires. No sockets: the connection, when there is one, is a reference.
  *
  * @module
@@ -15,7 +15,6 @@ import type { StoreMark } from "./store_mark.ts";
 
 // deno-lint-ignore no-explicit-any
 const EMPTY_MAP: ReadonlyMap<any, any> = new Map();
-const EMPTY_SET: ReadonlySet<number> = new Set();
 /** The queue and the drain waiters of a session that never had any (never written to). */
 const NO_DELIVERIES: Delivery[] = [];
 const NO_WAITERS: (() => void)[] = [];
@@ -74,7 +73,7 @@ export interface SessionConnection {
   /** Encode `packet` for this connection's version and queue it. */
   send(packet: Packet): void;
   /** Close with a reason (a 5.0 client that completed CONNECT first gets DISCONNECT). */
-  disconnect(reasonCode: number, reasonString: string | undefined, kind: CloseKind): void;
+  disconnect(reasonCode: number, kind: CloseKind): void;
 }
 
 /** One subscription as the router stores it. */
@@ -108,22 +107,25 @@ export interface Delivery {
   retain: boolean;
   /** Subscription identifiers of the matching subscriptions (5.0). */
   subscriptionIds: number[] | undefined;
-  /** Packet identifier once in flight (QoS 1 and 2); 0 before. */
+  /**
+   * Packet identifier (QoS 1 and 2), given when the delivery is queued or sent, whichever comes
+   * first, as Mosquitto gives it: a queued message that expires leaves a gap. 0 for QoS 0.
+   */
   packetId: number;
-  /** In flight: "publish" awaits PUBACK or PUBREC; "pubrel" awaits PUBCOMP. */
-  state: "publish" | "pubrel";
+  /** "queued" waits in the queue; in flight, "publish" awaits PUBACK or PUBREC, "pubrel" PUBCOMP. */
+  state: "queued" | "publish" | "pubrel";
   /** Its store keys while persistence stores it (store_mark.ts); undefined otherwise. */
   store: StoreMark | undefined;
 }
 
-/** A delivery of `message` not sent yet (no packet id) and not stored. */
+/** A delivery of `message` not queued or sent yet (no packet id) and not stored. */
 export function newDelivery(
   message: Message,
   qos: QoS,
   retain: boolean,
   subscriptionIds: number[] | undefined,
 ): Delivery {
-  return { message, qos, retain, subscriptionIds, packetId: 0, state: "publish", store: undefined };
+  return { message, qos, retain, subscriptionIds, packetId: 0, state: "queued", store: undefined };
 }
 
 /** A client's session state. */
@@ -144,7 +146,7 @@ export class Session {
   /** When the last connection ended (ms), for expiry. */
   disconnectedAt = 0;
   #inflight: Map<number, Delivery> | undefined;
-  #incomingQos2: Set<number> | undefined;
+  #incomingQos2: Map<number, Message | undefined> | undefined;
   /** The will of the current or last connection. */
   will: Will | undefined;
   /** Timer of a delayed will, if one is pending. */
@@ -203,18 +205,22 @@ export class Session {
     return this.#inflight?.delete(packetId) ?? false;
   }
 
-  /** Inbound QoS 2 packet ids that got PUBREC and await PUBREL (exactly once). */
-  get incomingQos2(): ReadonlySet<number> {
-    return this.#incomingQos2 ?? EMPTY_SET;
+  /**
+   * Inbound QoS 2 messages that got PUBREC, by packet id: each goes to its subscribers at its
+   * PUBREL, as in Mosquitto (exactly once). Undefined for an id whose message went out when it
+   * arrived (restored from a record written before messages were held).
+   */
+  get incomingQos2(): ReadonlyMap<number, Message | undefined> {
+    return this.#incomingQos2 ?? EMPTY_MAP;
   }
 
-  /** Remember an inbound QoS 2 packet id until its PUBREL. */
-  addIncomingQos2(packetId: number): void {
-    (this.#incomingQos2 ??= new Set()).add(packetId);
+  /** Hold an inbound QoS 2 message under its packet id until its PUBREL (replacing one held). */
+  holdIncoming(packetId: number, message: Message | undefined): void {
+    (this.#incomingQos2 ??= new Map()).set(packetId, message);
   }
 
-  /** Release an inbound QoS 2 packet id; returns whether it was held. */
-  deleteIncomingQos2(packetId: number): boolean {
+  /** Forget the inbound QoS 2 message under `packetId`; returns whether one was held. */
+  deleteIncoming(packetId: number): boolean {
     return this.#incomingQos2?.delete(packetId) ?? false;
   }
 
@@ -236,11 +242,26 @@ export class Session {
     return this.#queuedBytes;
   }
 
-  /** Append a delivery to the queue. */
-  enqueue(delivery: Delivery): void {
+  /**
+   * Append a delivery to the queue. A QoS 1/2 one without a packet id gets one now; one that
+   * has its id (restored) keeps it, and ids go on after it. Returns false, queuing nothing,
+   * when no id is free (65535 in flight and queued).
+   */
+  enqueue(delivery: Delivery): boolean {
+    if (delivery.qos > 0) {
+      const id = delivery.packetId;
+      if (id === 0) {
+        const allocated = this.allocatePacketId();
+        if (allocated === undefined) return false;
+        delivery.packetId = allocated;
+      } else {
+        this.#nextPacketId = id === 65535 ? 1 : id + 1;
+      }
+    }
     if (this.#queue === NO_DELIVERIES) this.#queue = [];
     this.#queue.push(delivery);
     this.#queuedBytes += delivery.message.payload.length;
+    return true;
   }
 
   /** The queued deliveries, oldest first. */
@@ -294,13 +315,33 @@ export class Session {
     this.notifyDrained();
   }
 
-  /** A free packet identifier for an outgoing message, or undefined if all 65535 are used. */
+  /**
+   * A free packet identifier for an outgoing message, or undefined if all 65535 are used. Ids
+   * go up in queue order, so the queue holds those from its oldest one's to the last given:
+   * reaching the oldest queued id means every id is taken.
+   */
   allocatePacketId(): number | undefined {
     const inflight = this.inflight;
-    if (inflight.size >= 65535) return undefined;
+    const oldestQueued = this.#oldestQueuedId();
     let id = this.#nextPacketId;
-    while (inflight.has(id)) id = id === 65535 ? 1 : id + 1;
-    this.#nextPacketId = id === 65535 ? 1 : id + 1;
-    return id;
+    for (let tries = 0; tries < 65535; tries++) {
+      if (id === oldestQueued) return undefined;
+      const next = id === 65535 ? 1 : id + 1;
+      if (!inflight.has(id)) {
+        this.#nextPacketId = next;
+        return id;
+      }
+      id = next;
+    }
+    return undefined;
+  }
+
+  /** The packet id of the oldest queued QoS 1/2 delivery; 0 when there is none. */
+  #oldestQueuedId(): number {
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const id = this.#queue[i].packetId;
+      if (id !== 0) return id;
+    }
+    return 0;
   }
 }

@@ -115,7 +115,9 @@ export class SessionRegistry {
    * The session for a new connection of `clientId`. A connection that has it now is closed
    * [MQTT-3.1.4-3]; the session is resumed unless `request.cleanStart` says otherwise
    * [MQTT-3.2.2-3]; a pending delayed will is dropped either way [MQTT-3.1.3-9]
-   * [MQTT-3.1.2-8] (as Mosquitto does).
+   * [MQTT-3.1.2-8] (as Mosquitto does). The will of the closed connection is published only
+   * when its session or the new connection is not persistent, as Mosquitto decides: a session
+   * that lives on is resumed at once, so its client has not gone.
    */
   takeOver(clientId: string, request: SessionRequest): { session: Session; resumed: boolean } {
     let existing = this.#byClientId.get(clientId);
@@ -123,7 +125,9 @@ export class SessionRegistry {
       this.#context.options.logger.info(
         `Client ${clientId} already connected, closing old connection.`,
       );
-      existing.connection.disconnect(ReasonCode.SessionTakenOver, undefined, "takeover");
+      const old = existing.connection;
+      if (existing.expiryInterval > 0 && !request.cleanStart) old.publishWillOnClose = false;
+      old.disconnect(ReasonCode.SessionTakenOver, "takeover");
       existing = this.#byClientId.get(clientId); // gone if it ended with that connection
     }
     if (existing !== undefined && !request.cleanStart) {

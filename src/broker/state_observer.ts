@@ -20,7 +20,7 @@ export interface HoldableConnection {
   /** Its output queue. */
   readonly out: { hold(): void; release(): void };
   /** End it (the broker is shutting down before its output could be released). */
-  disconnect(reasonCode: number, reasonString: string | undefined, kind: "server"): void;
+  disconnect(reasonCode: number, kind: "server"): void;
 }
 
 /** Hears of every change to the state that outlives a restart. */
@@ -44,9 +44,12 @@ export interface StateObserver {
   released(session: Session, delivery: Delivery): void;
   /** A delivery is over (acknowledged, expired or dropped). */
   done(session: Session, delivery: Delivery): void;
-  /** The client sent a QoS 2 message under `packetId`. */
-  incomingAdded(session: Session, packetId: number): void;
-  /** The client released `packetId` (PUBREL). */
+  /**
+   * The client sent a QoS 2 message under `packetId`: it is held until PUBREL (replacing one
+   * held under that id).
+   */
+  incomingAdded(session: Session, packetId: number, message: Message): void;
+  /** The client released `packetId` (PUBREL), or reused it for another message. */
   incomingReleased(session: Session, packetId: number): void;
   /** The retained message of a topic changed from `before` to `after` (either may be none). */
   retainedChanged(before: Message | undefined, after: Message | undefined): void;

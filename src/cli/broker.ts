@@ -7,7 +7,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.ts";
 import { ConfigError } from "../config/errors.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
@@ -26,9 +25,14 @@ import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
 import type { CliIo } from "../tools/cli_io.ts";
 import { Reloader } from "./reloader.ts";
 import { startPersistence } from "./persistence_start.ts";
-
-/** Exit status when the persistence database cannot be used: a restart will not help. */
-export const EXIT_STORE_FAILED = 3;
+import { checkStart } from "./start_checks.ts";
+import {
+  EXIT_CONFIG_INVALID,
+  EXIT_START_FAILED,
+  EXIT_STORE_FAILED,
+  securityFileStatus,
+} from "./exit_status.ts";
+import { parseCheckedArgs } from "./checked_args.ts";
 
 const USAGE = `midge broker ${MIDGE_VERSION}
 
@@ -36,10 +40,12 @@ Usage: midge [broker] [-c config_file] [-p port] [-v] [--test-config]
 
  -c : read the configuration from a file: FILE.toml is TOML, any other name is read as a
       mosquitto.conf. Without -c, Midge listens on 127.0.0.1 and ::1 port 1883 only.
- -p : with no config file, listen on this port instead of 1883 (still local only).
+ -p : listen on this port instead of 1883 in local only mode; with -c, only when the
+      file defines no listener (as Mosquitto).
  -v : verbose mode: log everything, as log_type all.
  -d : not available: Deno cannot put itself in the background (see below).
- --test-config : check the configuration file, print what is wrong, and exit 0 (valid) or 1.
+ --test-config : check the configuration file and the files it names (password, ACL,
+      certificates, places to write), print what is wrong, and exit 0 (valid) or 1.
 
 In the background, run Midge under systemd (conf/midge.service) or with
 'nohup midge -c FILE &'. SIGHUP reloads the configuration, SIGTERM stops gracefully.`;
@@ -58,17 +64,13 @@ export interface BrokerArgs {
 
 /** Parse the broker's options; a usage error is thrown as an Error with the message to print. */
 export function parseBrokerArgs(args: string[]): BrokerArgs {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      port: { type: "string", short: "p" },
-      verbose: { type: "boolean", short: "v" },
-      config: { type: "string", short: "c" },
-      daemon: { type: "boolean", short: "d" },
-      "test-config": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
+  const { values, positionals } = parseCheckedArgs(args, {
+    port: { type: "string", short: "p" },
+    verbose: { type: "boolean", short: "v" },
+    config: { type: "string", short: "c" },
+    daemon: { type: "boolean", short: "d" },
+    "test-config": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) throw new UsageHelp();
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
@@ -83,9 +85,6 @@ export function parseBrokerArgs(args: string[]): BrokerArgs {
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`-p: invalid port '${values.port}', must be 1-65535`);
-    }
-    if (values.config !== undefined) {
-      throw new Error("-p cannot be combined with -c: set the port in the file's listener");
     }
   }
   if (values["test-config"] && values.config === undefined) {
@@ -114,7 +113,7 @@ export async function runBroker(args: string[], io: CliIo): Promise<number> {
     }
     io.err(`Error: ${(error as Error).message}`);
     io.err("Run 'midge broker -h' for usage.");
-    return 1;
+    return EXIT_CONFIG_INVALID;
   }
   let config: Config;
   try {
@@ -129,10 +128,21 @@ export async function runBroker(args: string[], io: CliIo): Promise<number> {
       `${parsed.configFile}: ${n} problem${n === 1 ? "" : "s"}; ` +
         (parsed.testConfig ? "the configuration is not valid." : "not starting."),
     );
-    return 1;
+    return parsed.testConfig ? 1 : EXIT_CONFIG_INVALID;
   }
   if (parsed.testConfig) {
     for (const notice of config.notices) io.err(`${notice.severity}: ${notice.message}`);
+    const { failures, logged } = await checkStart(config);
+    for (const { level, line } of logged) io.err(level === "error" ? line : `${level}: ${line}`);
+    for (const line of failures.flatMap((failure) => failure.split("\n"))) io.err(line);
+    if (failures.length > 0) {
+      const n = failures.length;
+      io.err(
+        `${parsed.configFile}: ${n} problem${n === 1 ? "" : "s"} with the files it names; ` +
+          "the configuration is not valid.",
+      );
+      return 1;
+    }
     io.out(`${parsed.configFile}: the configuration is valid.`);
     return 0;
   }
@@ -150,7 +160,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     log = loggerFromConfig(config.log, { verbose: parsed.verbose, publish });
   } catch (error) {
     io.err(`Error: ${(error as Error).message}`);
-    return 1;
+    return EXIT_START_FAILED;
   }
   log.info(`midge version ${MIDGE_VERSION} starting`);
   if (config.file === undefined) {
@@ -165,7 +175,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   } catch (error) {
     for (const line of (error as Error).message.split("\n")) log.error(`Error: ${line}`);
     await log.close();
-    return 1;
+    return securityFileStatus(error);
   }
   for (const problem of files.problems) log.log(problem.level, problem.line);
   const options = brokerOptionsFromConfig(config, { logger: log, files, localPort: parsed.port });
@@ -193,7 +203,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     } catch (error) {
       log.error(`Error: Unable to write pid file ${pidFile}: ${(error as Error).message}`);
       await log.close();
-      return 1;
+      return EXIT_START_FAILED;
     }
   }
   const broker = new Broker(options);
@@ -220,7 +230,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     await stopAll();
     await removePidFile(pidFile);
     await log.close();
-    return 1;
+    return EXIT_START_FAILED;
   }
   log.info(`midge version ${MIDGE_VERSION} running`);
   const reloader = new Reloader(broker, config, {

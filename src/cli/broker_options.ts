@@ -11,6 +11,7 @@ import type {
   ListenerSecurity,
   PasswordVerifier,
 } from "../broker/options.ts";
+import type { QoS } from "../codec/mod.ts";
 import { defaultBrokerOptions } from "../broker/options.ts";
 import { matchListeners } from "../broker/reconfigure.ts";
 import type { TlsListenSettings } from "../transport/tls_listen.ts";
@@ -57,12 +58,13 @@ function listenerOptions(l: ListenerConfig): ListenerOptions {
     useUsernameAsClientId: l.use_username_as_clientid,
     maxConnectionRate: l.max_connection_rate,
     maxTopicAlias: l.max_topic_alias,
+    maxQos: l.max_qos as QoS,
     mountPoint: l.mount_point,
   });
 }
 
 /** The TLS files and settings of a listener with `certfile` and `keyfile`. */
-function tlsSettings(l: ListenerConfig): TlsListenSettings | undefined {
+export function tlsSettings(l: ListenerConfig): TlsListenSettings | undefined {
   if (l.certfile === undefined || l.keyfile === undefined) return undefined;
   return Object.freeze({
     certfile: l.certfile,

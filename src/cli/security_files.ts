@@ -24,7 +24,8 @@ export interface SecurityFiles {
 export interface LoadedSecurity {
   /**
    * Lines of the password files that were left out (the user cannot log in), to be logged:
-   * Mosquitto starts all the same and logs them as errors.
+   * Mosquitto starts all the same and logs them as errors (an error's line starts with
+   * `Error: ` as Mosquitto's; the logger prefixes a warning's).
    */
   problems: { level: "error" | "warning"; line: string }[];
   /** `[security]`. */
@@ -56,7 +57,11 @@ export async function loadSecurityFiles(config: Config): Promise<LoadedSecurity>
   const problems = [];
   for (const file of passwords.values()) {
     for (const problem of (await file).problems) {
-      problems.push({ level: problem.level, line: formatProblem(problem) });
+      const line = formatProblem(problem);
+      problems.push({
+        level: problem.level,
+        line: problem.level === "error" ? `Error: ${line}` : line,
+      });
     }
   }
   return { global, listeners, problems };

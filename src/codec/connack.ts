@@ -22,7 +22,8 @@ export function decodeConnack(
   expectFlags(flags, 0, "CONNACK");
   const ackFlags = r.u8("connect acknowledge flags");
   if (ackFlags & 0xfe) throw malformed("CONNACK reserved flags are set [MQTT-3.2.2-1]");
-  const sessionPresent = (ackFlags & 0x01) !== 0;
+  // 3.1 has no session present flag (see encodeConnack).
+  const sessionPresent = version !== 3 && (ackFlags & 0x01) !== 0;
   const code = r.u8("connect reason code");
   let reasonCode: number;
   if (version === 5) {
@@ -48,7 +49,8 @@ export function decodeConnack(
 export function encodeConnack(packet: ConnackPacket, version: ProtocolVersion): Uint8Array {
   if (version !== 5) {
     const w = startPacket(0x20, 2);
-    w.u8(packet.sessionPresent ? 1 : 0);
+    // MQTT 3.1 has no session present flag: its first byte is reserved (unlike 3.1.1).
+    w.u8(packet.sessionPresent && version === 4 ? 1 : 0);
     w.u8(toV3ConnackCode(packet.reasonCode));
     return finishPacket(w);
   }

@@ -9,11 +9,19 @@ import { malformed } from "./errors.ts";
 import { ByteWriter, MAX_VARINT, varintSize } from "./writer.ts";
 
 /**
+ * The flags `decodePacket` passes for an MQTT 3.1 packet other than PUBLISH: 3.1 fixes none of
+ * those bits (its PUBREL, SUBSCRIBE and UNSUBSCRIBE only "use QoS 1"), so none is checked, as
+ * Mosquitto does not.
+ */
+export const UNCHECKED_FLAGS = -1;
+
+/**
  * Check that the flag nibble of a packet other than PUBLISH is the one the specification
- * fixes: 0b0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE, 0 for the rest [MQTT-2.1.3-1].
+ * fixes: 0b0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE, 0 for the rest [MQTT-2.1.3-1]; nothing
+ * for `UNCHECKED_FLAGS`.
  */
 export function expectFlags(flags: number, required: number, name: string): void {
-  if (flags !== required) {
+  if (flags !== required && flags !== UNCHECKED_FLAGS) {
     throw malformed(
       `${name} has reserved flags 0x${flags.toString(16)}, must be 0x${required.toString(16)}` +
         " [MQTT-2.1.3-1]",

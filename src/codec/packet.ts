@@ -9,7 +9,8 @@ import { decodeAuth, encodeAuth } from "./auth.ts";
 import { decodeConnack, encodeConnack } from "./connack.ts";
 import { decodeConnect, encodeConnect } from "./connect.ts";
 import { decodeDisconnect, encodeDisconnect } from "./disconnect.ts";
-import { malformed } from "./errors.ts";
+import { malformed, protocolError } from "./errors.ts";
+import { UNCHECKED_FLAGS } from "./fixed_header.ts";
 import { decodePing, PINGREQ_BYTES, PINGRESP_BYTES } from "./ping.ts";
 import { decodePublish, encodePublish } from "./publish.ts";
 import { ByteReader } from "./reader.ts";
@@ -33,8 +34,10 @@ export function decodePacket(frame: Uint8Array, version: ProtocolVersion): Packe
       `remaining length ${remaining} does not match the ${frame.length - r.pos} bytes given`,
     );
   }
-  const flags = first & 0x0f;
-  switch (first >> 4) {
+  const type = first >> 4;
+  // MQTT 3.1 fixes no flag bits outside PUBLISH (type 3): they are not checked there.
+  const flags = version === 3 && type !== 3 ? UNCHECKED_FLAGS : first & 0x0f;
+  switch (type) {
     case 1:
       return decodeConnect(r, flags);
     case 2:
@@ -66,7 +69,8 @@ export function decodePacket(frame: Uint8Array, version: ProtocolVersion): Packe
     case 15:
       return decodeAuth(r, flags, version);
     default:
-      throw malformed("packet type 0 is reserved");
+      // A protocol error (0x82), as Mosquitto answers.
+      throw protocolError("packet type 0 is reserved");
   }
 }
 

@@ -65,7 +65,7 @@ export interface PropertyDefinition {
   readonly allowedIn: number;
   /** Values must be 0 or 1. */
   readonly flag?: boolean;
-  /** Zero is a protocol error. */
+  /** Zero is refused (as malformed, Mosquitto's code for it). */
   readonly nonZero?: boolean;
 }
 
@@ -78,7 +78,7 @@ export const PROPERTY_DEFINITIONS: readonly PropertyDefinition[] = [
     key: "payloadFormatIndicator",
     wireType: "byte",
     allowedIn: contexts("publish", "will"),
-    flag: true,
+    // Not a flag: the specification calls no other value an error, and Mosquitto forwards it.
   },
   {
     id: 0x02,
@@ -249,7 +249,7 @@ function hex(id: number): string {
  * Read a property list (its length, then the properties) for `context`. Returns undefined for
  * an empty list. Unknown or misplaced identifiers are malformed (MQTT 5.0 §2.2.2.2); a
  * repeated property other than User Property (and Subscription Identifier in PUBLISH), or a
- * value the specification forbids, is a protocol error.
+ * flag other than 0 or 1, is a protocol error; a forbidden 0 is malformed, as Mosquitto answers.
  */
 export function readProperties(r: ByteReader, context: PropertyContext): Properties | undefined {
   const length = r.varint("property length");
@@ -271,7 +271,7 @@ export function readProperties(r: ByteReader, context: PropertyContext): Propert
     if (def.flag && (value as number) > 1) {
       throw protocolError(`property ${def.key} must be 0 or 1, not ${value}`);
     }
-    if (def.nonZero && value === 0) throw protocolError(`property ${def.key} must not be 0`);
+    if (def.nonZero && value === 0) throw malformed(`property ${def.key} must not be 0`);
     if (def.wireType === "pair") {
       (props.userProperties ??= []).push(value as UserProperty);
     } else if (def.id === 0x0b) {

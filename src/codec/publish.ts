@@ -22,12 +22,13 @@ export function decodePublish(
   const qos = (flags >> 1) & 0x03;
   if (qos === 3) throw malformed("PUBLISH QoS is 3 [MQTT-3.3.1-4]");
   const dup = (flags & 0x08) !== 0;
-  if (dup && qos === 0) throw malformed("PUBLISH at QoS 0 has DUP set [MQTT-3.3.1-2]");
+  // DUP on QoS 0 breaks a rule for the sender [MQTT-3.3.1-2]; kept, as Mosquitto accepts it.
   const topic = r.utf8("topic name");
   for (let i = 0; i < topic.length; i++) {
     const c = topic.charCodeAt(i);
     if (c === 0x23 || c === 0x2b) {
-      throw malformed(`topic name '${topic}' contains a wildcard [MQTT-3.3.2-2]`);
+      // A protocol error (0x82), as Mosquitto answers.
+      throw protocolError(`topic name '${topic}' contains a wildcard [MQTT-3.3.2-2]`);
     }
   }
   let packetId: number | undefined;

@@ -201,7 +201,8 @@ export const ConnackReturnCode = {
 /**
  * The 3.x CONNACK return code for a 5.0 CONNACK reason code. Refusals with no 3.x equivalent
  * become "not authorized" when they are about who the client is (banned, bad authentication
- * method) and "server unavailable" otherwise, as Mosquitto 2.0 does.
+ * method) or a will payload too large (0x95), and "server unavailable" otherwise, as
+ * Mosquitto 2.0 does.
  */
 export function toV3ConnackCode(reasonCode: number): number {
   switch (reasonCode) {
@@ -216,6 +217,7 @@ export function toV3ConnackCode(reasonCode: number): number {
     case 0x87:
     case 0x8a:
     case 0x8c:
+    case 0x95:
       return ConnackReturnCode.NotAuthorized;
     default:
       return ConnackReturnCode.ServerUnavailable;

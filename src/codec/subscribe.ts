@@ -4,27 +4,34 @@
  * @module
  */
 
-import { malformed, MqttError, protocolError } from "./errors.ts";
+import { malformed, protocolError } from "./errors.ts";
 import { expectFlags, finishPacket, startPacket } from "./fixed_header.ts";
 import { propertiesSize, readProperties, writeProperties } from "./properties.ts";
 import type { ByteReader } from "./reader.ts";
-import { ReasonCode } from "./reason_codes.ts";
 import { isSharedFilter, topicDepthProblem, topicFilterProblem } from "./topic.ts";
 import type { ProtocolVersion, QoS, SubscribePacket, Subscription } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
 import { varintSize } from "./writer.ts";
 
 /**
- * Read a topic filter and check it: a bad filter is malformed [MQTT-4.7.1-1]; a well-formed
- * one that is too deep is "Topic Filter invalid" (0x8F).
+ * Read a topic filter and check it: a bad filter [MQTT-4.7.1-1], or one too deep, is malformed
+ * (0x81), as Mosquitto answers both.
  */
 export function readTopicFilter(r: ByteReader): string {
   const filter = r.utf8("topic filter");
-  const problem = topicFilterProblem(filter);
+  const problem = topicFilterProblem(filter) ?? topicDepthProblem(filter, "topic filter");
   if (problem !== undefined) throw malformed(problem);
-  const tooDeep = topicDepthProblem(filter, "topic filter");
-  if (tooDeep !== undefined) throw new MqttError(ReasonCode.TopicFilterInvalid, tooDeep);
   return filter;
+}
+
+/**
+ * Read the packet identifier of a SUBSCRIBE or UNSUBSCRIBE: 0 is refused [MQTT-2.2.1-3] as
+ * malformed (0x81), Mosquitto's code for every fault of these two packets.
+ */
+export function readFilterPacketId(r: ByteReader, packetName: string): number {
+  const id = r.u16("packet identifier");
+  if (id === 0) throw malformed(`${packetName} packet identifier is 0 [MQTT-2.2.1-3]`);
+  return id;
 }
 
 function readOptions(r: ByteReader, topicFilter: string, version: ProtocolVersion): Subscription {
@@ -48,7 +55,7 @@ function readOptions(r: ByteReader, topicFilter: string, version: ProtocolVersio
   }
   const retainHandling = (options >> 4) & 0x03;
   if (retainHandling === 3) {
-    throw protocolError(`subscription '${topicFilter}' has retain handling 3`);
+    throw malformed(`subscription '${topicFilter}' has retain handling 3`);
   }
   const noLocal = (options & 0x04) !== 0;
   if (noLocal && isSharedFilter(topicFilter)) {
@@ -70,14 +77,14 @@ export function decodeSubscribe(
   version: ProtocolVersion,
 ): SubscribePacket {
   expectFlags(flags, 0x02, "SUBSCRIBE"); // [MQTT-3.8.1-1]
-  const packetId = r.packetId("SUBSCRIBE");
+  const packetId = readFilterPacketId(r, "SUBSCRIBE");
   const properties = version === 5 ? readProperties(r, "subscribe") : undefined;
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
     subscriptions.push(readOptions(r, readTopicFilter(r), version));
   }
   if (subscriptions.length === 0) {
-    throw protocolError("SUBSCRIBE has no topic filter [MQTT-3.8.3-2]");
+    throw malformed("SUBSCRIBE has no topic filter [MQTT-3.8.3-2]");
   }
   const packet: SubscribePacket = { type: "subscribe", packetId, subscriptions };
   if (properties !== undefined) packet.properties = properties;

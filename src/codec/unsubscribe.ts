@@ -4,11 +4,11 @@
  * @module
  */
 
-import { protocolError } from "./errors.ts";
+import { malformed } from "./errors.ts";
 import { expectFlags, finishPacket, startPacket } from "./fixed_header.ts";
 import { propertiesSize, readProperties, writeProperties } from "./properties.ts";
 import type { ByteReader } from "./reader.ts";
-import { readTopicFilter } from "./subscribe.ts";
+import { readFilterPacketId, readTopicFilter } from "./subscribe.ts";
 import type { ProtocolVersion, UnsubscribePacket } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
 import { varintSize } from "./writer.ts";
@@ -20,12 +20,12 @@ export function decodeUnsubscribe(
   version: ProtocolVersion,
 ): UnsubscribePacket {
   expectFlags(flags, 0x02, "UNSUBSCRIBE"); // [MQTT-3.10.1-1]
-  const packetId = r.packetId("UNSUBSCRIBE");
+  const packetId = readFilterPacketId(r, "UNSUBSCRIBE");
   const properties = version === 5 ? readProperties(r, "unsubscribe") : undefined;
   const topicFilters: string[] = [];
   while (r.remaining > 0) topicFilters.push(readTopicFilter(r));
   if (topicFilters.length === 0) {
-    throw protocolError("UNSUBSCRIBE has no topic filter [MQTT-3.10.3-2]");
+    throw malformed("UNSUBSCRIBE has no topic filter [MQTT-3.10.3-2]");
   }
   const packet: UnsubscribePacket = { type: "unsubscribe", packetId, topicFilters };
   if (properties !== undefined) packet.properties = properties;

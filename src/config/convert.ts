@@ -8,18 +8,18 @@
  * @module
  */
 
-import { closestName } from "./errors.ts";
+import { closestName, type ConfigProblem, sortProblems } from "./errors.ts";
 import { isDefaultListener, isImpliedPort } from "./mosquitto_conf.ts";
 import { findOption, SECTION_NAMES, SECTION_TABLES, sectionOf } from "./options.ts";
 import type { Origin, RawConfig, RawEntry, RawScalar, RawSection } from "./raw.ts";
 import { type OptionSpec, type SectionName, ValueProblem } from "./schema.ts";
 
-/** The TOML text and how many lines could not be converted. */
+/** The TOML text and the lines that could not be converted. */
 export interface Conversion {
   /** The TOML file, ending with a newline. */
   toml: string;
-  /** mosquitto.conf lines kept as `# UNKNOWN:` comments. */
-  unconverted: number;
+  /** One problem per mosquitto.conf line kept as a `# UNKNOWN:` comment, in file order. */
+  unconverted: ConfigProblem[];
 }
 
 /** `raw` (read from mosquitto.conf) as TOML, with comments. */
@@ -27,7 +27,7 @@ export function mosquittoToToml(raw: RawConfig): string {
   return convertMosquitto(raw).toml;
 }
 
-/** `raw` as TOML, with the count of lines kept as `# UNKNOWN:` comments. */
+/** `raw` as TOML, with the lines kept as `# UNKNOWN:` comments. */
 export function convertMosquitto(raw: RawConfig): Conversion {
   const out = new Output();
   out.comment(`Midge configuration converted from ${raw.file} by \`midge convert\`.`);
@@ -61,13 +61,13 @@ export function convertMosquitto(raw: RawConfig): Conversion {
     out.line("[[bridge]]");
     keys(out, "bridge", section);
   }
-  return { toml: out.lines.join("\n") + "\n", unconverted: out.unconverted };
+  return { toml: out.lines.join("\n") + "\n", unconverted: sortProblems(out.unconverted) };
 }
 
 /** The lines being written. */
 class Output {
   readonly lines: string[] = [];
-  unconverted = 0;
+  readonly unconverted: ConfigProblem[] = [];
 
   line(text: string): void {
     this.lines.push(text);
@@ -89,7 +89,7 @@ class Output {
     for (const entry of entries) {
       const line = `${key} ${String(entry.value)}`.trimEnd();
       this.comment(`UNKNOWN: ${line} (${at(entry.origin)})`);
-      this.unconverted++;
+      this.unconverted.push({ origin: entry.origin, key, message: `not converted: ${why}` });
     }
   }
 }
@@ -120,7 +120,7 @@ function keys(out: Output, section: SectionName, raw: RawSection): void {
 function single(out: Output, spec: OptionSpec, key: string, entries: RawEntry[]): void {
   const last = entries[entries.length - 1];
   const value = typed(spec, last);
-  if ("problem" in value) return out.unknown(key, entries, `${key}: ${value.problem}`);
+  if ("problem" in value) return out.unknown(key, entries, value.problem);
   out.blank();
   describe(out, spec);
   if (isImpliedPort(last)) {
@@ -139,7 +139,7 @@ function repeated(out: Output, spec: OptionSpec, key: string, entries: RawEntry[
   const good: { entry: RawEntry; value: RawScalar }[] = [];
   for (const entry of entries) {
     const value = typed(spec, entry);
-    if ("problem" in value) out.unknown(key, [entry], `${key}: ${value.problem}`);
+    if ("problem" in value) out.unknown(key, [entry], value.problem);
     else good.push({ entry, value: value.value });
   }
   if (good.length === 0) return;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Origin } from "./raw.ts";
+import type { Origin, RawConfig } from "./raw.ts";
 
 /** One problem: `FILE:LINE: KEY: MESSAGE` (line 0: the file as a whole). */
 export interface ConfigProblem {
@@ -32,16 +32,33 @@ export function formatProblem(problem: ConfigProblem): string {
     : `${at}: ${problem.key}: ${problem.message}`;
 }
 
+/** `problems` sorted by file, then line (a stable sort: same-line problems keep their order). */
+export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) =>
+    a.origin.file === b.origin.file
+      ? a.origin.line - b.origin.line
+      : a.origin.file < b.origin.file
+      ? -1
+      : 1
+  );
+}
+
 /** A file that cannot be used; `message` holds one line per problem. */
 export class ConfigError extends Error {
   /** The problems, in file order. */
   readonly problems: readonly ConfigProblem[];
+  /**
+   * When reading found the problems: the rest of the file, read without the lines at fault, so
+   * that its values can be checked too and every problem reported at once.
+   */
+  readonly readSoFar: RawConfig | undefined;
 
-  /** An error listing `problems`. */
-  constructor(problems: readonly ConfigProblem[]) {
+  /** An error listing `problems`; `readSoFar` as the reader could still make it out. */
+  constructor(problems: readonly ConfigProblem[], readSoFar?: RawConfig) {
     super(problems.map(formatProblem).join("\n"));
     this.name = "ConfigError";
     this.problems = problems;
+    this.readSoFar = readSoFar;
   }
 }
 

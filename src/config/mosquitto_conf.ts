@@ -45,12 +45,16 @@ export type IncludeLookup = (dir: string) => IncludedFiles;
 /** Mosquitto's default port, used by a default listener without a `port` line. */
 export const DEFAULT_PORT = "1883";
 
+/** Names Mosquitto 2.0 also reads for an option, with the option's own name. */
+const SAME_AS = new Map([["maximum_qos", "max_qos"]]);
+
 /** Default-listener options that never open the default listener in Mosquitto 2.0. */
 const DOES_NOT_OPEN = new Set([
   "acl_file",
   "allow_anonymous",
   "auto_id_prefix",
   "http_dir",
+  "max_qos",
   "max_topic_alias",
   "require_certificate",
   "tls_version",
@@ -96,7 +100,7 @@ function optionLines(conf: ConfText, problems: ConfigProblem[]): Line[] {
       return;
     }
     const match = /^(\S+)(?:\s+(.*))?$/s.exec(trimmed)!;
-    lines.push({ name: match[1], value: match[2] ?? "", origin });
+    lines.push({ name: SAME_AS.get(match[1]) ?? match[1], value: match[2] ?? "", origin });
   });
   return lines;
 }
@@ -292,7 +296,8 @@ function perListenerSettings(files: Line[][]): boolean {
 /**
  * Parse mosquitto.conf text: `main`, with `include_dir` lines resolved by `includes`.
  * Throws `ConfigError` listing every structural problem (misplaced lines, include_dir errors,
- * listener lines without a usable port); options are not validated here.
+ * listener lines without a usable port), with the rest of the file as `readSoFar`; options are
+ * not validated here.
  */
 export function parseMosquittoConf(
   main: ConfText,
@@ -310,7 +315,7 @@ export function parseMosquittoConf(
   reader.problems.push(...problems);
   reader.file(mainLines, { listener: undefined, bridge: undefined }, true);
   reader.finish();
-  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems, reader.raw);
   return reader.raw;
 }
 

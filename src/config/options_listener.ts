@@ -78,9 +78,10 @@ export const LISTENER_OPTIONS = {
   }),
   max_qos: int("max_qos", 0, 2, {
     default: 2,
-    doc: "Highest QoS clients of this listener may use.",
-    support: "pending",
-    note: "Not built yet.",
+    doc: "Highest QoS clients of this listener may use: told in CONNACK (5.0), subscriptions " +
+      "granted at most this, a PUBLISH or will above it refused (5.0: 0x9B).",
+    note: "Mosquitto's maximum_qos is read as max_qos. As in Mosquitto, a 3.x client " +
+      "publishing above it is disconnected.",
     reload: false,
   }),
   max_topic_alias: int("max_topic_alias", 0, 65535, {

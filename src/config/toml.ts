@@ -28,7 +28,10 @@ export async function readTomlConfig(path: string): Promise<RawConfig> {
   return parseTomlConfig(await readConfigText(path), path);
 }
 
-/** Parse TOML `text` read from `file`; throws `ConfigError` (syntax errors with line, column). */
+/**
+ * Parse TOML `text` read from `file`; throws `ConfigError` (syntax errors with line, column;
+ * keys of the wrong shape with the rest of the file as `readSoFar`).
+ */
 export function parseTomlConfig(text: string, file: string): RawConfig {
   let doc: Record<string, unknown>;
   try {
@@ -51,52 +54,55 @@ export function parseTomlConfig(text: string, file: string): RawConfig {
     if ((TABLES as readonly string[]).includes(key)) {
       const name = key as typeof TABLES[number];
       if (!isTable(value)) {
-        problems.push({ origin: at(lines.key("", key)), key, message: `write [${key}], a table` });
+        problems.push({ origin: at(lines.of([key])), key, message: `write [${key}], a table` });
         continue;
       }
-      raw[name] = emptySection(at(lines.table(key, 0)));
-      fill(raw[name], value, { header: key, index: 0, prefix: `${key}.` });
+      raw[name] = emptySection(at(lines.of([key])));
+      fill(raw[name], value, { path: [key], prefix: `${key}.` });
     } else if ((ARRAYS as readonly string[]).includes(key)) {
       const name = key as typeof ARRAYS[number];
       if (!Array.isArray(value) || !value.every(isTable)) {
-        const line = isTable(value) ? lines.table(key, 0) : lines.key("", key);
-        problems.push({ origin: at(line), key, message: `write [[${key}]], a list of tables` });
+        problems.push({
+          origin: at(lines.of([key])),
+          key,
+          message: `write [[${key}]], a list of tables`,
+        });
         continue;
       }
       const sections = value.map((table, i) => {
-        const section = emptySection(at(lines.table(key, i)));
-        fill(section, table, { header: key, index: i, prefix: `${key}[${i + 1}].` });
+        const path = [key, `#${i + 1}`];
+        const section = emptySection(at(lines.of(path)));
+        fill(section, table, { path, prefix: `${key}[${i + 1}].` });
         return section;
       });
       raw[name === "listener" ? "listeners" : "bridges"] = sections;
     } else if (isTable(value)) {
       const guess = closestName(key, [...TABLES, ...ARRAYS]);
       problems.push({
-        origin: at(lines.table(key, 0)),
+        origin: at(lines.of([key])),
         key,
         message: `unknown table${guess === undefined ? "" : `; did you mean ${guess}?`}`,
       });
     } else if (key === "include_dir") {
       problems.push({
-        origin: at(lines.key("", key)),
+        origin: at(lines.of([key])),
         key,
         message: "only mosquitto.conf files include directories; list everything in this file",
       });
     } else {
-      add(raw.general, key, value, at(lines.key("", key)), key);
+      add(raw.general, key, value, at(lines.of([key])), key);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, raw);
   return raw;
 
   function fill(
     section: RawSection,
     table: Record<string, unknown>,
-    where: { header: string; index: number; prefix: string },
+    where: { path: string[]; prefix: string },
   ): void {
     for (const [key, value] of Object.entries(table)) {
-      const line = lines.key(where.header, key, where.index) || section.origin.line;
-      add(section, key, value, at(line), where.prefix + key);
+      add(section, key, value, at(lines.of([...where.path, key])), where.prefix + key);
     }
   }
 
@@ -136,18 +142,24 @@ function toRaw(value: unknown): RawScalar | RawScalar[] | undefined {
 }
 
 /**
- * Lines of keys and table headers, found by scanning the text line by line: enough for the
- * files people write (one key per line). Keys inside multi-line strings or arrays are skipped.
+ * The line of every key and table header, by its path (`["listener", "#1", "tls"]`: the Nth
+ * `[[listener]]` table is a `#N` step), found by scanning the text line by line: enough for the files
+ * people write (one key per line). A dotted key or header also gives its line to the tables it
+ * opens; a key inside an inline table or array has no line of its own and is found at the line
+ * of the nearest key above it. Keys inside multi-line strings or arrays are skipped.
  */
 class KeyLines {
-  #keys = new Map<string, number>();
-  #tables = new Map<string, number>();
+  #lines = new Map<string, number>();
 
   constructor(text: string) {
-    let header = "";
-    const counts = new Map<string, number>();
-    let index = 0;
+    let header: string[] = [];
+    const counts = new Map<string, number>(); // occurrences of each [[array]] header
     let depth = 0; // open brackets of a multi-line array
+    let array = { path: [] as string[], tables: 0 }; // the array being read, its tables so far
+    const table = (line: number) => {
+      array.tables++;
+      this.#record([...array.path, `#${array.tables}`], line);
+    };
     let inString: string | undefined; // the delimiter of an open multi-line string
     text.split("\n").forEach((line, i) => {
       const number = i + 1;
@@ -156,51 +168,105 @@ class KeyLines {
         return;
       }
       if (depth > 0) {
-        depth += bracketBalance(line);
+        depth += bracketBalance(line, depth, () => table(number));
         return;
       }
-      const tableMatch = /^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?/.exec(line);
+      const tableMatch = /^\s*(\[\[?)([^\]]+)\]/.exec(line);
       if (tableMatch !== null) {
-        header = tableMatch[2];
-        index = tableMatch[1] === "[[" ? counts.get(header) ?? 0 : 0;
-        if (tableMatch[1] === "[[") counts.set(header, index + 1);
-        this.#tables.set(`${header}#${index}`, number);
+        const parts = dottedKey(tableMatch[2]);
+        if (parts === undefined) return;
+        header = this.#resolve(parts, counts);
+        if (tableMatch[1] === "[[") {
+          const id = pathId(header);
+          const index = (counts.get(id) ?? 0) + 1;
+          counts.set(id, index);
+          header = [...header, `#${index}`];
+        }
+        this.#record(header, number);
         return;
       }
-      const keyMatch = /^\s*("([^"]+)"|'([^']+)'|[A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(line);
+      const keyMatch = /^\s*([^=#]+?)\s*=\s*(.*)$/.exec(line);
       if (keyMatch === null) return;
-      const key = keyMatch[2] ?? keyMatch[3] ?? keyMatch[1];
-      // A dotted key (`a.b = 1`) is found under its first part, as the parser nests it.
-      const first = keyMatch[1].startsWith('"') || keyMatch[1].startsWith("'")
-        ? key
-        : key.split(".")[0];
-      const id = `${header}#${index}#${first}`;
-      if (!this.#keys.has(id)) this.#keys.set(id, number);
-      const rest = keyMatch[4];
+      const parts = dottedKey(keyMatch[1]);
+      if (parts === undefined) return;
+      const path = [...header, ...parts];
+      this.#record(path, number);
+      const rest = keyMatch[2];
       for (const delimiter of ['"""', "'''"]) {
         const at = rest.indexOf(delimiter);
         if (at >= 0 && rest.indexOf(delimiter, at + 3) < 0) inString = delimiter;
       }
       if (inString === undefined && rest.trimStart().startsWith("[")) {
-        depth = Math.max(0, bracketBalance(rest));
+        array = { path, tables: 0 };
+        depth = Math.max(0, bracketBalance(rest, 0, () => table(number)));
       }
     });
   }
 
-  /** Line of `key` in table `header` ("" = top level), occurrence `index`; 0 if not found. */
-  key(header: string, key: string, index = 0): number {
-    return this.#keys.get(`${header}#${index}#${key}`) ?? 0;
+  /** A header's path: each step that names an array of tables goes to its latest table. */
+  #resolve(parts: string[], counts: Map<string, number>): string[] {
+    const path: string[] = [];
+    for (const part of parts.slice(0, -1)) {
+      path.push(part);
+      const count = counts.get(pathId(path));
+      if (count !== undefined) path.push(`#${count}`);
+    }
+    return [...path, parts[parts.length - 1]];
   }
 
-  /** Line of the header of table `header`, occurrence `index`; 1 if not found. */
-  table(header: string, index: number): number {
-    return this.#tables.get(`${header}#${index}`) ?? 1;
+  /** Give `line` to `path` and to the tables above it that have no line yet. */
+  #record(path: string[], line: number): void {
+    for (let n = 1; n <= path.length; n++) {
+      const id = pathId(path.slice(0, n));
+      if (!this.#lines.has(id)) this.#lines.set(id, line);
+    }
+  }
+
+  /**
+   * The line of the key at `path` (`["listener", "#2", "port"]`), or of the nearest table or
+   * key above it that has one; 1 when none has.
+   */
+  of(path: string[]): number {
+    for (let n = path.length; n > 0; n--) {
+      const line = this.#lines.get(pathId(path.slice(0, n)));
+      if (line !== undefined) return line;
+    }
+    return 1;
   }
 }
 
-/** Opening minus closing brackets outside strings and comments. */
-function bracketBalance(text: string): number {
+/** A map key for a path (its steps may hold dots). */
+function pathId(path: string[]): string {
+  return JSON.stringify(path);
+}
+
+/** The parts of a TOML key as written (`a."b.c".d`), or undefined if it is not one. */
+function dottedKey(text: string): string[] | undefined {
+  const parts: string[] = [];
+  const part = /\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*(\.|$)/y;
+  let match: RegExpExecArray | null;
+  while (part.lastIndex < text.length && (match = part.exec(text)) !== null) {
+    if (match[2] !== undefined) {
+      try {
+        parts.push(JSON.parse(`"${match[2]}"`));
+      } catch {
+        return undefined;
+      }
+    } else {
+      parts.push(match[1] ?? match[3]);
+    }
+    if (match[4] === "") return parts;
+  }
+  return undefined;
+}
+
+/**
+ * Opening minus closing brackets outside strings and comments, in a line read `depth` brackets
+ * deep; `onTable` is called for each inline table that opens directly in the outer array.
+ */
+function bracketBalance(text: string, depth: number, onTable: () => void): number {
   let balance = 0;
+  let braces = 0;
   let quote: string | undefined;
   for (const ch of text) {
     if (quote !== undefined) {
@@ -209,6 +275,10 @@ function bracketBalance(text: string): number {
     else if (ch === "#") break;
     else if (ch === "[") balance++;
     else if (ch === "]") balance--;
+    else if (ch === "{") {
+      if (depth + balance === 1 && braces === 0) onTable();
+      braces++;
+    } else if (ch === "}") braces--;
   }
   return balance;
 }

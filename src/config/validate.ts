@@ -7,7 +7,7 @@
  * @module
  */
 
-import { closestName, ConfigError, type ConfigProblem } from "./errors.ts";
+import { closestName, ConfigError, type ConfigProblem, sortProblems } from "./errors.ts";
 import {
   type BridgeConfig,
   type Config,
@@ -80,16 +80,7 @@ export function validateConfig(raw: RawConfig, facts: ProcessFacts): Config {
   });
   checkLog(c, raw.log, log);
   checkUser(c, raw.general, general.user as string | undefined, facts);
-  if (c.problems.length > 0) {
-    c.problems.sort((a, b) =>
-      a.origin.file === b.origin.file
-        ? a.origin.line - b.origin.line
-        : a.origin.file < b.origin.file
-        ? -1
-        : 1
-    );
-    throw new ConfigError(c.problems);
-  }
+  if (c.problems.length > 0) throw new ConfigError(sortProblems(c.problems));
   return deepFreeze({
     file: raw.file === "" ? undefined : raw.file,
     general,
@@ -325,6 +316,7 @@ function listener(
 const MQTT_ONLY_LISTENER_KEYS = [
   "max_connections",
   "max_connection_rate",
+  "max_qos",
   "max_topic_alias",
   "mount_point",
   "use_username_as_clientid",

@@ -42,6 +42,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { PasswordVerifier } from "../broker/options.ts";
 import { LISTENER_OPTIONS } from "../config/options_listener.ts";
 import { ConnectionGate } from "../transport/connection_gate.ts";
+import { unmapIpv4 } from "../transport/ip_address.ts";
 import { listenTcp } from "../transport/tcp.ts";
 import { CHALLENGE, checkBasicAuth } from "./auth.ts";
 import { type Answer, HttpConnection } from "./connection.ts";
@@ -170,7 +171,7 @@ export function startHttpServer(broker: Broker, options: HttpServerOptions): Htt
       }
       const remote = socket.remoteAddr as Deno.NetAddr;
       const connection = new HttpConnection(socket, {
-        from: `${remote.hostname}:${remote.port}`,
+        from: `${unmapIpv4(remote.hostname)}:${remote.port}`,
         timeoutMs,
       });
       connections.add(connection);

@@ -160,10 +160,10 @@ export class Logger {
     return this.#timestamp ? `${this.#stampAt(this.#now())}: ${message}` : message;
   }
 
-  /** Write `message` as a line of `type`. */
+  /** Write `message` as a line of `type`; a warning's reads `Warning: message`, as Mosquitto's. */
   log(type: LogType, message: string): void {
     if (!this.#types.has(type)) return;
-    const line = this.#line(message);
+    const line = this.#line(type === "warning" ? `Warning: ${message}` : message);
     for (const destination of this.#destinations) destination.write(line, type);
   }
 

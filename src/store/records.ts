@@ -8,7 +8,8 @@
  * | `u/SID/KEY`       | one of its subscriptions                                      |
  * | `d/SID/SEQ`       | a message queued or in flight to it, in order of SEQ; the     |
  * |                   | message itself inside when it goes to no other session        |
- * | `i/SID/PACKETID`  | an inbound QoS 2 packet id awaiting PUBREL (empty value)      |
+ * | `i/SID/PACKETID`  | an inbound QoS 2 message awaiting PUBREL, held under its id   |
+ * |                   | (no message: its message went out when it came; older Midge)  |
  * | `m/MID`           | a message, stored once however many records refer to it      |
  * | `r/MID`           | message MID is the retained message of its topic (empty)      |
  *
@@ -77,7 +78,7 @@ export interface DeliveryRecord {
   subscriptionIds: number[] | undefined;
   /** "queued"; or in flight: "publish" (awaits PUBACK/PUBREC), "pubrel" (awaits PUBCOMP). */
   state: DeliveryState;
-  /** Packet identifier while in flight; 0 when queued. */
+  /** Packet identifier; 0 for QoS 0 (and for a queued delivery stored by an older Midge). */
   packetId: number;
 }
 
@@ -158,7 +159,7 @@ export function retainedKey(mid: number): string {
   return `r/${mid}`;
 }
 
-/** The value of records that are only a key (`i/`, `r/`). */
+/** The value of records that are only a key (`r/`; `i/` as an older Midge wrote it). */
 export const MARKER: Uint8Array = new Uint8Array([FORMAT]);
 
 function writeProps(w: RecordWriter, props: Properties | undefined, context: PropertyContext) {
@@ -306,7 +307,7 @@ export function decodeDelivery(bytes: Uint8Array): DeliveryRecord {
   const state = STATES[(flags >> 3) & 3];
   if (state === undefined || flags & 0x80) throw new RecordError(`delivery flags ${flags}`);
   const packetId = r.uint("packet id");
-  if (packetId > 65535 || (state !== "queued") !== (packetId > 0)) {
+  if (packetId > 65535 || (state !== "queued" && packetId === 0)) {
     throw new RecordError(`packet id ${packetId} in state ${state}`);
   }
   let subscriptionIds: number[] | undefined;
@@ -388,7 +389,18 @@ export function decodeMessage(bytes: Uint8Array): MessageRecord {
   return message;
 }
 
-/** Check a marker record (`i/`, `r/`); throws `RecordError`. */
+/**
+ * The message of an inbound QoS 2 record, which is a message record (`encodeMessage`; the
+ * payload is copied); undefined for a bare marker, as Midge wrote before it held messages
+ * until PUBREL (only the id: its message went out when it came). Throws `RecordError`.
+ */
+export function decodeIncoming(bytes: Uint8Array): MessageRecord | undefined {
+  if (bytes.length > 1) return decodeMessage(bytes);
+  checkMarker(bytes);
+  return undefined;
+}
+
+/** Check a marker record (`i/` of an older Midge, `r/`); throws `RecordError`. */
 export function checkMarker(bytes: Uint8Array): void {
   const r = new RecordReader(bytes.length === 0 ? EMPTY : bytes);
   start(r);

@@ -21,6 +21,11 @@ export interface Conn {
   write(data: Uint8Array): Promise<number>;
   /** Close; a pending read then resolves to null (or rejects) and writes throw. */
   close(): void;
+  /**
+   * Close the write side only (a TCP FIN) while reads go on; absent where the transport cannot
+   * (then the broker closes without lingering).
+   */
+  closeWrite?(): Promise<void>;
   /** The address of the other end. */
   readonly remoteAddr: Deno.Addr;
 }

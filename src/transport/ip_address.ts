@@ -64,6 +64,18 @@ function groupsOf(side: string): number[] | null {
   return groups;
 }
 
+const MAPPED_IPV4 = "::ffff:";
+
+/**
+ * `address` as Mosquitto logs a client: an IPv4-mapped IPv6 address (an IPv4 client of a
+ * dual-stack socket, `::ffff:127.0.0.1`) as its IPv4 address (`127.0.0.1`); any other as it is.
+ */
+export function unmapIpv4(address: string): string {
+  if (!address.startsWith(MAPPED_IPV4)) return address;
+  const ipv4 = address.slice(MAPPED_IPV4.length);
+  return parseIpv4(ipv4) === null ? address : ipv4;
+}
+
 /** Dotted-quad text of 4 bytes. */
 export function formatIpv4(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 4)).join(".");

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
@@ -119,6 +120,35 @@ async function readFor(key: string, path: string): Promise<string> {
   }
 }
 
+/**
+ * Throws naming the option at fault unless `cert` holds a certificate and `key` its private key
+ * (Deno's TLS takes any text here and would fail every handshake instead).
+ */
+function checkKeyPair(settings: TlsListenSettings, cert: string, key: string): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw new Error(`certfile: "${settings.certfile}" holds no PEM certificate`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new Error(`keyfile: "${settings.keyfile}" holds no PEM private key`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new Error(
+      `keyfile: "${settings.keyfile}" is not the key of certfile "${settings.certfile}"`,
+    );
+  }
+}
+
+/** Read and check `settings`' files, as a TLS listener would; throws naming the option at fault. */
+export async function checkTlsFiles(settings: TlsListenSettings): Promise<void> {
+  await makeContext(settings);
+}
+
 /** Read and check `settings`' files; throws naming the option at fault. */
 async function makeContext(settings: TlsListenSettings): Promise<Context> {
   if (settings.ciphers !== undefined || settings.ciphers13 !== undefined) {
@@ -136,6 +166,7 @@ async function makeContext(settings: TlsListenSettings): Promise<Context> {
   }
   const cert = await readFor("certfile", settings.certfile);
   const key = await readFor("keyfile", settings.keyfile);
+  checkKeyPair(settings, cert, key);
   const trust = asksCertificate ? await loadTrust(settings) : undefined;
   let secure: tls.SecureContext;
   try {

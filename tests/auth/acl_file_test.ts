@@ -47,7 +47,7 @@ const CASES: [
   ["write-only topic cannot be read", roger, "logs/roger", "read", false],
   ["write-only topic cannot be subscribed", roger, "logs/roger", "subscribe", false],
   ["$SYS read granted by a $ rule", roger, "$SYS/broker/uptime", "read", true],
-  ["$SYS is never writable", roger, "$SYS/broker/uptime", "write", false],
+  ["a $SYS read rule does not grant writing", roger, "$SYS/broker/uptime", "write", false],
   ["sue's wildcard grant", sue, "sue/a/b", "write", true],
   ["sue's deny under her grant", sue, "sue/private/x", "read", false],
   ["subscribing to a filter wider than the grant", sue, "sue/#", "subscribe", true],

@@ -32,11 +32,11 @@ Deno.test("main.ts passwd with no arguments prints the usage on stdout and exits
 
 Deno.test("runCli: options without a command mean the broker, as mosquitto -c does", async () => {
   const c = capture();
-  assert.equal(await runCli(["-c", "/nonexistent/x.conf"], c.io), 1);
+  assert.equal(await runCli(["-c", "/nonexistent/x.conf"], c.io), 3); // Mosquitto's status
   assert.match(c.err[0], /^\/nonexistent\/x\.conf: cannot read: /);
   assert.equal(c.err[1], "/nonexistent/x.conf: 1 problem; not starting.");
   const b = capture();
-  assert.equal(await runCli(["broker", "-p", "70000"], b.io), 1);
+  assert.equal(await runCli(["broker", "-p", "70000"], b.io), 3);
   assert.match(b.err[0], /-p: invalid port '70000', must be 1-65535/);
 });
 

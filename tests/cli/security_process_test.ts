@@ -83,13 +83,13 @@ Deno.test("password_file and acl_file in a running broker, reloaded by SIGHUP", 
   }
 });
 
-Deno.test("a password_file that cannot be read stops the broker with the reason", async () => {
+Deno.test("a password_file that cannot be read stops the broker with the reason, exit 13 as Mosquitto", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const conf = `${dir}/midge.toml`;
     await Deno.writeTextFile(conf, `[security]\npassword_file = "${dir}/missing"\n`);
     const out = await runMidge(["-c", conf]);
-    assert.equal(out.code, 1);
+    assert.equal(out.code, 13);
     assert.match(
       out.stderr,
       /Error: .*missing: cannot read: No such file or directory/,

@@ -231,7 +231,8 @@ function seedPackets(version: ProtocolVersion): Packet[] {
       username: LONG,
       will: { topic: LONG, payload: new Uint8Array(0), qos: 2, retain: false },
     },
-    { type: "connack", sessionPresent: true, reasonCode: 0 },
+    // 3.1 has no session present flag.
+    { type: "connack", sessionPresent: version !== 3, reasonCode: 0 },
     { type: "connack", sessionPresent: false, reasonCode: 0x87 },
     { type: "publish", topic: "a/b", payload: utf8("hello"), qos: 0, retain: false, dup: false },
     {

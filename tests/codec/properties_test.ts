@@ -187,7 +187,7 @@ Deno.test("every property but user property and PUBLISH's subscription identifie
   }
 });
 
-Deno.test("flag properties accept only 0 and 1; zero-forbidden ones refuse 0", () => {
+Deno.test("flag properties accept only 0 and 1; zero-forbidden ones refuse 0 as malformed", () => {
   for (const def of PROPERTY_DEFINITIONS) {
     const context = SPEC_TABLE[def.id][0];
     if (def.flag) {
@@ -207,11 +207,17 @@ Deno.test("flag properties accept only 0 and 1; zero-forbidden ones refuse 0", (
       const bytes = Uint8Array.of(body.length, ...body);
       assert.throws(
         () => readProperties(new ByteReader(bytes, 0, bytes.length), context),
-        (e: unknown) => e instanceof MqttError && e.reasonCode === 0x82,
+        (e: unknown) => e instanceof MqttError && e.reasonCode === 0x81, // as Mosquitto
         `${def.key} = 0`,
       );
     }
   }
+  // The payload format indicator is no flag: any value is kept and forwarded, as Mosquitto does.
+  const indicator = Uint8Array.of(2, 0x01, 7);
+  assert.equal(
+    readProperties(new ByteReader(indicator, 0, 3), "publish")!.payloadFormatIndicator,
+    7,
+  );
   assert.deepStrictEqual(
     PROPERTY_DEFINITIONS.filter((d) => d.nonZero).map((d) => d.key),
     ["subscriptionIdentifiers", "receiveMaximum", "topicAlias", "maximumPacketSize"],

@@ -42,6 +42,7 @@ Deno.test("5.0 CONNACK reasons map to 3.x return codes and back", () => {
   assert.equal(toV3ConnackCode(0x87), 5);
   assert.equal(toV3ConnackCode(0x8a), 5);
   assert.equal(toV3ConnackCode(0x8c), 5);
+  assert.equal(toV3ConnackCode(0x95), 5); // a will payload too large, as Mosquitto answers
   assert.equal(toV3ConnackCode(0x97), 3);
   for (let rc = 0; rc <= 5; rc++) assert.equal(toV3ConnackCode(fromV3ConnackCode(rc)), rc);
   assert.equal(fromV3ConnackCode(6), -1);

@@ -154,8 +154,11 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
   },
   {
     name: "an option not built yet is refused rather than ignored",
-    text: "[[listener]]\nport = 1883\nmax_qos = 1\n",
-    expected: ["midge.toml:3: listener[1].max_qos: not built yet: Not built yet."],
+    text: '[[listener]]\nport = 1883\nbind_interface = "eth0"\n',
+    expected: [
+      "midge.toml:3: listener[1].bind_interface: not built yet: Deno cannot bind to an " +
+      "interface; use bind_address with the interface's address.",
+    ],
   },
   {
     name: "a mount point with a wildcard, or empty, is refused",
@@ -232,6 +235,25 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
       "midge.toml:1: include_dir: only mosquitto.conf files include directories; list " +
       "everything in this file",
     ],
+  },
+  {
+    name: "dotted keys, each on its own line",
+    text: 'max_keepalive = 10\n\nlog.log_typ = "all"\n"persistence".autosave_intervall = 5\n',
+    expected: [
+      "midge.toml:3: log.log_typ: unknown option; did you mean log_type?",
+      "midge.toml:4: persistence.autosave_intervall: unknown option; did you mean " +
+      "autosave_interval?",
+    ],
+  },
+  {
+    name: "an inline table, on its own line",
+    text: 'max_keepalive = 10\npersistence = { autosave_interval = "x" }\n',
+    expected: ['midge.toml:2: persistence.autosave_interval: must be an integer, not "x"'],
+  },
+  {
+    name: "the inline tables of a listener array, each on its own line",
+    text: "listener = [\n  { port = 1883 },\n  # the second\n  { port = 70000 },\n]\n",
+    expected: ["midge.toml:4: listener[2].port: must be 0-65535, not 70000"],
   },
 ];
 

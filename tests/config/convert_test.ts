@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { runConvert } from "../../src/tools/convert.ts";
 import { runCli } from "../../src/cli/dispatch.ts";
 import { convertMosquitto, mosquittoToToml, tomlString } from "../../src/config/convert.ts";
-import { ConfigError } from "../../src/config/errors.ts";
+import { ConfigError, formatProblem } from "../../src/config/errors.ts";
 import { parseMosquittoConf, readMosquittoConf } from "../../src/config/mosquitto_conf.ts";
 import type { Config } from "../../src/config/options.ts";
 import type { RawConfig } from "../../src/config/raw.ts";
@@ -152,7 +152,10 @@ Deno.test("mosquittoToToml: unknown options and bad values are kept as UNKNOWN c
   assert.ok(lines.includes(`# UNKNOWN: max_conections 10 (${file}:2)`), toml);
   assert.ok(lines.includes("# Not converted: unknown option; did you mean max_connections?"));
   assert.ok(lines.includes(`# UNKNOWN: colour blue (${file}:3)`));
-  assert.equal(unconverted, 2);
+  assert.deepEqual(unconverted.map(formatProblem), [
+    `${file}:2: max_conections: not converted: unknown option; did you mean max_connections?`,
+    `${file}:3: colour: not converted: unknown option`,
+  ]);
   // The rest converts and validates.
   const config = validateConfig(parseTomlConfig(toml, "unknown.toml"), FACTS);
   assert.deepEqual(config.listeners.map((l) => l.port), [1883]);
@@ -176,7 +179,7 @@ Deno.test("mosquittoToToml: unknown options and bad values are kept as UNKNOWN c
   ) {
     assert.ok(badLines.includes(line), `${line}\n${converted.toml}`);
   }
-  assert.equal(converted.unconverted, 4);
+  assert.deepEqual(converted.unconverted.map((p) => p.origin.line), [1, 3, 4, 6]);
   parseTomlConfig(converted.toml, "bad.toml"); // still TOML
 });
 
@@ -214,13 +217,16 @@ Deno.test("midge convert FILE prints the TOML and exits 0", async () => {
   assert.deepEqual(config.listeners.map((l) => l.port), [1883, 1884, 1885]);
 });
 
-Deno.test("midge convert counts the unconverted lines on stderr, still exiting 0", async () => {
+Deno.test("midge convert names each unconverted line on stderr and exits 1", async () => {
   const c = capture();
   const file = join(FIXTURES, "unknown.conf");
-  assert.equal(await runConvert([file], c.io), 0);
+  assert.equal(await runConvert([file], c.io), 1);
+  assert.match(c.out[0], /# UNKNOWN: colour blue/);
   assert.deepEqual(c.err, [
+    `${file}:2: max_conections: not converted: unknown option; did you mean max_connections?`,
+    `${file}:3: colour: not converted: unknown option`,
     `midge convert: 2 lines of ${file} could not be converted; they are kept as "# UNKNOWN:" ` +
-    "comments.",
+    "comments and the TOML is incomplete.",
   ]);
 });
 

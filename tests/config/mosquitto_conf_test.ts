@@ -189,6 +189,20 @@ Deno.test("several listeners, each with its own options", async () => {
   assert.ok(config.listeners.every((l) => l.security.allow_anonymous));
 });
 
+Deno.test("max_qos belongs to the listener it follows; maximum_qos is read as max_qos", () => {
+  const config = validateConfig(
+    parse("max_qos 0\nlistener 1883\nmax_qos 1\nlistener 1884\nmaximum_qos 0\nlistener 1885\n"),
+    FACTS,
+  );
+  // Before any listener line Mosquitto 2.0.11 applies it to no listener (checked with the
+  // binary), and it opens no default listener.
+  assert.deepEqual(ports(config), [1883, 1884, 1885]);
+  assert.deepEqual(config.listeners.map((l) => l.max_qos), [1, 0, 2]);
+  assert.deepEqual(problemsOf(() => validateConfig(parse("listener 1883\nmax_qos 3\n"), FACTS)), [
+    "m.conf:2: max_qos: must be 0-2, not 3",
+  ]);
+});
+
 // --- per_listener_settings ---
 
 Deno.test("per_listener_settings true: security options go to the listener they follow", async () => {

@@ -49,13 +49,13 @@ for (
     ],
   ]
 ) {
-  Deno.test(`mount_point: a wildcard in it stops midge at start with file:line:key (${file})`, async () => {
+  Deno.test(`mount_point: a wildcard in it stops midge at start (exit 3) with file:line:key (${file})`, async () => {
     const dir = await Deno.makeTempDir();
     try {
       const path = join(dir, file);
       await Deno.writeTextFile(path, text);
       const out = await runMidge(["-c", path]);
-      assert.equal(out.code, 1);
+      assert.equal(out.code, 3);
       assert.ok(
         out.stderr.includes(`${join(dir, expected)} has a wildcard (+ or #)`),
         out.stderr,

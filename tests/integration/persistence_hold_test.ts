@@ -129,6 +129,7 @@ Deno.test("PUBREL to a persistent subscriber waits until its PUBREC is stored", 
     const p = await a.connect({ clientId: "pub" });
     await p.send(pub("t", "x", { qos: 2, packetId: 1 }));
     await expectAck(p, "pubrec");
+    await p.send({ type: "pubrel", packetId: 1, reasonCode: 0 });
     const [m] = await receive(s, 1);
     a.store.failCommits(1, DISK_FULL);
     await expectHeld(

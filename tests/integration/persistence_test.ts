@@ -131,6 +131,7 @@ Deno.test("QoS 2 to a subscriber: resent under its stored id, and as PUBREL once
     const p = await a.connect({ clientId: "pub" });
     await p.send(pub("t", "x", { qos: 2, packetId: 1 }));
     await expectAck(p, "pubrec");
+    await p.send({ type: "pubrel", packetId: 1, reasonCode: 0 });
     const [first] = await receive(s, 1);
     const b = await brokers.start(Brokers.crash(a));
     const s2 = await b.connect(PERSISTENT);
@@ -239,6 +240,7 @@ Deno.test("subscriptions: a replaced one keeps one record, an unsubscribed one g
     const s2 = await b.connect(PERSISTENT);
     const p = await b.connect({ clientId: "p" });
     await p.send(pub("a", "x", { qos: 2, packetId: 1 }));
+    await p.send({ type: "pubrel", packetId: 1, reasonCode: 0 });
     await p.send(pub("b", "y", { qos: 1, packetId: 2 }));
     const [m] = await receive(s2, 1);
     assert.equal(m.topic, "a");

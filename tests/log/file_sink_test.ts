@@ -19,7 +19,7 @@ Deno.test("log_dest file appends stamped lines to an existing file", async () =>
     );
     logger.notice("Opening ipv4 listen socket on port 1883.");
     logger.debug("not logged by default");
-    logger.warning("Warning: something.");
+    logger.warning("something.");
     await logger.close();
     assert.equal(
       await Deno.readTextFile(path),

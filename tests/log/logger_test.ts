@@ -31,7 +31,7 @@ Deno.test("Logger writes Mosquitto's default types with Unix-seconds timestamps"
   logEveryType(logger);
   assert.deepEqual(lines, [
     ["error", "1700000000: error"],
-    ["warning", "1700000000: warning"],
+    ["warning", "1700000000: Warning: warning"],
     ["notice", "1700000000: notice"],
     ["information", "1700000000: information"],
   ]);
@@ -60,6 +60,18 @@ Deno.test("Logger shorthand methods write their types", () => {
   logger.info("i");
   logger.debug("d");
   assert.deepEqual(lines.map(([t]) => t), ["error", "warning", "notice", "information", "debug"]);
+});
+
+Deno.test("a warning line starts with Mosquitto's 'Warning: ', other types are as given", () => {
+  const { logger, lines } = captured({ types: ALL_LOG_TYPES, timestamp: false });
+  logger.warning("Unable to drop privileges.");
+  logger.log("warning", "line 3: deprecated.");
+  logger.notice("Client c disconnected.");
+  assert.deepEqual(lines.map(([, l]) => l), [
+    "Warning: Unable to drop privileges.",
+    "Warning: line 3: deprecated.",
+    "Client c disconnected.",
+  ]);
 });
 
 Deno.test("Logger.reopen reopens destinations and logs why one could not be", () => {
@@ -144,7 +156,7 @@ Deno.test("loggerFromConfig applies log_type, log_timestamp and connection_messa
   );
   logEveryType(logger);
   assert.deepEqual(published, [
-    "$SYS/broker/log/W warning",
+    "$SYS/broker/log/W Warning: warning",
     "$SYS/broker/log/M/subscribe subscribe",
   ]);
   assert.equal(logger.connectionMessages, false);

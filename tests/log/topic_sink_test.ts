@@ -132,9 +132,9 @@ Deno.test("a line logged while a log line is being published is not published ag
   logger.notice("second");
   assert.deepEqual(published, ["$SYS/broker/log/N first", "$SYS/broker/log/N second"]);
   assert.deepEqual(other, [
-    "Outgoing messages are being dropped for client c.",
+    "Warning: Outgoing messages are being dropped for client c.",
     "first",
-    "Outgoing messages are being dropped for client c.",
+    "Warning: Outgoing messages are being dropped for client c.",
     "second",
   ]);
 });

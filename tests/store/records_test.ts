@@ -8,6 +8,7 @@ import { RecordError } from "../../src/store/record_codec.ts";
 import {
   checkMarker,
   decodeDelivery,
+  decodeIncoming,
   decodeMessage,
   decodeSession,
   decodeSubscription,
@@ -166,6 +167,14 @@ Deno.test("session, subscription, delivery and message records round-trip", () =
   ];
   for (const d of deliveries) assert.deepEqual(decodeDelivery(encodeDelivery(d)), d);
   checkMarker(MARKER);
+});
+
+Deno.test("an inbound QoS 2 record holds its message; a bare marker (an older Midge's) reads as none", () => {
+  for (const m of MESSAGES) assert.deepEqual(decodeIncoming(encodeMessage(m)), m);
+  assert.equal(decodeIncoming(MARKER), undefined);
+  assert.throws(() => decodeIncoming(new Uint8Array(0)), RecordError);
+  assert.throws(() => decodeIncoming(new Uint8Array([2])), RecordError);
+  assert.throws(() => decodeIncoming(encodeMessage(MESSAGES[0]).subarray(0, 4)), RecordError);
 });
 
 Deno.test("keys parse back to their kind and numbers; foreign keys do not", () => {

@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { formatIpv6, parseIpv4, parseIpv6 } from "../../src/transport/ip_address.ts";
+import { formatIpv6, parseIpv4, parseIpv6, unmapIpv4 } from "../../src/transport/ip_address.ts";
 
 /** The canonical text of an IPv6 address given in any form (null if refused). */
 function canonical(text: string): string | null {
@@ -67,4 +67,12 @@ Deno.test("parseIpv6 refuses what is not one address", () => {
     assert.equal(parseIpv6(bad), null, bad);
   }
   assert.equal(canonical("1::2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
+});
+
+Deno.test("unmapIpv4 logs an IPv4 client of a dual-stack socket as Mosquitto does", () => {
+  assert.equal(unmapIpv4("::ffff:127.0.0.1"), "127.0.0.1");
+  assert.equal(unmapIpv4("::ffff:192.0.2.7"), "192.0.2.7");
+  for (const other of ["127.0.0.1", "::1", "2001:db8::1", "::ffff:7f00:1", "::ffff:1.2.3"]) {
+    assert.equal(unmapIpv4(other), other);
+  }
 });

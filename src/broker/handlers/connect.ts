@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ConnectPacket, type Properties, ReasonCode } from "../../codec/mod.ts";
+import { type ConnectPacket, type Properties, type QoS, ReasonCode } from "../../codec/mod.ts";
 import type { ClientConnection } from "../context.ts";
 import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
@@ -20,10 +20,41 @@ function userName(username: string | undefined): string {
   return username === undefined ? "no user" : `user '${username}'`;
 }
 
-/** Refuse the connection with a CONNACK carrying `reasonCode` (mapped for 3.x), and close. */
+/**
+ * Refuse the connection with a CONNACK carrying `reasonCode` (mapped for 3.x), and close. A
+ * client that is not authorised is logged as Mosquitto logs it, unnamed (log filters such as
+ * fail2ban's read that line), and why only in the debug log.
+ */
 function refuse(conn: ClientConnection, reasonCode: number, why: string): void {
-  conn.broker.log.notice(`Client ${conn.logName} from ${conn.remote} refused: ${why}.`);
+  const log = conn.broker.log;
+  const unauthorised = reasonCode === ReasonCode.NotAuthorized;
+  log.log(
+    unauthorised ? "debug" : "notice",
+    `Client ${conn.logName} from ${conn.remote} refused: ${why}.`,
+  );
+  if (unauthorised) conn.clientId = ""; // Mosquitto names a client once it is authorised
   conn.send({ type: "connack", sessionPresent: false, reasonCode });
+  if (unauthorised) log.notice("Client <unknown> disconnected, not authorised.");
+  conn.close("server");
+}
+
+/**
+ * Refuse a will above the listener's `max_qos`, as Mosquitto does: a 5.0 client gets CONNACK
+ * 0x9B (QoS not supported) with the Maximum QoS; 3.x has no code for it and is closed.
+ */
+function refuseWillQos(conn: ClientConnection, maxQos: QoS): void {
+  conn.broker.log.notice(
+    `Client ${conn.logName} from ${conn.remote} refused: will QoS above max_qos ${maxQos}.`,
+  );
+  if (conn.version === 5) {
+    const properties = { maximumQos: maxQos };
+    conn.send({
+      type: "connack",
+      sessionPresent: false,
+      reasonCode: ReasonCode.QoSNotSupported,
+      properties,
+    });
+  }
   conn.close("server");
 }
 
@@ -46,6 +77,12 @@ export function handleConnect(
   // The will is checked and kept behind the listener's mount point.
   const packet = mountWill(conn.listener, named);
   const version = packet.protocolVersion;
+  const willSize = packet.will?.payload.length ?? 0;
+  if (options.messageSizeLimit > 0 && willSize > options.messageSizeLimit) {
+    // As Mosquitto answers: 0x95, which a 3.x client gets as return code 5.
+    refuse(conn, ReasonCode.PacketTooLarge, `will payload of ${willSize} bytes too large`);
+    return;
+  }
 
   const security = securityOf(options, conn.listener);
   let clientId = packet.clientId;
@@ -66,7 +103,11 @@ export function handleConnect(
     const allowed = (security?.allowZeroLengthClientId ?? options.allowZeroLengthClientId) &&
       (version === 5 || (version === 4 && packet.clean));
     if (!allowed) {
-      refuse(conn, ReasonCode.ClientIdentifierNotValid, "empty client id");
+      // 3.x: identifier rejected (2); 5.0: unspecified error (0x80), as Mosquitto answers.
+      const code = version === 5
+        ? ReasonCode.UnspecifiedError
+        : ReasonCode.ClientIdentifierNotValid;
+      refuse(conn, code, "empty client id");
       return;
     }
     clientId = (security?.autoIdPrefix ?? options.autoIdPrefix) +
@@ -74,6 +115,11 @@ export function handleConnect(
     assignedId = true;
   }
   conn.clientId = clientId;
+  const maxQos = conn.listener.maxQos ?? 2;
+  if (packet.will !== undefined && packet.will.qos > maxQos) {
+    refuseWillQos(conn, maxQos);
+    return;
+  }
 
   if (options.clientIdPrefixes !== undefined && !clientId.startsWith(options.clientIdPrefixes)) {
     refuse(conn, ReasonCode.NotAuthorized, "not authorised (client id prefix)");
@@ -153,7 +199,6 @@ function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolea
     conn.clientReceiveMaximum = props?.receiveMaximum ?? 65535;
     conn.clientMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
     conn.clientTopicAliasMaximum = props?.topicAliasMaximum ?? 0;
-    conn.requestProblemInformation = props?.requestProblemInformation !== 0;
   }
 
   let keepAlive = packet.keepAlive;
@@ -214,8 +259,11 @@ function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolea
     if (options.maxInflightMessages > 0) {
       connackProps.receiveMaximum = options.maxInflightMessages;
     }
+    const maxQos = conn.listener.maxQos ?? 2;
+    if (maxQos < 2) connackProps.maximumQos = maxQos;
   }
   conn.send({ type: "connack", sessionPresent, reasonCode: 0, properties: connackProps });
+  if (conn.closed) return; // the CONNACK was over the client's maximum packet size
   const user = packet.username !== undefined ? `, u'${packet.username}'` : "";
   if (broker.log.connectionMessages) {
     broker.log.notice(

@@ -1,6 +1,6 @@
 /**
- * PUBLISH from a client: topic aliases, limits, QoS 2 exactly-once bookkeeping, retained
- * messages, routing, and the acknowledgement.
+ * PUBLISH from a client: topic aliases, limits, QoS 2 exactly-once bookkeeping, and the
+ * acknowledgement; the accepted message goes on through incoming.ts (QoS 2: at PUBREL).
  *
  * @module
  */
@@ -13,9 +13,10 @@ import {
   ReasonCode,
   topicDepthProblem,
 } from "../../codec/mod.ts";
-import { aclOf } from "../access.ts";
+import { aclOf, isClosedToClients } from "../access.ts";
 import type { ClientConnection } from "../context.ts";
-import { keepMessage, newMessage } from "../message.ts";
+import { dropReusedIncoming, holdIncoming, isResent, publishAccepted } from "../incoming.ts";
+import { newMessage } from "../message.ts";
 import { mountTopic } from "../mount_point.ts";
 
 /** Properties that belong to one hop and are not forwarded (aliases, expiry, sub ids). */
@@ -49,7 +50,7 @@ function refuseForMemory(conn: ClientConnection, packet: PublishPacket, topic: s
         `PUBLISH on '${topic}' (q${packet.qos}, ${packet.payload.length} bytes).`,
     );
   }
-  conn.disconnect(ReasonCode.QuotaExceeded, "memory_limit reached", "protocol");
+  conn.disconnect(ReasonCode.QuotaExceeded, "protocol");
 }
 
 /** Handle a PUBLISH from a client. */
@@ -62,6 +63,11 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
   const counters = conn.counters;
   counters.publishReceived++;
   counters.publishBytesReceived += packet.payload.length;
+  const maxQos = conn.listener.maxQos ?? 2;
+  if (packet.qos > maxQos) {
+    // As Mosquitto: 5.0 is told 0x9B (QoS not supported), 3.x is disconnected.
+    throw new MqttError(ReasonCode.QoSNotSupported, `PUBLISH QoS ${packet.qos} above max_qos`);
+  }
 
   if (conn.version === 5 && props !== undefined) {
     if (props.subscriptionIdentifiers !== undefined) {
@@ -88,10 +94,10 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
   // The mount point goes before the topic (aliases hold the client's own topic); the ACL,
   // $SYS rule and routing see the mounted one, as in Mosquitto.
   topic = mountTopic(conn.listener, topic);
-  // Too deep: the connection ends, as in Mosquitto (which answers 0x82; 0x90 is the spec's
-  // code for a well-formed name the server does not accept).
+  // Too deep: the connection ends with a protocol error (0x82), as in Mosquitto, before the
+  // topic is logged.
   const tooDeep = topicDepthProblem(topic, "topic name");
-  if (tooDeep !== undefined) throw new MqttError(ReasonCode.TopicNameInvalid, tooDeep);
+  if (tooDeep !== undefined) throw protocolError(tooDeep);
   if (broker.log.enabled("debug")) {
     broker.log.debug(
       `Received PUBLISH from ${conn.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
@@ -100,17 +106,18 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
     );
   }
 
+  const held = session.incomingQos2;
   if (packet.qos === 2) {
     const id = packet.packetId!;
-    if (session.incomingQos2.has(id)) {
-      // A retransmission of a message we already have: acknowledge, do not deliver again.
-      conn.send({ type: "pubrec", packetId: id, reasonCode: 0 });
+    if (held.has(id) && isResent(held.get(id), topic, packet.payload)) {
+      // The message held under this id, sent again: acknowledged, delivered once at PUBREL.
+      conn.send({ type: "pubrec", packetId: id, reasonCode: 0 }); // [MQTT-4.3.3-10]
       return;
     }
     // Only 5.0 clients were told a receive maximum (CONNACK); 3.x has none, as in Mosquitto.
     if (
       conn.version === 5 && options.maxInflightMessages > 0 &&
-      session.incomingQos2.size >= options.maxInflightMessages
+      held.size >= options.maxInflightMessages && !held.has(id)
     ) {
       throw new MqttError(
         ReasonCode.ReceiveMaximumExceeded,
@@ -128,8 +135,10 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
     acknowledge(conn, packet, ReasonCode.PacketTooLarge);
     return;
   }
-  if (topic === "$SYS" || topic.startsWith("$SYS/")) {
-    broker.log.notice(`Denied PUBLISH from ${conn.clientId} to '${topic}': $SYS is read-only.`);
+  if (isClosedToClients(topic)) {
+    broker.log.notice(
+      `Denied PUBLISH from ${conn.clientId} to '${topic}': no client may publish there.`,
+    );
     acknowledge(conn, packet, ReasonCode.NotAuthorized);
     return;
   }
@@ -173,15 +182,16 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
     expiry !== undefined ? broker.now() + expiry * 1000 : undefined,
   );
   if (packet.retain) {
-    keepMessage(message);
     message.retainSource = { username: session.username, listener: conn.listener };
-    broker.fanOut.setRetained(topic, message);
   }
-  const deliveries = broker.fanOut.route(message, conn);
+  if (packet.qos !== 0 && held.has(packet.packetId!)) dropReusedIncoming(conn, packet.packetId!);
   if (packet.qos === 2) {
-    session.addIncomingQos2(packet.packetId!);
-    broker.observer.incomingAdded(session, packet.packetId!);
+    // Held until PUBREL, acknowledged whether or not anyone subscribes, as in Mosquitto.
+    holdIncoming(conn, packet.packetId!, message);
+    acknowledge(conn, packet, 0); // [MQTT-4.3.3-8]
+    return;
   }
+  const deliveries = publishAccepted(conn, message);
   const noSubscribers = deliveries === 0 && conn.version === 5;
   acknowledge(conn, packet, noSubscribers ? ReasonCode.NoMatchingSubscribers : 0);
 }

@@ -1,21 +1,18 @@
 /**
- * PUBREL: the client releases a QoS 2 message it sent us; forget its packet id so a new
- * message may reuse it, and answer PUBCOMP [MQTT-4.3.3-11].
+ * PUBREL: the client releases a QoS 2 message it sent us; the message held under its packet
+ * id goes to its subscribers, the id is forgotten so a new message may reuse it, and PUBCOMP
+ * answers [MQTT-4.3.3-11], 0x00 even for an id not held (a PUBREL sent again after a
+ * reconnect, or after a refused PUBLISH), as in Mosquitto.
  *
  * @module
  */
 
-import { type AckPacket, ReasonCode } from "../../codec/mod.ts";
+import type { AckPacket } from "../../codec/mod.ts";
 import type { ClientConnection } from "../context.ts";
+import { releaseIncoming } from "../incoming.ts";
 
 /** Handle a PUBREL. */
 export function handlePubrel(conn: ClientConnection, packet: AckPacket): void {
-  const session = conn.session!;
-  const known = session.deleteIncomingQos2(packet.packetId);
-  if (known) conn.broker.observer.incomingReleased(session, packet.packetId);
-  conn.send({
-    type: "pubcomp",
-    packetId: packet.packetId,
-    reasonCode: known || conn.version !== 5 ? 0 : ReasonCode.PacketIdentifierNotFound,
-  });
+  releaseIncoming(conn, packet.packetId);
+  conn.send({ type: "pubcomp", packetId: packet.packetId, reasonCode: 0 });
 }

@@ -21,6 +21,7 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
   const retainedToSend: SubscriptionOptions[] = [];
   const acl = aclOf(broker.options, conn.listener);
   const client = { clientId: session.clientId, username: session.username };
+  const maxQos = conn.listener.maxQos ?? 2;
   for (const s of packet.subscriptions) {
     // Behind the listener's mount point; the ACL checks the mounted filter (as Mosquitto).
     const mounted = mountFilter(conn.listener, s.topicFilter);
@@ -32,18 +33,19 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
       broker.log.debug(`Denied SUBSCRIBE from ${session.clientId} to '${mounted}'.`);
       continue;
     }
+    const qos = Math.min(s.qos, maxQos) as QoS; // granted at most max_qos
     const options: SubscriptionOptions = {
       session,
       filter: mounted,
-      qos: s.qos,
+      qos,
       noLocal: s.noLocal,
       retainAsPublished: s.retainAsPublished,
       retainHandling: s.retainHandling,
       subscriptionId,
     };
     const isNew = broker.sessions.subscribe(options);
-    reasonCodes.push(s.qos);
-    broker.log.log("subscribe", `${session.clientId} ${s.qos} ${mounted}`);
+    reasonCodes.push(qos);
+    broker.log.log("subscribe", `${session.clientId} ${qos} ${mounted}`);
     // Retained messages: never for shared subscriptions [MQTT-3.8.4-6 note]; by retain
     // handling otherwise [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11].
     if (
