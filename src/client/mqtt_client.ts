@@ -67,6 +67,13 @@ export class MqttClient {
   #early: ReceivedPublish[] = [];
   /** Called when the broker sends DISCONNECT (5.0). */
   onDisconnect: (packet: DisconnectPacket) => void = () => {};
+  /**
+   * Called as each SUBACK is handled, before any packet that came after it (a retained
+   * message, say) is: what it does, `disconnect()` included, comes first, as in
+   * libmosquitto's callbacks. `subscribe()` resolves too, but only once those packets are
+   * handled.
+   */
+  onSuback: (packet: SubackPacket) => void = () => {};
   /** Resolves when the connection has ended, with the error that ended it, if any. */
   readonly closed: Promise<Error | undefined>;
   #trace: PacketTrace | undefined;
@@ -81,18 +88,27 @@ export class MqttClient {
   #pingSentAt = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #ended = false;
+  /** DISCONNECT is sent: nothing more is handled or sent, though the socket may be open. */
+  #disconnecting = false;
   #endClosed!: (error: Error | undefined) => void;
 
   private constructor(
     socket: Conn,
     version: ProtocolVersion,
-    state: { connack: ConnackPacket; reader: FrameReader; keepAlive: number; trace?: PacketTrace },
+    state: {
+      connack: ConnackPacket;
+      reader: FrameReader;
+      keepAlive: number;
+      trace?: PacketTrace;
+      nextPacketId?: number;
+    },
   ) {
     this.#socket = socket;
     this.version = version;
     this.connack = state.connack;
     this.#reader = state.reader;
     this.#trace = state.trace;
+    this.#nextId = state.nextPacketId ?? 1;
     this.#out = new OutQueue(socket, { outputFailed: (error) => this.#end(asError(error)) });
     const serverKeepAlive = state.connack.properties?.serverKeepAlive;
     this.#keepAliveMs = (serverKeepAlive ?? state.keepAlive) * 1000;
@@ -106,11 +122,19 @@ export class MqttClient {
   /**
    * Send CONNECT on `socket` and wait for CONNACK (at most `timeoutMs`). Throws
    * `ConnackRefused` for a refusal, and an Error if the broker closes or says nothing.
+   * `nextPacketId` carries the numbering on from an earlier connection, as libmosquitto does;
+   * `disconnectWhenRefused` answers a refusal with DISCONNECT before closing, as
+   * mosquitto_sub and mosquitto_rr do.
    */
   static async connect(
     socket: Conn,
     fields: ConnectFields,
-    options: { timeoutMs?: number; trace?: PacketTrace } = {},
+    options: {
+      timeoutMs?: number;
+      trace?: PacketTrace;
+      nextPacketId?: number;
+      disconnectWhenRefused?: boolean;
+    } = {},
   ): Promise<MqttClient> {
     const version = fields.protocolVersion;
     const connect: ConnectPacket = { type: "connect", ...fields };
@@ -120,6 +144,12 @@ export class MqttClient {
     const connack = await readConnack(socket, reader, version, options.timeoutMs ?? 10_000);
     options.trace?.("received", connack);
     if (connack.reasonCode !== 0) {
+      if (options.disconnectWhenRefused) {
+        const disconnect: DisconnectPacket = { type: "disconnect", reasonCode: 0 };
+        options.trace?.("sent", disconnect);
+        // The broker has most likely closed already: a failed write changes nothing.
+        await writeAll(socket, encodePacket(disconnect, version)).catch(() => {});
+      }
       socket.close();
       throw new ConnackRefused(connack);
     }
@@ -128,6 +158,7 @@ export class MqttClient {
       reader,
       keepAlive: fields.keepAlive,
       trace: options.trace,
+      nextPacketId: options.nextPacketId,
     });
   }
 
@@ -150,6 +181,11 @@ export class MqttClient {
   /** Whether the connection has ended. */
   get isClosed(): boolean {
     return this.#ended;
+  }
+
+  /** The packet identifier the next request will try first. */
+  get nextPacketId(): number {
+    return this.#nextId;
   }
 
   /** Messages and other requests awaiting their acknowledgement. */
@@ -209,10 +245,14 @@ export class MqttClient {
     ) as Promise<UnsubackPacket>;
   }
 
-  /** Send DISCONNECT, wait until it is written, and close. */
+  /**
+   * Send DISCONNECT, wait until it is written, and close. No packet is handled after the
+   * call, even one already read.
+   */
   async disconnect(reasonCode = 0, properties?: Properties): Promise<void> {
-    if (this.#ended) return;
+    if (this.#leaving) return;
     this.#send({ type: "disconnect", reasonCode, properties });
+    this.#disconnecting = true;
     await this.#out.drained();
     this.#end(undefined);
   }
@@ -240,7 +280,7 @@ export class MqttClient {
   }
 
   #send(packet: Packet): void {
-    if (this.#ended) return;
+    if (this.#leaving) return;
     this.#trace?.("sent", packet);
     this.#out.push(encodePacket(packet, this.version));
     this.#lastSent = Date.now();
@@ -256,14 +296,21 @@ export class MqttClient {
         this.#reader.push(buf.subarray(0, n));
         this.#handleFrames();
       }
-      this.#end(this.#ended ? undefined : new Error("the broker closed the connection"));
+      this.#end(this.#leaving ? undefined : new Error("the broker closed the connection"));
     } catch (error) {
-      this.#end(this.#ended ? undefined : asError(error));
+      this.#end(this.#leaving ? undefined : asError(error));
     }
   }
 
+  /** Whether the end of the connection is ours: closed, or DISCONNECT sent. */
+  get #leaving(): boolean {
+    return this.#ended || this.#disconnecting;
+  }
+
   #handleFrames(): void {
-    for (let frame = this.#reader.next(); frame !== null; frame = this.#reader.next()) {
+    while (!this.#leaving) {
+      const frame = this.#reader.next();
+      if (frame === null) return;
       const packet = decodePacket(frame.slice(), this.version);
       this.#trace?.("received", packet);
       this.#handle(packet);
@@ -285,9 +332,11 @@ export class MqttClient {
         if (packet.reasonCode >= 0x80) return this.#settle(packet.packetId, packet);
         this.#send({ type: "pubrel", packetId: packet.packetId, reasonCode: 0 });
         return;
+      case "suback":
+        this.onSuback(packet);
+        return this.#settle(packet.packetId, packet);
       case "puback":
       case "pubcomp":
-      case "suback":
       case "unsuback":
         return this.#settle(packet.packetId, packet);
       case "pingresp":

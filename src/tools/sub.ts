@@ -6,11 +6,16 @@
  * @module
  */
 
-import { type PublishPacket, type Subscription, topicFilterProblem } from "../codec/mod.ts";
+import {
+  type PublishPacket,
+  type SubackPacket,
+  type Subscription,
+  topicFilterProblem,
+} from "../codec/mod.ts";
 import { SubscriptionTrie } from "../router/mod.ts";
 import type { ClientOptions } from "./client_options.ts";
 import type { MqttClient } from "../client/mqtt_client.ts";
-import { connectTool, parseToolArgs, printMessage } from "./tool_session.ts";
+import { connectTool, parseToolArgs, printMessage, reconnectTool } from "./tool_session.ts";
 import type { CliIo } from "./cli_io.ts";
 
 /** Exit code of `-W` expiring: libmosquitto's MOSQ_ERR_TIMEOUT. */
@@ -40,6 +45,20 @@ export function subscriptionsOf(options: ClientOptions): Subscription[] {
   }));
 }
 
+/**
+ * Send the subscriptions, then one UNSUBSCRIBE per `-U` filter without waiting for the
+ * SUBACK, as mosquitto_sub does on every connection.
+ */
+function subscribeOn(client: MqttClient, options: ClientOptions): void {
+  const v5 = options.protocolVersion === 5;
+  const subscribe = v5 ? options.properties.subscribe : undefined;
+  client.subscribe(subscriptionsOf(options), subscribe).catch(() => {});
+  const unsubscribe = v5 ? options.properties.unsubscribe : undefined;
+  for (const filter of options.unsubscribeTopics) {
+    client.unsubscribe([filter], unsubscribe).catch(() => {});
+  }
+}
+
 /** A trie of the `-T` filters, to drop messages on topics they match. */
 function filterOut(options: ClientOptions): (topic: string) => boolean {
   if (options.filterOutTopics.length === 0) return () => false;
@@ -54,22 +73,38 @@ function filterOut(options: ClientOptions): (topic: string) => boolean {
   };
 }
 
+/** How long sub waits before connecting again after a lost connection, as mosquitto_sub. */
+export const RECONNECT_DELAY_MS = 1000;
+
+/**
+ * Subscribe and print until the run ends. A lost connection is opened again every
+ * `RECONNECT_DELAY_MS`, without a word, and the subscriptions are sent again even when the
+ * session was kept, as mosquitto_sub does; `-C` counts across connections. A 5.0 broker's
+ * DISCONNECT ends the run with 0.
+ */
 async function subscribeAndPrint(
-  client: MqttClient,
+  first: MqttClient,
   clientId: string,
   options: ClientOptions,
   io: CliIo,
 ): Promise<number> {
   const skip = filterOut(options);
   const { promise: finished, resolve } = Promise.withResolvers<number>();
+  let client = first;
   let done = false;
+  let leaving: Promise<void> = Promise.resolve();
+  const disconnectProperties = options.protocolVersion === 5
+    ? options.properties.disconnect
+    : undefined;
   const finish = (code: number) => {
+    if (done) return;
     done = true;
+    // DISCONNECT goes at once, so no packet read after this one is handled (or traced).
+    leaving = client.disconnect(0, disconnectProperties);
     resolve(code);
   };
   let printed = 0;
-  client.onMessage = (message: PublishPacket) => {
-    if (done) return; // a message arriving after -C or --retained-only ended the run
+  const onMessage = (message: PublishPacket) => {
     if (options.retainedOnly && !message.retain) return finish(0);
     if (options.noRetained && message.retain) return;
     if (skip(message.topic)) return;
@@ -81,6 +116,12 @@ async function subscribeAndPrint(
     printed++;
     if (options.msgCount > 0 && printed >= options.msgCount) finish(0);
   };
+  const onSuback = (suback: SubackPacket) => {
+    if (options.debug) {
+      io.out(`Subscribed (mid: ${suback.packetId}): ${suback.reasonCodes.join(", ")}`);
+    }
+    if (options.exitAfterSubscribe) finish(0);
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   if (options.timeout > 0) {
     timer = setTimeout(() => {
@@ -91,36 +132,62 @@ async function subscribeAndPrint(
   const onSignal = () => finish(0);
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  client.closed.then((error) => {
-    if (error !== undefined && !options.quiet) io.err(`Error: ${error.message}`);
-    finish(error === undefined ? 0 : 1);
-  });
-  try {
-    const subscribe = options.protocolVersion === 5 ? options.properties.subscribe : undefined;
-    const suback = await client.subscribe(subscriptionsOf(options), subscribe);
-    if (options.debug) {
-      io.out(`Subscribed (mid: ${suback.packetId}): ${suback.reasonCodes.join(", ")}`);
+  const again = { ...options, clientId };
+  while (!done) {
+    let brokerDisconnect = false;
+    client.onDisconnect = () => brokerDisconnect = true;
+    client.onMessage = onMessage;
+    client.onSuback = onSuback;
+    subscribeOn(client, options);
+    await Promise.race([client.closed, finished]);
+    if (done) break;
+    if (brokerDisconnect) {
+      finish(0);
+      break;
     }
-    if (options.unsubscribeTopics.length > 0) {
-      const unsubscribe = options.protocolVersion === 5
-        ? options.properties.unsubscribe
-        : undefined;
-      await client.unsubscribe(options.unsubscribeTopics, unsubscribe);
-    }
-    if (options.exitAfterSubscribe) finish(0);
-  } catch (error) {
-    if (!client.isClosed) {
-      if (!options.quiet) io.err(`Error: ${(error as Error).message}`);
-      finish(1);
+    const next = await reconnect(client, { options: again, io, ended: finished });
+    if (typeof next === "number") finish(next);
+    else if (next !== undefined) {
+      client = next;
+      // The run may have ended while it was being opened.
+      if (done) leaving = next.disconnect(0, disconnectProperties);
     }
   }
   const code = await finished;
   clearTimeout(timer);
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
-  await client.disconnect(
-    0,
-    options.protocolVersion === 5 ? options.properties.disconnect : undefined,
-  );
+  await leaving;
   return code;
+}
+
+/** What reconnecting needs: the options to connect with, where to report, when to stop. */
+interface Reconnection {
+  options: ClientOptions;
+  io: CliIo;
+  /** Settles when the run ends. */
+  ended: Promise<number>;
+}
+
+/**
+ * Connect again every `RECONNECT_DELAY_MS`, silently, until connected (the new client),
+ * refused (the exit code, reported) or the run has ended (undefined).
+ */
+async function reconnect(
+  lost: MqttClient,
+  how: Reconnection,
+): Promise<MqttClient | number | undefined> {
+  const ended = how.ended.then(() => "ended" as const);
+  for (;;) {
+    let wait: ReturnType<typeof setTimeout> | undefined;
+    const woken = await Promise.race([
+      ended,
+      new Promise<"time">((wake) => wait = setTimeout(() => wake("time"), RECONNECT_DELAY_MS)),
+    ]);
+    clearTimeout(wait);
+    if (woken === "ended") return undefined;
+    const connection = await reconnectTool(how.options, how.io, lost);
+    if (connection === undefined) continue;
+    return "exitCode" in connection ? connection.exitCode : connection.client;
+  }
 }

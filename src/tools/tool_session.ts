@@ -154,6 +154,11 @@ export function debugLine(
   switch (packet.type) {
     case "connack":
       return `${who} ${verb} CONNACK (${wireCode})`;
+    case "disconnect":
+      // libmosquitto's own line for a broker's DISCONNECT names no client.
+      return direction === "received"
+        ? `Received DISCONNECT (${packet.reasonCode})`
+        : `${who} ${verb} ${name}`;
     case "publish":
       return `${who} ${verb} PUBLISH (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
         `r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${packet.topic}', ... ` +
@@ -209,6 +214,32 @@ function subscriptionOptions(
  * or 5.0 reason code), as Mosquitto's tools exit.
  */
 export async function connectTool(options: ClientOptions, io: CliIo): Promise<ToolConnection> {
+  const session = await openSession(options, io, 1);
+  if (!("unreached" in session)) return session;
+  if (!options.quiet) io.err(session.unreached.line);
+  return { exitCode: session.unreached.exitCode };
+}
+
+/**
+ * Connect again after the connection was lost, as mosquitto_sub does: a broker that cannot
+ * be reached, or that says nothing, comes back as undefined without a word (try again); a
+ * refusing CONNACK is reported as `connectTool` reports it. Packet ids go on from `lost`'s.
+ */
+export async function reconnectTool(
+  options: ClientOptions,
+  io: CliIo,
+  lost: MqttClient,
+): Promise<ToolConnection | undefined> {
+  const session = await openSession(options, io, lost.nextPacketId);
+  return "unreached" in session ? undefined : session;
+}
+
+/** Connect; a broker not reached comes back unprinted, a refusing one printed. */
+async function openSession(
+  options: ClientOptions,
+  io: CliIo,
+  nextPacketId: number,
+): Promise<ToolConnection | { unreached: OpenFailure }> {
   const problem = unsupported(options);
   if (problem !== undefined) {
     io.err(problem);
@@ -234,8 +265,7 @@ export async function connectTool(options: ClientOptions, io: CliIo): Promise<To
       : error instanceof ProxyRefusedError
       ? PROXY_REFUSED[error.refusal]
       : undefined;
-    if (!options.quiet) io.err(known?.line ?? connectErrorLine(error));
-    return { exitCode: known?.exitCode ?? 1 };
+    return { unreached: known ?? { line: connectErrorLine(error), exitCode: 1 } };
   }
   const will = options.will;
   try {
@@ -256,13 +286,12 @@ export async function connectTool(options: ClientOptions, io: CliIo): Promise<To
         properties: options.properties.will,
       },
       properties: version === 5 ? options.properties.connect : undefined,
-    }, { trace });
+    }, { trace, nextPacketId, disconnectWhenRefused: options.tool !== "pub" });
     const assigned = client.connack.properties?.assignedClientIdentifier;
     return { client, clientId: assigned ?? clientId };
   } catch (error) {
     if (!(error instanceof ConnackRefused)) {
-      if (!options.quiet) io.err(connectErrorLine(error));
-      return { exitCode: 1 };
+      return { unreached: { line: connectErrorLine(error), exitCode: 1 } };
     }
     const code = version === 5
       ? error.connack.reasonCode
