@@ -1,5 +1,5 @@
 /**
- * Mosquitto's `acl_file`: which topics a client may read, write or subscribe to.
+ * Mosquitto's `acl_file`: which topics a client may read or write.
  *
  * ```
  * topic read $SYS/#            # before any user line: anonymous clients
@@ -13,9 +13,9 @@
  * if the file does not name it); a client without one uses the rules before the first `user`
  * line. Within a rule set denials are checked first, then grants; patterns are checked after
  * the client's own rules, denials first. A topic starting with `$` is only granted by a rule
- * starting with `$`. `read` also grants subscribing; a subscription's filter must lie within
- * the rule's filter (`a/#` grants `a/b/+`, `a/+` does not grant `a/#`). A client id or username
- * containing `+` or `#` is never matched by a pattern. (Which `$` topics no client may write
+ * starting with `$`. Subscribing is not checked (Mosquitto 2.0.11 grants every SUBSCRIBE): what
+ * a subscriber receives is, by its read access. A client id or username containing `+` or `#`
+ * is never matched by a pattern. (Which `$` topics no client may write
  * at all is the broker's rule, checked before the ACL.)
  *
  * @module
@@ -24,24 +24,22 @@
 import { ConfigError, type ConfigProblem, readConfigText } from "../config/errors.ts";
 
 /** What a client asks to do with a topic. */
-export type AclAction = "read" | "write" | "subscribe";
+export type AclAction = "read" | "write";
 
 const READ = 1;
 const WRITE = 2;
-const SUBSCRIBE = 4;
 const DENY = 0;
 
 const ACCESS_WORDS: Readonly<Record<string, number>> = {
-  read: READ | SUBSCRIBE,
+  read: READ,
   write: WRITE,
-  readwrite: READ | WRITE | SUBSCRIBE,
+  readwrite: READ | WRITE,
   deny: DENY,
 };
 
 const ACTION_BITS: Readonly<Record<AclAction, number>> = {
   read: READ,
   write: WRITE,
-  subscribe: SUBSCRIBE,
 };
 
 /** One `topic` or `pattern` line. */
@@ -117,15 +115,15 @@ export class AclFile {
     return acl;
   }
 
-  /** Whether `client` may do `action` on `topic` (a topic name, or a filter to subscribe). */
+  /** Whether `client` may do `action` on topic name `topic`. */
   allows(client: AclClient, topic: string, action: AclAction): boolean {
     const want = ACTION_BITS[action];
     const own = client.username === undefined ? this.#anonymous : this.#users.get(client.username);
-    if (own !== undefined && checkRules(own, topic, want, action, (t) => t) === true) return true;
+    if (own !== undefined && checkRules(own, topic, want, (t) => t) === true) return true;
     if (this.#patterns.length === 0) return false;
     if (/[+#]/.test(client.clientId) || /[+#]/.test(client.username ?? "")) return false;
     const substitute = (pattern: string) => substitutePattern(pattern, client);
-    return checkRules(this.#patterns, topic, want, action, substitute) === true;
+    return checkRules(this.#patterns, topic, want, substitute) === true;
   }
 }
 
@@ -137,7 +135,6 @@ function checkRules(
   rules: AclRule[],
   topic: string,
   want: number,
-  action: AclAction,
   substitute: (topic: string) => string | undefined,
 ): boolean | undefined {
   for (const rule of rules) {
@@ -150,10 +147,7 @@ function checkRules(
     const filter = substitute(rule.topic);
     if (filter === undefined) continue;
     if (topic.startsWith("$") && !filter.startsWith("$")) continue;
-    const match = action === "subscribe"
-      ? subscriptionWithin(topic, filter)
-      : filterMatches(filter, topic);
-    if (match) return true;
+    if (filterMatches(filter, topic)) return true;
   }
   return undefined;
 }
@@ -181,20 +175,4 @@ export function filterMatches(filter: string, topic: string): boolean {
     if (f[i] !== "+" && f[i] !== t[i]) return false;
   }
   return f.length === t.length;
-}
-
-/** Whether every topic subscription filter `sub` can match is matched by `acl`. */
-export function subscriptionWithin(sub: string, acl: string): boolean {
-  const s = sub.split("/");
-  const a = acl.split("/");
-  for (let i = 0; i < s.length; i++) {
-    if (i >= a.length) return false;
-    if (a[i] === "#") return true;
-    if (s[i] === "#") return false;
-    if (s[i] === "+") {
-      if (a[i] !== "+") return false;
-    } else if (a[i] !== "+" && a[i] !== s[i]) return false;
-  }
-  // `a/#` also matches `a` itself.
-  return s.length === a.length || (a.length === s.length + 1 && a[s.length] === "#");
 }

@@ -93,9 +93,9 @@ export function isClosedToClients(topic: string): boolean {
 }
 
 /**
- * Whether a client may leave a will on `topic`: checked at CONNECT and again when the will is
- * published, since a reload may have changed the ACL meanwhile. Topics closed to clients are
- * closed to wills, as for a PUBLISH.
+ * Whether a client may leave a will on `topic`: checked when the will is published (CONNECT
+ * accepts any will topic, as Mosquitto does). Topics closed to clients are closed to wills, as
+ * for a PUBLISH.
  */
 export function mayLeaveWill(
   options: BrokerOptions,

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { ReasonCode } from "../codec/mod.ts";
 import type { Logger } from "../log/logger.ts";
 import type { RetainedVisitor } from "../router/mod.ts";
 import type { Conn } from "../transport/conn.ts";
@@ -178,8 +177,8 @@ export class Broker implements BrokerContext {
   }
 
   /**
-   * Stop: close the listeners, tell 5.0 clients the server is shutting down (0x8B), close every
-   * connection, clear timers.
+   * Stop: close the listeners, close every connection, clear timers. As Mosquitto 2.0 does,
+   * clients get no DISCONNECT (0x8B would be allowed, MQTT 5.0 §3.14.2.1): the socket closes.
    */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -187,7 +186,7 @@ export class Broker implements BrokerContext {
     await this.listeners.close();
     for (const conn of [...this.connections]) {
       conn.publishWillOnClose = false;
-      conn.disconnect(ReasonCode.ServerShuttingDown, "server");
+      conn.close("server");
     }
     for (const conn of [...this.lingering]) conn.closeSocket();
     if (this.#liveReadLoops > 0) {

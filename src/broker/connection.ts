@@ -68,8 +68,7 @@ export class Connection implements ClientConnection {
   readonly certificate: PeerIdentity | undefined;
   /** Batched output. */
   readonly out: OutQueue;
-  /** Protocol version; 4 until CONNECT says otherwise. */
-  version: ProtocolVersion = 4;
+  #version: ProtocolVersion = 4;
   /** Client id once CONNECT is handled ("" before). */
   clientId = "";
   /** The session, once CONNECT is accepted. */
@@ -86,12 +85,8 @@ export class Connection implements ClientConnection {
   clientReceiveMaximum = 65535;
   /** The largest packet the client accepts (5.0). */
   clientMaximumPacketSize = Infinity;
-  /** The highest topic alias the client accepts from us (5.0). */
-  clientTopicAliasMaximum = 0;
   /** Topic aliases the client has set, alias -> topic (5.0). */
   inboundAliases: Map<number, string> | undefined;
-  /** Topic aliases we have set for the client, topic -> alias (5.0). */
-  outboundAliases: Map<string, number> | undefined;
   /** Whether the will must be published when this connection ends. */
   publishWillOnClose = true;
   /** A connected subscriber whose queue this client's messages overfilled (flow control). */
@@ -145,8 +140,22 @@ export class Connection implements ClientConnection {
     this.counters = peer.counters;
     this.openedAt = this.lastPacketAt = broker.now();
     const maxPacketSize = broker.options.maxPacketSize;
-    this.#reader = new FrameReader(maxPacketSize > 0 ? { maxPacketSize } : {});
+    this.#reader = new FrameReader({
+      maxPacketSize: maxPacketSize > 0 ? maxPacketSize : undefined,
+      minimalLengthOnly: false,
+    });
     this.out = new OutQueue(socket, this);
+  }
+
+  /** Protocol version; 4 until CONNECT says otherwise. */
+  get version(): ProtocolVersion {
+    return this.#version;
+  }
+
+  /** Only 5.0 requires a remaining length in the fewest bytes [MQTT-1.5.5-1]. */
+  set version(version: ProtocolVersion) {
+    this.#version = version;
+    this.#reader.minimalLengthOnly = version === 5;
   }
 
   /** "ip:port" of the peer, as Mosquitto logs it (built when logged: idle connections hold no copy). */
@@ -159,9 +168,9 @@ export class Connection implements ClientConnection {
     return this.session !== undefined;
   }
 
-  /** A name for log lines: the client id, or the address before CONNECT. */
+  /** A name for log lines: the client id, or `<unknown>` before CONNECT, as Mosquitto's. */
   get logName(): string {
-    return this.clientId !== "" ? this.clientId : this.remote;
+    return this.clientId !== "" ? this.clientId : "<unknown>";
   }
 
   /**
@@ -354,19 +363,19 @@ export class Connection implements ClientConnection {
   /**
    * A malformed or illegal packet: log it and close [MQTT-4.13.1-1]. As Mosquitto does, a 5.0
    * client is told why with DISCONNECT only for an oversize packet and for the errors
-   * `ANNOUNCED_DECODE_ERRORS` and `ANNOUNCED_HANDLER_ERRORS` list.
+   * `ANNOUNCED_DECODE_ERRORS` and `ANNOUNCED_HANDLER_ERRORS` list, never for a repeated
+   * property. What was wrong is logged first, then Mosquitto's line, word for word.
    */
   protocolFailure(error: MqttError): void {
     const log = this.broker.log;
     const reasonCode = error.reasonCode;
-    const what = reasonCode === ReasonCode.MalformedPacket
-      ? "malformed packet"
-      : reasonCode === ReasonCode.PacketTooLarge
-      ? "oversize packet"
-      : "protocol error";
-    log.notice(`Client ${this.logName} disconnected due to ${what}: ${error.message}.`);
+    log.notice(`Bad packet from client ${this.logName}: ${error.message}.`);
+    if (log.connectionMessages) log.notice(failureLine(this.logName, error));
     const announced = this.#decodeFailed ? ANNOUNCED_DECODE_ERRORS : ANNOUNCED_HANDLER_ERRORS;
-    if (reasonCode === ReasonCode.PacketTooLarge || announced.has(this.#frameType)) {
+    if (
+      reasonCode === ReasonCode.PacketTooLarge ||
+      (!error.isDuplicateProperty && announced.has(this.#frameType))
+    ) {
       this.disconnect(reasonCode, "protocol");
     } else {
       this.close("protocol");
@@ -422,4 +431,18 @@ export class Connection implements ClientConnection {
       // already closed by the peer
     }
   };
+}
+
+/** Mosquitto's line for a client `name` closed on `error`. */
+function failureLine(name: string, error: MqttError): string {
+  if (error.isDuplicateProperty) {
+    // Mosquitto reports a repeated property as a failed read.
+    return `Bad socket read/write on client ${name}: Duplicate property in property list`;
+  }
+  const what = error.reasonCode === ReasonCode.MalformedPacket
+    ? "malformed packet"
+    : error.reasonCode === ReasonCode.PacketTooLarge
+    ? "oversize packet"
+    : "protocol error";
+  return `Client ${name} disconnected due to ${what}.`;
 }

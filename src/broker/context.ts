@@ -71,6 +71,4 @@ export interface ClientConnection extends SessionConnection, Publisher {
   inboundAliases: Map<number, string> | undefined;
   /** Log a malformed or illegal packet, tell a 5.0 client why, and close. */
   protocolFailure(error: MqttError): void;
-  /** Close after writing what is queued. Idempotent. */
-  close(kind: CloseKind): void;
 }

@@ -1,8 +1,8 @@
 /**
  * Per-subscriber delivery: QoS, packet ids (given at queue time), the in-flight window (max_inflight_messages and
  * the client's receive maximum), the queue and its limits, message expiry, subscription
- * identifiers, outbound topic aliases and the client's maximum packet size. Messages without
- * per-subscriber properties go out as one shared encoding per variant.
+ * identifiers and the client's maximum packet size; no outbound topic aliases, as Mosquitto.
+ * Messages without per-subscriber properties go out as one shared encoding per variant.
  *
  * @module
  */
@@ -118,8 +118,7 @@ function writePublish(
   const v5 = conn.version === 5;
   const mount = conn.listener.mountPoint;
   const particular = mount !== undefined || (v5 &&
-    (delivery.subscriptionIds !== undefined || message.expiresAt !== undefined ||
-      conn.clientTopicAliasMaximum > 0));
+    (delivery.subscriptionIds !== undefined || message.expiresAt !== undefined));
   let bytes: Uint8Array;
   let idOffset = 0;
   if (!particular) {
@@ -172,9 +171,10 @@ function encodeParticular(
 ): Uint8Array {
   const { message, qos, retain } = delivery;
   const { packetId, dup } = fields;
-  let topic = fields.topic;
+  // Placed as Mosquitto places them: subscription identifiers first, then what the publisher
+  // sent in its order, then the expiry left. No topic alias: Mosquitto 2.0 never sends one.
   const properties: Properties | undefined = conn.version === 5
-    ? { ...message.properties }
+    ? { subscriptionIdentifiers: delivery.subscriptionIds, ...message.properties }
     : undefined;
   if (properties !== undefined && message.expiresAt !== undefined) {
     // The expiry sent is what is left of it [MQTT-3.3.2-6].
@@ -183,26 +183,9 @@ function encodeParticular(
       Math.ceil((message.expiresAt - broker.now()) / 1000),
     );
   }
-  if (properties !== undefined && delivery.subscriptionIds !== undefined) {
-    properties.subscriptionIdentifiers = delivery.subscriptionIds;
-  }
-  let newAlias = false;
-  if (properties !== undefined && conn.clientTopicAliasMaximum > 0) {
-    const aliases = conn.outboundAliases ??= new Map();
-    const alias = aliases.get(topic);
-    if (alias !== undefined) {
-      properties.topicAlias = alias;
-      topic = "";
-    } else if (aliases.size < conn.clientTopicAliasMaximum) {
-      const next = aliases.size + 1;
-      aliases.set(topic, next);
-      properties.topicAlias = next;
-      newAlias = true;
-    }
-  }
-  const bytes = encodePacket({
+  return encodePacket({
     type: "publish",
-    topic,
+    topic: fields.topic,
     payload: message.payload,
     qos,
     retain,
@@ -210,9 +193,6 @@ function encodeParticular(
     packetId: qos > 0 ? packetId : undefined,
     properties,
   }, conn.version);
-  // A PUBLISH too large for the client is dropped unseen: it must not set an alias.
-  if (newAlias && bytes.length > conn.clientMaximumPacketSize) conn.outboundAliases!.delete(topic);
-  return bytes;
 }
 
 /** Send queued deliveries while the in-flight window has room. */

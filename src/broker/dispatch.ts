@@ -60,6 +60,9 @@ function holdIfPromised(conn: ClientConnection, before: number): void {
   if (observer.promised !== before && !conn.closed) observer.holdUntilDurable(conn);
 }
 
+/** Server-to-client packets a 3.1 client may send without being closed. */
+const IGNORED_IN_31: ReadonlySet<Packet["type"]> = new Set(["suback", "unsuback", "pingresp"]);
+
 function route(conn: ClientConnection, packet: Packet): Promise<() => void> | void {
   if (!conn.isConnected) {
     if (packet.type !== "connect") {
@@ -91,6 +94,9 @@ function route(conn: ClientConnection, packet: Packet): Promise<() => void> | vo
     case "connect":
       throw protocolError("second CONNECT on a connection [MQTT-3.1.0-2]");
     default:
+      // MQTT 3.1 sets no rule for a SUBACK, UNSUBACK or PINGRESP from a client: Mosquitto
+      // ignores them, and so do we.
+      if (conn.version === 3 && IGNORED_IN_31.has(packet.type)) return;
       throw protocolError(`${packet.type.toUpperCase()} is only sent by servers`);
   }
 }
@@ -108,10 +114,7 @@ export function fail(conn: ClientConnection, error: unknown): void {
     return;
   }
   if (!conn.isConnected && error.reasonCode === ReasonCode.UnsupportedProtocolVersion) {
-    conn.broker.log.info(`Client ${conn.remote} refused: ${error.message}.`);
     conn.send({ type: "connack", sessionPresent: false, reasonCode: error.reasonCode });
-    conn.close("protocol");
-    return;
   }
   conn.protocolFailure(error);
 }

@@ -1,9 +1,13 @@
 /**
  * Fan-out: the subscription trie, the retained messages of clients, and `route`, which turns
- * one message into one delivery per matching client. A client with overlapping subscriptions
- * gets one delivery at the highest QoS of its matching subscriptions and with all their
- * identifiers [MQTT-3.3.4-2] [MQTT-3.3.4-3]; the merge state of a routing pass is the fan-out's
- * own (one `Subscriber` per subscribing session, made at SUBSCRIBE, reused by every pass).
+ * one message into deliveries to the matching clients. A client with overlapping
+ * subscriptions gets, as from Mosquitto 2.0.11, one copy per matching subscription if it is
+ * a 5.0 client (each with that subscription's QoS, identifier and retain as published, in
+ * the trie's walk order) [MQTT-3.3.4-2] [MQTT-3.3.4-5], and one copy if it is a 3.x client,
+ * unless `allow_duplicate_messages` is set: for 3.1.1 at the highest of their QoS
+ * [MQTT-3.3.5-1] (Mosquitto sends the first one's), for 3.1 (which sets no rule) the first
+ * one's, as Mosquitto. The state of a routing pass is the fan-out's own (one `Subscriber` per
+ * subscribing session, made at SUBSCRIBE, reused by every pass).
  *
  * @module
  */
@@ -17,17 +21,28 @@ import type { BrokerOptions } from "./options.ts";
 import type { StateObserver } from "./state_observer.ts";
 import type { Session, SubscriptionOptions } from "./session.ts";
 
-/** One subscribing session and what the routing pass in progress merged for it. */
+/**
+ * One subscribing session and what the routing pass in progress found for it: its first
+ * matching subscription, into which a 3.1.1 client's further ones merge, and the further ones
+ * that get a copy each.
+ */
 class Subscriber {
   readonly session: Session;
   /** Routing pass that last matched this subscriber. */
   pass = 0;
-  /** Highest QoS among this pass's matching subscriptions. */
+  /** QoS of the first matching subscription (3.1.1: the highest of them). */
   qos: QoS = 0;
-  /** Whether any of them has retain as published. */
+  /** Whether it has retain as published. */
   retainAsPublished = false;
-  /** Their subscription identifiers. */
+  /** Its subscription identifier, as a delivery carries it. */
   subscriptionIds: number[] | undefined;
+  /**
+   * The matching subscriptions after the first that get a copy each, in
+   * `further[0 .. furtherCount)`; the array is reused by every pass.
+   */
+  further: Routed[] | undefined;
+  /** How many of `further` this pass matched. */
+  furtherCount = 0;
 
   constructor(session: Session) {
     this.session = session;
@@ -41,6 +56,11 @@ interface Routed {
 }
 
 const NO_TARGETS: Subscriber[] = [];
+
+/** The subscription identifier of `sub` as a delivery carries it. */
+function idsOf(sub: SubscriptionOptions): number[] | undefined {
+  return sub.subscriptionId !== undefined ? [sub.subscriptionId] : undefined;
+}
 
 function payloadLength(message: Message): number {
   return message.payload.length;
@@ -90,14 +110,15 @@ export class FanOut {
       target.pass = this.#pass;
       target.qos = sub.qos;
       target.retainAsPublished = sub.retainAsPublished;
-      target.subscriptionIds = sub.subscriptionId !== undefined ? [sub.subscriptionId] : undefined;
+      target.subscriptionIds = idsOf(sub);
+      target.furtherCount = 0;
       this.#targets.push(target);
-    } else {
-      if (sub.qos > target.qos) target.qos = sub.qos;
-      if (sub.retainAsPublished) target.retainAsPublished = true;
-      if (sub.subscriptionId !== undefined) {
-        (target.subscriptionIds ??= []).push(sub.subscriptionId);
-      }
+    } else if (target.session.version === 5 || this.#context.options.allowDuplicateMessages) {
+      (target.further ??= [])[target.furtherCount++] = routed;
+    } else if (target.session.version === 4 && sub.qos > target.qos) {
+      // One copy for a 3.1.1 client, at the highest QoS [MQTT-3.3.5-1] (Mosquitto: the first
+      // one's). 3.1 sets no rule: its one copy is the first one's, as Mosquitto sends it.
+      target.qos = sub.qos;
     }
   };
   #isOnline: (clientId: string) => boolean;
@@ -137,8 +158,8 @@ export class FanOut {
   }
 
   /**
-   * Route a message to every matching subscription, one delivery per client. Returns the
-   * number of clients it matched: those it went to, and the publisher if no local alone kept
+   * Route a message to every matching subscription: one delivery per client, or per
+   * subscription (see the module's doc). Returns the number of clients it matched: those it went to, and the publisher if no local alone kept
    * it out (Mosquitto counts that as a match: no PUBACK 0x10). A connected client's queue
    * past the flow-control limit holds `publisher` back until it drains.
    */
@@ -162,6 +183,17 @@ export class FanOut {
       // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
       const retain = target.retainAsPublished && message.retain;
       context.deliver(session, message, qos, retain, target.subscriptionIds);
+      for (let k = 0; k < target.furtherCount; k++) {
+        const sub = target.further![k].options;
+        const copyQos = Math.min(message.qos, sub.qos) as QoS;
+        context.deliver(
+          session,
+          message,
+          copyQos,
+          sub.retainAsPublished && message.retain,
+          idsOf(sub),
+        );
+      }
       if (publisher !== undefined && session.connection !== undefined) {
         noteCongestion(publisher, session, options);
       }

@@ -50,7 +50,8 @@ export function releaseIncoming(conn: ClientConnection, packetId: number): void 
  */
 export function dropReusedIncoming(conn: ClientConnection, packetId: number): void {
   const session = conn.session!;
-  conn.broker.log.warning(
+  conn.broker.log.log(
+    "warning", // one of Mosquitto's few warnings without `Warning: `
     `Reused message ID ${packetId} from ${conn.clientId} detected. Clearing from storage.`,
   );
   session.deleteIncoming(packetId);

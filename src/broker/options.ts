@@ -20,11 +20,11 @@ export interface PasswordVerifier {
 
 /** What a client may do with a topic (`acl_file`). */
 export interface TopicAuthorizer {
-  /** Whether the client may read, write, or subscribe to `topic` (a filter for subscribe). */
+  /** Whether the client may read or write topic name `topic`. */
   allows(
     client: { clientId: string; username?: string },
     topic: string,
-    action: "read" | "write" | "subscribe",
+    action: "read" | "write",
   ): boolean;
 }
 
@@ -136,6 +136,11 @@ export interface BrokerOptions {
   readonly aclFile?: TopicAuthorizer;
   /** `check_retain_source`: a retained message goes out only while its publisher may write it. */
   readonly checkRetainSource: boolean;
+  /**
+   * `allow_duplicate_messages`: a 3.1 or 3.1.1 client gets a copy per matching subscription,
+   * as 5.0 clients always do (false: one copy, at the highest QoS).
+   */
+  readonly allowDuplicateMessages: boolean;
   /** `allow_zero_length_clientid`: assign an id to clients that send an empty one. */
   readonly allowZeroLengthClientId: boolean;
   /** Milliseconds a new socket has to send CONNECT. */
@@ -175,6 +180,7 @@ export function defaultBrokerOptions(): BrokerOptions {
     maxKeepalive: 65535,
     retainAvailable: true,
     checkRetainSource: true,
+    allowDuplicateMessages: false,
     persistentClientExpiration: 0,
     autoIdPrefix: "auto-",
     allowAnonymous: true,

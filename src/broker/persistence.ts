@@ -26,7 +26,6 @@
  */
 
 import type { Logger } from "../log/logger.ts";
-import { ReasonCode } from "../codec/mod.ts";
 import { GroupCommit } from "../store/group_commit.ts";
 import {
   deliveryKey,
@@ -492,9 +491,8 @@ export class Persistence implements StateObserver {
   /** Commit what is pending, release held output, and close the store. */
   async close(): Promise<void> {
     await this.#writer.close();
-    for (const conn of this.#heldFor.keys()) {
-      conn.disconnect(ReasonCode.ServerShuttingDown, "server");
-    }
+    // Connections still held are closed without a word, as the broker's stop closes them.
+    for (const conn of this.#heldFor.keys()) conn.close("server");
     this.#heldFor.clear();
     this.#held.clear();
     await this.store.close();

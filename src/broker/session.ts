@@ -62,10 +62,6 @@ export interface SessionConnection {
   clientReceiveMaximum: number;
   /** The largest packet the client accepts (5.0). */
   clientMaximumPacketSize: number;
-  /** The highest topic alias the client accepts from us (5.0). */
-  clientTopicAliasMaximum: number;
-  /** Topic aliases we have set for the client, topic -> alias (5.0). */
-  outboundAliases: Map<string, number> | undefined;
   /** Whether the will must be published when this connection ends. */
   publishWillOnClose: boolean;
   /** Its CONNECT was accepted: count its traffic in `counters` from now on. */
@@ -74,6 +70,8 @@ export interface SessionConnection {
   send(packet: Packet): void;
   /** Close with a reason (a 5.0 client that completed CONNECT first gets DISCONNECT). */
   disconnect(reasonCode: number, kind: CloseKind): void;
+  /** Close after writing what is queued. Idempotent. */
+  close(kind: CloseKind): void;
 }
 
 /** One subscription as the router stores it. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type ProtocolVersion, ReasonCode } from "../codec/mod.ts";
+import { orderWithout, type ProtocolVersion, ReasonCode } from "../codec/mod.ts";
 import { mayLeaveWill } from "./access.ts";
 import type { FanOut } from "./fan_out.ts";
 import { newMessage } from "./message.ts";
@@ -158,14 +158,17 @@ export class SessionRegistry {
     conn.countConnected(metrics.counters(conn.counters.listener, conn.version));
   }
 
-  /** `conn` has closed (as `kind` says): log it, detach its session, the will, expiry. */
+  /**
+   * `conn` has closed (as `kind` says): log it (before CONNECT too, as Mosquitto), detach its
+   * session, the will, expiry.
+   */
   detach(conn: SessionConnection, kind: CloseKind): void {
     const session = conn.session;
+    const log = this.#context.options.logger;
+    const line = closeLine(session === undefined ? "<unknown>" : conn.clientId, kind);
+    if (line !== undefined && log.connectionMessages) log.notice(line);
     if (session === undefined) return;
     this.#connected--;
-    const log = this.#context.options.logger;
-    const line = closeLine(conn.clientId, kind);
-    if (line !== undefined && log.connectionMessages) log.notice(line);
     if (session.connection !== conn) return; // already taken over
     session.connection = undefined;
     session.disconnectedAt = this.#context.now();
@@ -235,6 +238,9 @@ export class SessionRegistry {
     }
     const { willDelayInterval: _d, messageExpiryInterval: expiry, ...rest } = will.properties ??
       {};
+    if (rest.order !== undefined) {
+      rest.order = orderWithout(rest.order, ["willDelayInterval", "messageExpiryInterval"]);
+    }
     const message = newMessage(
       will.topic,
       will.payload.slice(),

@@ -19,8 +19,8 @@ import type { Delivery, Session, SubscriptionOptions } from "./session.ts";
 export interface HoldableConnection {
   /** Its output queue. */
   readonly out: { hold(): void; release(): void };
-  /** End it (the broker is shutting down before its output could be released). */
-  disconnect(reasonCode: number, kind: "server"): void;
+  /** Close it (the broker is shutting down before its output could be released). */
+  close(kind: "server"): void;
 }
 
 /** Hears of every change to the state that outlives a restart. */

@@ -11,7 +11,7 @@ import { Broker } from "../broker/broker.ts";
 import { ConfigError } from "../config/errors.ts";
 import { defaultConfig, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/options.ts";
-import { loggerFromConfig } from "../log/from_config.ts";
+import { logConfigNotices, loggerFromConfig } from "../log/from_config.ts";
 import type { Logger } from "../log/logger.ts";
 import { type HttpServer, startHttpServer } from "../http/server.ts";
 import { MIDGE_VERSION } from "../version.ts";
@@ -168,7 +168,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   } else {
     log.info(`Config loaded from ${config.file}.`);
   }
-  for (const notice of config.notices) log.log(notice.severity, notice.message);
+  logConfigNotices(log, config.notices);
   let files: LoadedSecurity;
   try {
     files = await loadSecurityFiles(config);

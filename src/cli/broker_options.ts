@@ -131,6 +131,7 @@ export function brokerOptionsFromConfig(
     maxKeepalive: g.max_keepalive,
     retainAvailable: g.retain_available,
     checkRetainSource: g.check_retain_source,
+    allowDuplicateMessages: g.allow_duplicate_messages,
     persistentClientExpiration: g.persistent_client_expiration,
     allowAnonymous: config.security.allow_anonymous,
     allowZeroLengthClientId: config.security.allow_zero_length_clientid,

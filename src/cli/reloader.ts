@@ -11,7 +11,7 @@ import type { Broker } from "../broker/broker.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/options.ts";
-import { loggerFromConfig } from "../log/from_config.ts";
+import { logConfigNotices, loggerFromConfig } from "../log/from_config.ts";
 import {
   applyHttpReloadable,
   brokerOptionsFromConfig,
@@ -103,7 +103,7 @@ export class Reloader {
     for (const problem of files.problems) log().log(problem.level, problem.line);
     const reread = securityFilePaths(next);
     if (reread.length > 0) log().notice(`Reloaded ${reread.join(", ")}.`);
-    for (const notice of next.notices) log().log(notice.severity, notice.message);
+    logConfigNotices(log(), next.notices);
     for (const change of changes.applied) log().notice(`Reloaded ${change}.`);
     for (const change of changes.needRestart) {
       log().warning(`Not reloaded (restart to apply): ${change}.`);

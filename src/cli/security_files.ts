@@ -24,8 +24,8 @@ export interface SecurityFiles {
 export interface LoadedSecurity {
   /**
    * Lines of the password files that were left out (the user cannot log in), to be logged:
-   * Mosquitto starts all the same and logs them as errors (an error's line starts with
-   * `Error: ` as Mosquitto's; the logger prefixes a warning's).
+   * Mosquitto starts all the same and logs them as errors (a line starts with `Error: ` or
+   * `Warning: ` as Mosquitto's).
    */
   problems: { level: "error" | "warning"; line: string }[];
   /** `[security]`. */
@@ -60,7 +60,7 @@ export async function loadSecurityFiles(config: Config): Promise<LoadedSecurity>
       const line = formatProblem(problem);
       problems.push({
         level: problem.level,
-        line: problem.level === "error" ? `Error: ${line}` : line,
+        line: `${problem.level === "error" ? "Error" : "Warning"}: ${line}`,
       });
     }
   }

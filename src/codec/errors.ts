@@ -14,12 +14,22 @@ import { ReasonCode, reasonCodeName } from "./reason_codes.ts";
 export class MqttError extends Error {
   /** MQTT 5.0 reason code, e.g. 0x81 malformed packet, 0x82 protocol error. */
   readonly reasonCode: number;
+  /**
+   * Whether it is a repeated property, which Mosquitto 2.0 takes for a failed read: it closes
+   * without a DISCONNECT whatever the packet, and logs a bad socket read.
+   */
+  readonly isDuplicateProperty: boolean;
 
   /** Build an error from a reason code and a message saying what was wrong. */
-  constructor(reasonCode: number, message: string) {
+  constructor(
+    reasonCode: number,
+    message: string,
+    options: { isDuplicateProperty?: boolean } = {},
+  ) {
     super(message);
     this.name = "MqttError";
     this.reasonCode = reasonCode;
+    this.isDuplicateProperty = options.isDuplicateProperty ?? false;
   }
 
   /** The reason code's name, e.g. "Malformed Packet". */
@@ -36,4 +46,9 @@ export function malformed(message: string): MqttError {
 /** A protocol-error (0x82) error. */
 export function protocolError(message: string): MqttError {
   return new MqttError(ReasonCode.ProtocolError, message);
+}
+
+/** A repeated property (0x82), closed without a DISCONNECT as Mosquitto 2.0 does. */
+export function duplicateProperty(message: string): MqttError {
+  return new MqttError(ReasonCode.ProtocolError, message, { isDuplicateProperty: true });
 }

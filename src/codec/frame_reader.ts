@@ -21,6 +21,11 @@ export interface FrameReaderOptions {
    * default: no limit beyond the protocol's.
    */
   maxPacketSize?: number;
+  /**
+   * Whether a remaining length must be encoded in the fewest bytes, as 5.0 requires
+   * [MQTT-1.5.5-1] (3.1 and 3.1.1 do not); default: true.
+   */
+  minimalLengthOnly?: boolean;
 }
 
 /**
@@ -29,12 +34,14 @@ export interface FrameReaderOptions {
  * chunk is a view of it (no copy), so it is valid only while the chunk's memory is; a frame
  * that spanned chunks is a fresh buffer.
  *
- * Throws `MqttError` 0x81 for a remaining length longer than 4 bytes or not minimally encoded,
- * and 0x95 for a packet larger than `maxPacketSize`.
+ * Throws `MqttError` 0x81 for a remaining length longer than 4 bytes or (with
+ * `minimalLengthOnly`) not minimally encoded, and 0x95 for a packet larger than `maxPacketSize`.
  */
 export class FrameReader {
   /** Largest whole packet accepted, in bytes. */
   maxPacketSize: number;
+  /** Whether a remaining length in more bytes than needed is refused. */
+  minimalLengthOnly: boolean;
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
   /** Fixed header bytes of a packet whose header was cut by the end of a chunk (lazy). */
@@ -47,6 +54,7 @@ export class FrameReader {
   /** A reader that accepts packets up to `options.maxPacketSize` bytes. */
   constructor(options: FrameReaderOptions = {}) {
     this.maxPacketSize = options.maxPacketSize ?? MAX_PACKET_SIZE;
+    this.minimalLengthOnly = options.minimalLengthOnly ?? true;
   }
 
   /** Whether part of a packet is waiting for more bytes. */
@@ -87,7 +95,7 @@ export class FrameReader {
       const b = chunk[i++];
       remaining += (b & 0x7f) * multiplier;
       if ((b & 0x80) === 0) {
-        if (b === 0 && i - start > 2) throw notMinimal();
+        if (b === 0 && i - start > 2 && this.minimalLengthOnly) throw notMinimal();
         break;
       }
       if (i - start === 5) throw tooLong();
@@ -117,7 +125,7 @@ export class FrameReader {
         if (this.#headerLength === 5) throw tooLong();
         continue;
       }
-      if (b === 0 && this.#headerLength > 2) throw notMinimal();
+      if (b === 0 && this.#headerLength > 2 && this.minimalLengthOnly) throw notMinimal();
       let remaining = 0;
       let multiplier = 1;
       for (let k = 1; k < this.#headerLength; k++) {

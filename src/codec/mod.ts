@@ -5,7 +5,7 @@
  */
 
 export * from "./types.ts";
-export { malformed, MqttError, protocolError } from "./errors.ts";
+export { duplicateProperty, malformed, MqttError, protocolError } from "./errors.ts";
 export {
   ConnackReturnCode,
   fromV3ConnackCode,
@@ -17,7 +17,7 @@ export {
 } from "./reason_codes.ts";
 export { decodePacket, encodePacket } from "./packet.ts";
 export { FrameReader, type FrameReaderOptions, MAX_PACKET_SIZE } from "./frame_reader.ts";
-export { PROPERTY_DEFINITIONS, type PropertyContext } from "./properties.ts";
+export { orderWithout, PROPERTY_DEFINITIONS, type PropertyContext } from "./properties.ts";
 export {
   isSharedFilter,
   MAX_TOPIC_SEPARATORS,

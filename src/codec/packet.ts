@@ -28,7 +28,8 @@ import { decodeUnsubscribe, encodeUnsubscribe } from "./unsubscribe.ts";
 export function decodePacket(frame: Uint8Array, version: ProtocolVersion): Packet {
   const r = new ByteReader(frame, 0, frame.length);
   const first = r.u8("fixed header");
-  const remaining = r.varint("remaining length");
+  // Only 5.0 requires the fewest bytes [MQTT-1.5.5-1]; a CONNECT is read before its version.
+  const remaining = r.varint("remaining length", version === 5);
   if (r.pos + remaining !== frame.length) {
     throw malformed(
       `remaining length ${remaining} does not match the ${frame.length - r.pos} bytes given`,

@@ -1,12 +1,13 @@
 /**
  * MQTT 5.0 properties (MQTT 5.0 §2.2.2): every property with its identifier, wire type and the
  * packets it may appear in; reading them with the duplicate, placement and value checks the
- * specification requires; sizing and writing them in the order the object lists them.
+ * specification requires; sizing and writing them in the order the object lists them, or in
+ * the order read when User Properties were interleaved with others (`Properties.order`).
  *
  * @module
  */
 
-import { malformed, protocolError } from "./errors.ts";
+import { duplicateProperty, malformed, protocolError } from "./errors.ts";
 import type { ByteReader } from "./reader.ts";
 import type { Properties, UserProperty } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
@@ -249,17 +250,22 @@ function hex(id: number): string {
  * Read a property list (its length, then the properties) for `context`. Returns undefined for
  * an empty list. Unknown or misplaced identifiers are malformed (MQTT 5.0 §2.2.2.2); a
  * repeated property other than User Property (and Subscription Identifier in PUBLISH), or a
- * flag other than 0 or 1, is a protocol error; a forbidden 0 is malformed, as Mosquitto answers.
+ * flag other than 0 or 1, is a protocol error (a repeat one that closes without a DISCONNECT);
+ * a forbidden 0 is malformed, as Mosquitto answers. User Properties interleaved with others
+ * leave the order read in `order`.
  */
 export function readProperties(r: ByteReader, context: PropertyContext): Properties | undefined {
   const length = r.varint("property length");
   if (length === 0) return undefined;
-  const end = r.pos + length;
+  const start = r.pos;
+  const end = start + length;
   if (end > r.end) throw malformed(`property length ${length} exceeds the packet`);
   const outerEnd = r.end;
   r.end = end;
   const props: Properties = {};
   const bag = props as Record<string, unknown>;
+  let userRun = NO_USER_PROPERTY_YET;
+  let interleaved = false;
   while (r.pos < end) {
     const id = r.varint("property identifier");
     const def = BY_ID[id];
@@ -273,19 +279,42 @@ export function readProperties(r: ByteReader, context: PropertyContext): Propert
     }
     if (def.nonZero && value === 0) throw malformed(`property ${def.key} must not be 0`);
     if (def.wireType === "pair") {
+      if (userRun === USER_RUN_ENDED) interleaved = true;
+      userRun = IN_USER_RUN;
       (props.userProperties ??= []).push(value as UserProperty);
-    } else if (def.id === 0x0b) {
+      continue;
+    }
+    if (userRun === IN_USER_RUN) userRun = USER_RUN_ENDED;
+    if (def.id === 0x0b) {
       if (props.subscriptionIdentifiers !== undefined && context === "subscribe") {
-        throw protocolError("subscription identifier repeated in SUBSCRIBE");
+        throw duplicateProperty("subscription identifier repeated in SUBSCRIBE");
       }
       (props.subscriptionIdentifiers ??= []).push(value as number);
     } else {
-      if (bag[def.key] !== undefined) throw protocolError(`property ${def.key} repeated`);
+      if (bag[def.key] !== undefined) throw duplicateProperty(`property ${def.key} repeated`);
       bag[def.key] = value;
     }
   }
+  if (interleaved) props.order = readOrder(r, start);
   r.end = outerEnd;
   return props;
+}
+
+/** Where the User Properties read so far stand: none yet, the last one read, or further back. */
+const NO_USER_PROPERTY_YET = 0;
+const IN_USER_RUN = 1;
+const USER_RUN_ENDED = 2;
+
+/** The identifiers of a property list already read and checked, from `start` to `r.end`. */
+function readOrder(r: ByteReader, start: number): number[] {
+  const order: number[] = [];
+  r.pos = start;
+  while (r.pos < r.end) {
+    const id = r.varint("property identifier");
+    readValue(r, BY_ID[id]!);
+    order.push(id);
+  }
+  return order;
 }
 
 function readValue(r: ByteReader, def: PropertyDefinition): unknown {
@@ -320,6 +349,7 @@ export function propertiesSize(props: Properties | undefined, context: PropertyC
     if (value === undefined) continue;
     const def = BY_KEY.get(key);
     if (def === undefined || (def.allowedIn & CONTEXT_BIT[context]) === 0) {
+      if (key === "order") continue;
       throw new TypeError(`property ${key} cannot be encoded in ${context}`);
     }
     switch (def.wireType) {
@@ -356,6 +386,18 @@ export function propertiesSize(props: Properties | undefined, context: PropertyC
   return size;
 }
 
+/**
+ * `order` (see `Properties.order`) without the identifiers of `keys`, for a copy of the
+ * properties that leaves those out.
+ */
+export function orderWithout(
+  order: readonly number[],
+  keys: readonly (keyof Properties)[],
+): number[] {
+  const left = keys.map((key) => BY_KEY.get(key)!.id);
+  return order.filter((id) => !left.includes(id));
+}
+
 /** Write a property list: its length (`size`, from `propertiesSize`) and the properties. */
 export function writeProperties(
   w: ByteWriter,
@@ -364,45 +406,88 @@ export function writeProperties(
 ): void {
   w.varint(size);
   if (props === undefined || size === 0) return;
+  if (props.order !== undefined) {
+    writeInOrder(w, props, props.order);
+    return;
+  }
   const bag = props as Record<string, unknown>;
   for (const key in bag) {
     const value = bag[key];
-    if (value === undefined) continue;
-    const def = BY_KEY.get(key)!;
-    switch (def.wireType) {
-      case "byte":
-        w.u8(def.id);
-        w.u8(value as number);
-        break;
-      case "u16":
-        w.u8(def.id);
-        w.u16(value as number);
-        break;
-      case "u32":
-        w.u8(def.id);
-        w.u32(value as number);
-        break;
-      case "varint":
-        for (const id of value as number[]) {
-          w.u8(def.id);
-          w.varint(id);
-        }
-        break;
-      case "utf8":
-        w.u8(def.id);
-        w.utf8(value as string, utf8Length(value as string));
-        break;
-      case "binary":
-        w.u8(def.id);
-        w.binary(value as Uint8Array);
-        break;
-      case "pair":
-        for (const [name, val] of value as UserProperty[]) {
-          w.u8(def.id);
-          w.utf8(name, utf8Length(name));
-          w.utf8(val, utf8Length(val));
-        }
-        break;
+    if (value !== undefined) writeAll(w, BY_KEY.get(key)!, value);
+  }
+}
+
+/**
+ * Write `props` in key order, except the properties `order` lists: those go in one run, in
+ * that order, at the place of the first of them. User Properties and Subscription Identifiers
+ * beyond the count listed follow the run, so that none is left out.
+ */
+function writeInOrder(w: ByteWriter, props: Properties, order: readonly number[]): void {
+  const bag = props as Record<string, unknown>;
+  let runWritten = false;
+  for (const key in bag) {
+    const value = bag[key];
+    const def = BY_KEY.get(key);
+    if (value === undefined || def === undefined) continue; // `order` itself
+    if (!order.includes(def.id)) {
+      writeAll(w, def, value);
+      continue;
+    }
+    if (runWritten) continue;
+    runWritten = true;
+    const written = new Map<number, number>(); // id -> how many of its values are written
+    for (const id of order) {
+      const listed = BY_ID[id]!;
+      const listedValue = bag[listed.key];
+      if (listedValue === undefined) continue;
+      const count = written.get(id) ?? 0;
+      if (!Array.isArray(listedValue)) {
+        if (count === 0) writeOne(w, listed, listedValue);
+      } else if (count < listedValue.length) writeOne(w, listed, listedValue[count]);
+      written.set(id, count + 1);
+    }
+    for (const [id, count] of written) {
+      const rest = bag[BY_ID[id]!.key];
+      if (Array.isArray(rest)) {
+        for (const one of rest.slice(count)) writeOne(w, BY_ID[id]!, one);
+      }
+    }
+  }
+}
+
+/** Write every value of one property: each pair or identifier of a list, else the value. */
+function writeAll(w: ByteWriter, def: PropertyDefinition, value: unknown): void {
+  if (Array.isArray(value)) { for (const one of value) writeOne(w, def, one); }
+  else writeOne(w, def, value);
+}
+
+/** Write one property: its identifier and one value (one pair, one subscription identifier). */
+function writeOne(w: ByteWriter, def: PropertyDefinition, value: unknown): void {
+  w.u8(def.id);
+  switch (def.wireType) {
+    case "byte":
+      w.u8(value as number);
+      break;
+    case "u16":
+      w.u16(value as number);
+      break;
+    case "u32":
+      w.u32(value as number);
+      break;
+    case "varint":
+      w.varint(value as number);
+      break;
+    case "utf8":
+      w.utf8(value as string, utf8Length(value as string));
+      break;
+    case "binary":
+      w.binary(value as Uint8Array);
+      break;
+    case "pair": {
+      const [name, val] = value as UserProperty;
+      w.utf8(name, utf8Length(name));
+      w.utf8(val, utf8Length(val));
+      break;
     }
   }
 }

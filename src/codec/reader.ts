@@ -59,8 +59,11 @@ export class ByteReader {
     return id;
   }
 
-  /** Variable Byte Integer: 1 to 4 bytes, minimal encoding [MQTT-1.5.5-1]. */
-  varint(what: string): number {
+  /**
+   * Variable Byte Integer: 1 to 4 bytes, minimal encoding [MQTT-1.5.5-1] unless `minimal` is
+   * false (a 3.1 or 3.1.1 remaining length, which may use more bytes than it needs).
+   */
+  varint(what: string, minimal = true): number {
     let value = 0;
     let multiplier = 1;
     for (let i = 0; i < 4; i++) {
@@ -68,7 +71,7 @@ export class ByteReader {
       const b = this.buf[this.pos++];
       value += (b & 0x7f) * multiplier;
       if ((b & 0x80) === 0) {
-        if (b === 0 && i > 0) {
+        if (b === 0 && i > 0 && minimal) {
           throw malformed(`${what} is not minimally encoded [MQTT-1.5.5-1]`);
         }
         return value;

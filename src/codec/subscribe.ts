@@ -14,12 +14,13 @@ import { utf8Length } from "./utf8.ts";
 import { varintSize } from "./writer.ts";
 
 /**
- * Read a topic filter and check it: a bad filter [MQTT-4.7.1-1], or one too deep, is malformed
- * (0x81), as Mosquitto answers both.
+ * Read a topic filter of a `version` client and check it: a bad filter [MQTT-4.7.1-1], or one
+ * too deep, is malformed (0x81), as Mosquitto answers both.
  */
-export function readTopicFilter(r: ByteReader): string {
+export function readTopicFilter(r: ByteReader, version: ProtocolVersion): string {
   const filter = r.utf8("topic filter");
-  const problem = topicFilterProblem(filter) ?? topicDepthProblem(filter, "topic filter");
+  const problem = topicFilterProblem(filter, version) ??
+    topicDepthProblem(filter, "topic filter");
   if (problem !== undefined) throw malformed(problem);
   return filter;
 }
@@ -81,7 +82,7 @@ export function decodeSubscribe(
   const properties = version === 5 ? readProperties(r, "subscribe") : undefined;
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
-    subscriptions.push(readOptions(r, readTopicFilter(r), version));
+    subscriptions.push(readOptions(r, readTopicFilter(r, version), version));
   }
   if (subscriptions.length === 0) {
     throw malformed("SUBSCRIBE has no topic filter [MQTT-3.8.3-2]");

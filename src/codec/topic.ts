@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ProtocolVersion } from "./types.ts";
+
 const SHARE_PREFIX = "$share/";
 
 /**
@@ -28,22 +30,28 @@ export function topicNameProblem(topic: string): string | undefined {
 }
 
 /**
- * Why `filter` cannot be a SUBSCRIBE or UNSUBSCRIBE topic filter, or undefined when it can.
- * `$share/GROUP/FILTER` is checked as a shared subscription.
+ * Why `filter` cannot be a SUBSCRIBE or UNSUBSCRIBE topic filter of a `version` client, or
+ * undefined when it can. `$share/GROUP/FILTER` is checked as a shared subscription; 3.1 and
+ * 3.1.1 define none, so there an empty GROUP or FILTER is accepted, as Mosquitto 2.0.11 does
+ * (an empty FILTER matches no topic).
  */
-export function topicFilterProblem(filter: string): string | undefined {
+export function topicFilterProblem(
+  filter: string,
+  version: ProtocolVersion = 5,
+): string | undefined {
   if (filter.length === 0) return "topic filter is empty [MQTT-4.7.3-1]";
   let start = 0;
   if (filter.startsWith(SHARE_PREFIX)) {
     const slash = filter.indexOf("/", SHARE_PREFIX.length);
     const group = filter.slice(SHARE_PREFIX.length, slash === -1 ? filter.length : slash);
-    if (group.length === 0) {
+    if (group.length === 0 && version === 5) {
       return `shared subscription '${filter}' has an empty share name [MQTT-4.8.2-1]`;
     }
     if (group.includes("+") || group.includes("#")) {
       return `shared subscription '${filter}' has a wildcard in its share name [MQTT-4.8.2-1]`;
     }
     if (slash === -1 || slash === filter.length - 1) {
+      if (version !== 5) return undefined;
       return `shared subscription '${filter}' has no topic filter [MQTT-4.8.2-2]`;
     }
     start = slash + 1;

@@ -80,6 +80,13 @@ export interface Properties {
   subscriptionIdentifiersAvailable?: number;
   /** 0x2A: 0 or 1: are shared subscriptions supported. CONNACK. */
   sharedSubscriptionAvailable?: number;
+  /**
+   * Not a property: the identifiers of the properties in the order they were read, set by the
+   * decoder only when User Properties are interleaved with other properties, an order the keys
+   * cannot hold. The encoder writes the properties it lists in this order, in one run at the
+   * place of the first of them in key order; a property it does not list goes at its own place.
+   */
+  order?: number[];
 }
 
 /** The will message carried by a CONNECT. */

@@ -23,7 +23,7 @@ export function decodeUnsubscribe(
   const packetId = readFilterPacketId(r, "UNSUBSCRIBE");
   const properties = version === 5 ? readProperties(r, "unsubscribe") : undefined;
   const topicFilters: string[] = [];
-  while (r.remaining > 0) topicFilters.push(readTopicFilter(r));
+  while (r.remaining > 0) topicFilters.push(readTopicFilter(r, version));
   if (topicFilters.length === 0) {
     throw malformed("UNSUBSCRIBE has no topic filter [MQTT-3.10.3-2]");
   }

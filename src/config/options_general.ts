@@ -29,12 +29,11 @@ function spec0or20(name: string): OptionSpec<number> {
 /** Top-level options (Mosquitto's general options that are not log, persistence or security). */
 export const GENERAL_OPTIONS = {
   allow_duplicate_messages: bool("allow_duplicate_messages", {
-    default: true,
-    doc: "Send a client with overlapping subscriptions one copy per matching subscription " +
-      "(deprecated in Mosquitto 2.0).",
-    support: "legacy",
-    note: "Midge always sends a client one copy of a message that matches several of its " +
-      "subscriptions, as MQTT requires.",
+    default: false,
+    doc: "Send a 3.1 or 3.1.1 client one copy of a message per matching subscription, as 5.0 " +
+      "clients always get; false: one copy (deprecated in Mosquitto 2.0).",
+    note: "Mosquitto 2.0.11's manual gives true as the default, but without the option it sends " +
+      "a 3.x client one copy; so does Midge (default false).",
   }),
   check_retain_source: bool("check_retain_source", {
     default: true,
@@ -55,7 +54,7 @@ export const GENERAL_OPTIONS = {
   }),
   max_keepalive: int("max_keepalive", 0, U16, {
     default: 65535,
-    doc: "Largest keep alive a client may use; 5.0 clients asking more are told this one.",
+    doc: "Largest keep alive of a 5.0 client: one asking more, or 0, is told this one.",
   }),
   max_packet_size: spec0or20("max_packet_size"),
   max_queued_bytes: int("max_queued_bytes", 0, Number.MAX_SAFE_INTEGER, {

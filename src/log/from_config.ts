@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogConfig } from "../config/options.ts";
+import type { ConfigNotice, LogConfig } from "../config/options.ts";
 import { FileSink } from "./file_sink.ts";
 import {
   ALL_LOG_TYPES,
@@ -135,4 +135,12 @@ export function loggerFromConfig(log: LogConfig, options: LoggerFromConfigOption
     connectionMessages: log.connection_messages,
     now: options.now,
   });
+}
+
+/** Log what the configuration's checks noted, each as a notice or a `Warning: ` line. */
+export function logConfigNotices(log: Logger, notices: readonly ConfigNotice[]): void {
+  for (const notice of notices) {
+    if (notice.severity === "warning") log.warning(notice.message);
+    else log.notice(notice.message);
+  }
 }

@@ -160,10 +160,13 @@ export class Logger {
     return this.#timestamp ? `${this.#stampAt(this.#now())}: ${message}` : message;
   }
 
-  /** Write `message` as a line of `type`; a warning's reads `Warning: message`, as Mosquitto's. */
+  /**
+   * Write `message` as a line of `type`, as given: like Mosquitto's, a text carries its own
+   * `Warning: ` or `Error: ` (most of its warnings do, `Reused message ID ...` does not).
+   */
   log(type: LogType, message: string): void {
     if (!this.#types.has(type)) return;
-    const line = this.#line(type === "warning" ? `Warning: ${message}` : message);
+    const line = this.#line(message);
     for (const destination of this.#destinations) destination.write(line, type);
   }
 
@@ -182,9 +185,9 @@ export class Logger {
     this.log("error", message);
   }
 
-  /** A warning line. */
+  /** A warning line in Mosquitto's usual form, `Warning: message`. */
   warning(message: string): void {
-    this.log("warning", message);
+    this.log("warning", `Warning: ${message}`);
   }
 
   /** A notice line. */

@@ -13,6 +13,8 @@
  */
 
 const SHARE_PREFIX = "$share/";
+/** Marks a '#' node on the match stack: its subscriptions match, it has nothing below. */
+const HASH_NODE = -1;
 
 /** A shared subscription group at one filter. */
 interface SharedGroup<O> {
@@ -48,6 +50,8 @@ interface ParsedFilter {
 function parseFilter(filter: string): ParsedFilter {
   if (filter.startsWith(SHARE_PREFIX)) {
     const slash = filter.indexOf("/", SHARE_PREFIX.length);
+    // `$share/GROUP` (3.1.1 only): the group with an empty filter, which matches no topic.
+    if (slash === -1) return { group: filter.slice(SHARE_PREFIX.length), levels: [""] };
     return {
       group: filter.slice(SHARE_PREFIX.length, slash),
       levels: filter.slice(slash + 1).split("/"),
@@ -166,50 +170,74 @@ export class SubscriptionTrie<O> {
    * Call `visit` for every subscription matching `topic`: every non-shared subscriber whose
    * filter matches, and one member of each matching shared group (the next one in turn that
    * `eligible` accepts; all are eligible when it is omitted). A client with several matching
-   * filters is visited once per filter; merging them is the caller's job.
+   * filters is visited once per filter; merging them is the caller's job. The order is
+   * Mosquitto's: the non-shared subscriptions in walk order, then the shared groups.
    */
   match(topic: string, visit: MatchVisitor<O>, eligible?: MemberFilter): void {
     const levels = topic.split("/");
     const dollar = topic.charCodeAt(0) === 0x24; // '$' [MQTT-4.7.2-1]
     // Depth first without recursion, so no topic is too deep for the stack: each entry is a
-    // node and the index of the level it matches next. The '+' branch is pushed after the
-    // exact one so that it is walked first.
+    // node and the index of the level it matches next (`HASH_NODE`: a '#' node, whose
+    // subscriptions match whatever follows). The walk goes as Mosquitto's does, so that a
+    // client's copies come in its order: at each level the exact branch, then '+', then '#'
+    // (pushed in reverse, as the last pushed is walked first).
     const nodes: Node<O>[] = [this.#root];
     const depths: number[] = [0];
     let top = 1;
+    let withGroups: Node<O>[] | undefined; // matched nodes holding shared groups, in walk order
     while (top > 0) {
       top--;
       const node = nodes[top];
       const i = depths[top];
-      if (i === levels.length) {
-        visitAll(node, visit, eligible);
-        // "a/#" also matches "a" [MQTT-4.7.1-2 note]
-        if (node.hash !== undefined) visitAll(node.hash, visit, eligible);
+      if (i === HASH_NODE) {
+        withGroups = visitSubscribers(node, visit, withGroups);
         continue;
+      }
+      if (i === levels.length) {
+        // "a/#" also matches "a" [MQTT-4.7.1-2 note]; Mosquitto visits it first.
+        if (node.hash !== undefined) withGroups = visitSubscribers(node.hash, visit, withGroups);
+        withGroups = visitSubscribers(node, visit, withGroups);
+        continue;
+      }
+      if (i > 0 || !dollar) {
+        if (node.hash !== undefined) {
+          nodes[top] = node.hash;
+          depths[top++] = HASH_NODE;
+        }
+        if (node.plus !== undefined) {
+          nodes[top] = node.plus;
+          depths[top++] = i + 1;
+        }
       }
       const child = node.children?.get(levels[i]);
       if (child !== undefined) {
         nodes[top] = child;
         depths[top++] = i + 1;
       }
-      if (i > 0 || !dollar) {
-        if (node.hash !== undefined) visitAll(node.hash, visit, eligible);
-        if (node.plus !== undefined) {
-          nodes[top] = node.plus;
-          depths[top++] = i + 1;
-        }
-      }
+    }
+    if (withGroups === undefined) return;
+    for (const node of withGroups) {
+      for (const group of node.shared!.values()) visitOneMember(group, visit, eligible);
     }
   }
 }
 
-function visitAll<O>(node: Node<O>, visit: MatchVisitor<O>, eligible?: MemberFilter): void {
+/**
+ * Visit the non-shared subscriptions of `node`; returns `withGroups` with `node` added if it
+ * holds shared groups (made when the first one is found).
+ */
+function visitSubscribers<O>(
+  node: Node<O>,
+  visit: MatchVisitor<O>,
+  withGroups: Node<O>[] | undefined,
+): Node<O>[] | undefined {
   if (node.subscribers !== undefined) {
     for (const [clientId, options] of node.subscribers) visit(clientId, options, false);
   }
-  if (node.shared !== undefined) {
-    for (const group of node.shared.values()) visitOneMember(group, visit, eligible);
-  }
+  if (node.shared === undefined || node.shared.size === 0) return withGroups;
+  if (withGroups === undefined) return [node];
+  withGroups.push(node);
+  return withGroups;
 }
 
 function visitOneMember<O>(

@@ -12,7 +12,7 @@ import type { Conn } from "./conn.ts";
 /** Bytes asked of the Conn per read. */
 const READ_SIZE = 16 * 1024;
 
-/** `conn` as a Duplex; destroying it closes `conn`. */
+/** `conn` as a Duplex; ending it closes `conn`'s write side, destroying it closes `conn`. */
 export function connDuplex(conn: Conn): Duplex {
   return new Duplex({
     read() {
@@ -26,8 +26,12 @@ export function connDuplex(conn: Conn): Duplex {
       writeAll(conn, chunk).then(() => done(), done);
     },
     final(done) {
-      conn.close();
-      done();
+      // Ending the stream half-closes where the Conn can, so reads go on (a lingering close).
+      if (conn.closeWrite === undefined) {
+        conn.close();
+        return done();
+      }
+      conn.closeWrite().then(() => done(), done);
     },
     destroy(error, done) {
       conn.close();

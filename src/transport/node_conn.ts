@@ -99,5 +99,10 @@ export function nodeConn(
       socket.destroy();
       wake();
     },
+    closeWrite() {
+      // end() flushes what is written, then half-closes (over TLS: close_notify, then FIN).
+      if (ended) return Promise.resolve();
+      return new Promise((resolve) => socket.end(() => resolve()));
+    },
   };
 }

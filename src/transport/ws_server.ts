@@ -196,7 +196,8 @@ const KEPT_FRAME_BUFFER = 64 * 1024;
 
 /**
  * An upgraded connection as a byte stream: `read` gives the payloads of the client's binary
- * messages, `write` sends one binary frame, `close` sends a close frame and closes.
+ * messages, `write` sends one binary frame, `close` sends a close frame and closes,
+ * `closeWrite` sends a close frame and reads on until the client answers it or closes.
  */
 class WebSocketConn implements Conn {
   readonly remoteAddr: Deno.Addr;
@@ -208,6 +209,8 @@ class WebSocketConn implements Conn {
   #pongQueued = false;
   #frameBuffer = new Uint8Array(0);
   #closed = false;
+  /** Whether our close frame is sent or on its way (no frame may follow it). */
+  #closeSent = false;
 
   constructor(socket: Conn, decoder: FrameDecoder) {
     this.#socket = socket;
@@ -253,7 +256,9 @@ class WebSocketConn implements Conn {
 
   /** Send `data` as one binary frame; resolves once it is all written. */
   async write(data: Uint8Array): Promise<number> {
-    if (this.#closed) throw new Deno.errors.BadResource("the WebSocket is closed");
+    if (this.#closed || this.#closeSent) {
+      throw new Deno.errors.BadResource("the WebSocket is closed");
+    }
     await this.#send(Opcode.binary, data);
     return data.length;
   }
@@ -261,6 +266,17 @@ class WebSocketConn implements Conn {
   /** Send a close frame (1000) and close the socket; at once if output is stuck. */
   close(): void {
     if (!this.#closed) this.#closeWith(CloseCode.normal);
+  }
+
+  /**
+   * Start the closing handshake (RFC 6455 §5.5.1): send a close frame (1000) and go on reading,
+   * so that what the client still sends is read, until its close frame or its end of stream
+   * ends the reads. Resolves once the frame is written.
+   */
+  closeWrite(): Promise<void> {
+    if (this.#closed || this.#closeSent) return Promise.resolve();
+    this.#closeSent = true;
+    return this.#send(Opcode.close, closePayload(CloseCode.normal));
   }
 
   /** The client closed or broke the protocol: answer with a close frame and end. */
@@ -273,16 +289,28 @@ class WebSocketConn implements Conn {
   #closeWith(code: number): void {
     this.#closed = true;
     // A write still waiting means the client reads nothing: a close frame would wait too.
+    if (this.#closeSent) return this.#endSocket();
     if (this.#pendingWrites > 0) return closeQuietly(this.#socket);
+    this.#closeSent = true;
     this.#send(Opcode.close, closePayload(code)).catch(() => {}).finally(() =>
       closeQuietly(this.#socket)
     );
   }
 
+  /**
+   * The closing handshake is over: end the socket in order (over TLS, with close_notify, which
+   * clients such as rustls require), then close it.
+   */
+  #endSocket(): void {
+    const socket = this.#socket;
+    if (socket.closeWrite === undefined) return closeQuietly(socket);
+    socket.closeWrite().catch(() => {}).finally(() => closeQuietly(socket));
+  }
+
   /** Answer the latest ping with a pong, unless a pong is still on its way. */
   #answerPing(): void {
     const ping = this.#decoder.ping;
-    if (ping === undefined || this.#closed) return;
+    if (ping === undefined || this.#closed || this.#closeSent) return;
     this.#decoder.ping = undefined;
     if (this.#pongQueued) return;
     this.#pongQueued = true;

@@ -27,7 +27,7 @@ for (let i = 0; i < 1000; i++) {
   const session = new Session(`c${i}`, 5, 3600);
   broker.sessions.add(session);
   subscribe(session, "fan/out");
-  // Every tenth client overlaps: two more filters match, with identifiers to merge.
+  // Every tenth client overlaps: two more filters match, each a copy with its identifier (5.0).
   if (i % 10 === 0) {
     subscribe(session, "fan/+", 1);
     subscribe(session, "fan/#", 2);

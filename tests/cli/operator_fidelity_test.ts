@@ -3,8 +3,9 @@
  * with the same mosquitto.conf: exit statuses (configuration errors 3, unreadable password or
  * ACL files 13, a listener that cannot open 1), `-p` with `-c`, and the log lines that log
  * filters (fail2ban) read: IPv4 clients of a dual-stack listener as `127.0.0.1:PORT` and
- * refused logins as `Client <unknown> disconnected, not authorised.`. Then `--test-config`,
- * which must find what a start would fail on.
+ * refused logins as `Client <unknown> disconnected, not authorised.`, and the lines of every
+ * way a connection ends; SIGTERM and SIGINT, which close clients without DISCONNECT. Then
+ * `--test-config`, which must find what a start would fail on.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +14,9 @@ import { makeCertificates } from "../fixtures/certs.ts";
 import { ended, runMidge, startLoggedMidge } from "../fixtures/midge_process.ts";
 import { accepts, freePort } from "../fixtures/net.ts";
 import { interopTest, sleep } from "../interop/helpers.ts";
+import { encodePacket } from "../../src/codec/mod.ts";
+import { hexBytes } from "../fixtures/packets.ts";
+import { connect, RawClient } from "../integration/harness.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -163,6 +167,34 @@ function loginLines(log: string): string[] {
     .filter((line) => /^New connection from |^Client .*not authorised/.test(line));
 }
 
+/**
+ * Start Mosquitto, then Midge, each from `listenerLines(port)` with its log going to a file in
+ * `dir`; drive each with `drive(port)`, stop it, and keep the lines `pick` takes from its log.
+ */
+async function logsOfBoth(
+  dir: string,
+  listenerLines: (port: number) => string,
+  drive: (port: number) => Promise<void>,
+  pick: (log: string) => string[],
+): Promise<Record<"mosquitto" | "midge", string[]>> {
+  const logs = { mosquitto: [] as string[], midge: [] as string[] };
+  for (const broker of ["mosquitto", "midge"] as const) {
+    const port = freePort();
+    const log = `${dir}/${broker}.log`;
+    const conf = `${dir}/${broker}.conf`;
+    await Deno.writeTextFile(conf, `user root\n${listenerLines(port)}log_dest file ${log}\n`);
+    const child = spawnBroker(broker, ["-c", conf]);
+    try {
+      assert.ok(await listening(child, port), `${broker} listens`);
+      await drive(port);
+    } finally {
+      await stop(child);
+    }
+    logs[broker] = pick(await Deno.readTextFile(log));
+  }
+  return logs;
+}
+
 interopTest({
   name:
     "refused logins are logged as Mosquitto logs them, IPv4 clients of a dual-stack listener unmapped",
@@ -173,19 +205,10 @@ interopTest({
       const passwords = `${dir}/passwords`;
       // alice:secret, made by mosquitto_passwd
       await runCommand("mosquitto_passwd", ["-b", "-c", passwords, "alice", "secret"]);
-      const logs: Record<string, string[]> = {};
-      for (const broker of ["mosquitto", "midge"] as const) {
-        const port = freePort();
-        const log = `${dir}/${broker}.log`;
-        const conf = `${dir}/${broker}.conf`;
-        await Deno.writeTextFile(
-          conf,
-          `user root\nlistener ${port}\nallow_anonymous false\npassword_file ${passwords}\n` +
-            `log_dest file ${log}\n`,
-        );
-        const child = spawnBroker(broker, ["-c", conf]);
-        try {
-          assert.ok(await listening(child, port), `${broker} listens`);
+      const logs = await logsOfBoth(
+        dir,
+        (port) => `listener ${port}\nallow_anonymous false\npassword_file ${passwords}\n`,
+        async (port) => {
           for (const version of ["mqttv311", "mqttv5"]) {
             for (const login of [["-u", "alice", "-P", "wrong"], ["-u", "bob", "-P", "x"], []]) {
               await runCommand("mosquitto_pub", [
@@ -194,11 +217,9 @@ interopTest({
               ]);
             }
           }
-        } finally {
-          await stop(child);
-        }
-        logs[broker] = loginLines(await Deno.readTextFile(log));
-      }
+        },
+        loginLines,
+      );
       const connected = "New connection from 127.0.0.1:PORT on port P.";
       const refused = [connected, "Client <unknown> disconnected, not authorised."];
       // The first connection is `listening`'s, which sends nothing.
@@ -284,4 +305,159 @@ Deno.test("a warning is logged with Mosquitto's 'Warning: ' prefix, a bad passwo
     await midge.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Write `bytes` to 127.0.0.1:`port`, then read until the broker closes or `waitMs` pass. */
+async function talk(port: number, bytes: Uint8Array[], waitMs = 300): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    for (const b of bytes) await conn.write(b);
+    const buf = new Uint8Array(4096);
+    const timer = setTimeout(() => conn.close(), waitMs);
+    try {
+      while (await conn.read(buf) !== null) { /* what the broker answers is not the point */ }
+      clearTimeout(timer);
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
+  } catch {
+    conn.close();
+  }
+  await sleep(150); // the broker's line for this client, before the next one's
+}
+
+/** CONNECT bytes of `version` for `clientId`, with `keepAlive` and an optional will payload. */
+function connectBytes(
+  version: 3 | 4 | 5,
+  clientId: string,
+  options: { keepAlive?: number; willPayload?: number } = {},
+): Uint8Array {
+  const will = options.willPayload === undefined ? undefined : {
+    topic: "w",
+    payload: new Uint8Array(options.willPayload),
+    qos: 0 as const,
+    retain: false,
+  };
+  return encodePacket({
+    type: "connect",
+    protocolVersion: version,
+    clientId,
+    clean: true,
+    keepAlive: options.keepAlive ?? 60,
+    ...(will === undefined ? {} : { will }),
+  }, version);
+}
+
+/** Each case: the bytes a client sends, and how long it stays (ms). */
+const CLOSE_CASES: [Uint8Array[], number?][] = [
+  [[hexBytes("30 04 00 01 61 78")]], // PUBLISH before CONNECT
+  [[]], // a socket that closes before CONNECT
+  [[connectBytes(4, "lost")]], // closes after CONNECT without DISCONNECT
+  // Keep alive runs out: Midge closes at 1.5 s, Mosquitto 2.0.11 checks every 5 s or so.
+  [[connectBytes(4, "ka", { keepAlive: 1 })], 8000],
+  [[connectBytes(5, "wild"), hexBytes("30 06 00 03 61 2f 23 00")]], // a wildcard topic name
+  [[connectBytes(4, "malf"), hexBytes("36 05 00 01 61 00 01")]], // QoS 3
+  [[connectBytes(5, "dup"), hexBytes("30 0c 00 01 61 08 03 00 01 62 03 00 01 63")]],
+  [[
+    connectBytes(4, "reuse"),
+    hexBytes("34 06 00 01 61 00 07 78"), // QoS 2, id 7, "x"
+    hexBytes("34 06 00 01 61 00 07 79"), // id 7 again, "y", before PUBREL
+  ]],
+  [[connectBytes(4, "bigwill", { willPayload: 50 })]], // over message_size_limit 10
+];
+
+/** The lines of `log` that say how a client's connection ended, without timestamps. */
+function closeLines(log: string): string[] {
+  return log.split("\n").map((line) => line.replace(/^\d+: /, ""))
+    .filter((line) => /^(Client |Bad socket |Reused message )/.test(line));
+}
+
+interopTest({
+  name:
+    "how connections end is logged in Mosquitto's words: before CONNECT, lost, keep alive, protocol errors, a repeated property, a reused id, a will too large",
+  needs: [MOSQUITTO_BROKER],
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const logs = await logsOfBoth(
+        dir,
+        (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\nmessage_size_limit 10\n`,
+        async (port) => {
+          await sleep(150);
+          for (const [bytes, waitMs] of CLOSE_CASES) await talk(port, bytes, waitMs);
+        },
+        closeLines,
+      );
+      const closed = "Client <unknown> closed its connection.";
+      assert.deepEqual(logs.mosquitto, [
+        closed, // `listening`'s probe
+        "Client <unknown> disconnected due to protocol error.",
+        closed,
+        "Client lost closed its connection.",
+        "Client ka has exceeded timeout, disconnecting.",
+        "Client wild disconnected due to protocol error.",
+        "Client malf disconnected due to malformed packet.",
+        "Bad socket read/write on client dup: Duplicate property in property list",
+        "Reused message ID 7 from reuse detected. Clearing from storage.",
+        "Client reuse closed its connection.",
+        "Client <unknown> disconnected due to oversize payload.",
+      ], "Mosquitto's lines");
+      assert.deepEqual(logs.midge, logs.mosquitto);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Clients of each protocol version connected to 127.0.0.1:`port`. */
+async function connectedClients(port: number): Promise<RawClient[]> {
+  const clients = [];
+  for (const version of [5, 4, 3] as const) {
+    const { client, connack } = await connect(port, {
+      protocolVersion: version,
+      clientId: `v${version}`,
+    });
+    assert.equal(connack.reasonCode, 0);
+    clients.push(client);
+  }
+  return clients;
+}
+
+interopTest({
+  name:
+    "SIGTERM and SIGINT close 5.0, 3.1.1 and 3.1 clients without DISCONNECT, as Mosquitto does (MQTT 5.0 §3.14: the server may send one)",
+  needs: [MOSQUITTO_BROKER],
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const broker of ["mosquitto", "midge"] as const) {
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          const port = freePort();
+          const conf = `${dir}/${broker}.conf`;
+          await Deno.writeTextFile(
+            conf,
+            `user root\nlistener ${port} 127.0.0.1\nallow_anonymous true\n`,
+          );
+          const child = spawnBroker(broker, ["-c", conf]);
+          const clients: RawClient[] = [];
+          try {
+            assert.ok(await listening(child, port), `${broker} listens`);
+            clients.push(...await connectedClients(port));
+            child.kill(signal);
+            for (const [i, client] of clients.entries()) {
+              await client.expectClosed(5000);
+              assert.deepEqual(client.takeAll(), [], `${broker}, ${signal}, client ${i}`);
+            }
+            assert.equal((await child.status).code, 0, `${broker}, ${signal}`);
+          } finally {
+            for (const client of clients) await client.close();
+            await stop(child);
+          }
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -114,6 +114,17 @@ Deno.test("frame reader: a remaining length not minimally encoded is malformed [
   rejects(["30 80", "80 00"], 0x81);
 });
 
+Deno.test("frame reader: without minimalLengthOnly (3.1, 3.1.1) a longer remaining length is read", () => {
+  const reader = new FrameReader({ minimalLengthOnly: false });
+  // PINGREQ with its length 0 in two bytes, then in three, split inside the header.
+  assert.deepEqual(readAll([hexBytes("c0 80 00 c0 80"), hexBytes("80 00")], reader), [
+    "192,128,0",
+    "192,128,128,0",
+  ]);
+  // PUBLISH "a" "x" with its length 4 in two bytes.
+  assert.deepEqual(readAll([hexBytes("30 84 00 00 01 61 78")], reader), ["48,132,0,0,1,97,120"]);
+});
+
 Deno.test("frame reader: an oversize packet is refused from its header, before its body", () => {
   // 0x64 = 100 body bytes, 102 in all: refused as soon as the two header bytes are in.
   rejects(["30 64"], 0x95, { maxPacketSize: 101 });

@@ -285,7 +285,10 @@ type Context =
 
 type ValueGenerator = (rng: SeededRandom) => unknown;
 
-const VALUE: Readonly<Record<keyof Properties, ValueGenerator>> = {
+/** The keys of `Properties` that are properties (not the decoder's `order`). */
+type PropertyName = Exclude<keyof Properties, "order">;
+
+const VALUE: Readonly<Record<PropertyName, ValueGenerator>> = {
   payloadFormatIndicator: flag,
   messageExpiryInterval: (rng) => u32(rng),
   contentType: (rng) => text(rng, 20),
@@ -317,7 +320,7 @@ const VALUE: Readonly<Record<keyof Properties, ValueGenerator>> = {
   sharedSubscriptionAvailable: flag,
 };
 
-const ALLOWED: Readonly<Record<Context, readonly (keyof Properties)[]>> = {
+const ALLOWED: Readonly<Record<Context, readonly PropertyName[]>> = {
   connect: [
     "sessionExpiryInterval",
     "receiveMaximum",
@@ -690,7 +693,7 @@ type PropertyKind =
   | "user"; // [name, value][] -> {name: value | value[]}
 
 /** Every 5.0 property: our key, mqtt-packet's key, and how the value translates. */
-const PROPERTY_MAP: readonly [ours: keyof Properties, theirs: string, kind: PropertyKind][] = [
+const PROPERTY_MAP: readonly [ours: PropertyName, theirs: string, kind: PropertyKind][] = [
   ["payloadFormatIndicator", "payloadFormatIndicator", "flag"],
   ["messageExpiryInterval", "messageExpiryInterval", "number"],
   ["contentType", "contentType", "string"],
@@ -753,7 +756,7 @@ function toMqttPacketProperties(props: Properties | undefined): MpObject | undef
   if (props === undefined) return undefined;
   const out: MpObject = {};
   for (const [key, value] of Object.entries(props)) {
-    const entry = BY_OURS.get(key as keyof Properties);
+    const entry = BY_OURS.get(key as PropertyName);
     assert.ok(entry !== undefined, `no mqtt-packet name for property ${key}`);
     switch (entry.kind) {
       case "number":

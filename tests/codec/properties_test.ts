@@ -3,6 +3,7 @@ import { ByteReader } from "../../src/codec/reader.ts";
 import { ByteWriter } from "../../src/codec/writer.ts";
 import {
   isPropertyAllowed,
+  orderWithout,
   propertiesSize,
   PROPERTY_DEFINITIONS,
   propertyById,
@@ -233,4 +234,42 @@ Deno.test("an unknown property identifier is malformed", () => {
       (e: unknown) => e instanceof MqttError && e.reasonCode === 0x81,
     );
   }
+});
+
+function written(props: Properties, context: PropertyContext): string {
+  const size = propertiesSize(props, context);
+  const w = new ByteWriter(new Uint8Array(varintSize(size) + size));
+  writeProperties(w, props, size);
+  assert.equal(w.pos, w.buf.length, "sized exactly");
+  return Array.from(w.buf, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+Deno.test("readProperties keeps the order only of user properties interleaved with others", () => {
+  const read = (hex: string) => {
+    const bytes = Uint8Array.from(hex.split(" "), (h) => parseInt(h, 16));
+    return readProperties(new ByteReader(bytes, 0, bytes.length), "publish");
+  };
+  // Together, before or after the others: the keys' order says it all.
+  assert.equal(read("0e 26 00 01 6b 00 01 31 26 00 01 6b 00 01 32")?.order, undefined);
+  assert.equal(read("10 01 01 26 00 01 6b 00 01 31 26 00 01 6b 00 01 32")?.order, undefined);
+  assert.deepEqual(read("10 26 00 01 6b 00 01 31 01 01 26 00 01 6b 00 01 32"), {
+    userProperties: [["k", "1"], ["k", "2"]],
+    payloadFormatIndicator: 1,
+    order: [0x26, 0x01, 0x26],
+  });
+});
+
+Deno.test("writeProperties writes the listed ones in order, the others in key order, none left out", () => {
+  const interleaved: Properties = {
+    subscriptionIdentifiers: [7], // not listed: first, at its place
+    userProperties: [["k", "1"], ["k", "2"], ["k", "3"]], // the third is beyond the order
+    payloadFormatIndicator: 1,
+    messageExpiryInterval: 9, // not listed: after the run
+    order: orderWithout([0x26, 0x02, 0x01, 0x26], ["messageExpiryInterval"]),
+  };
+  assert.equal(
+    written(interleaved, "publish"),
+    "1e 0b 07 26 00 01 6b 00 01 31 01 01 26 00 01 6b 00 01 32 26 00 01 6b 00 01 33 02 00 00 00 09",
+  );
+  assert.deepEqual(roundTrip(interleaved, "publish")?.userProperties?.length, 3);
 });

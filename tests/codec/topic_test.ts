@@ -68,3 +68,11 @@ Deno.test("isSharedFilter recognises $share/ only as a prefix", () => {
   assert.equal(isSharedFilter("$SHARE/g/a"), false);
   assert.equal(isSharedFilter("a/$share/g"), false);
 });
+
+Deno.test("topicFilterProblem accepts 3.1.1 $share filters with an empty share name or filter, as Mosquitto 2.0.11", () => {
+  for (const f of ["$share/", "$share//a", "$share/g", "$share/g/"]) {
+    assert.equal(topicFilterProblem(f, 4), undefined, f);
+    assert.equal(topicFilterProblem(f, 3), undefined, f);
+  }
+  assert.match(topicFilterProblem("$share/g+/a", 4)!, /MQTT-4\.8\.2-1/);
+});

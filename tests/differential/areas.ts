@@ -20,6 +20,15 @@ import {
   MAX_QOS_CONFS,
   MAX_QOS_CONVERSATIONS,
 } from "./conversations_limits.ts";
+import {
+  HOP_PROPERTY_CONVERSATIONS,
+  KEEPALIVE_CONF,
+  KEEPALIVE_CONVERSATIONS,
+  OUTBOUND_ALIAS_CONVERSATIONS,
+  SHARE_CONVERSATIONS,
+  WILL_ACL_CONF,
+  WILL_ACL_CONVERSATIONS,
+} from "./conversations_round2.ts";
 
 /** A group of conversations played against one configuration. */
 export interface Area {
@@ -45,7 +54,7 @@ export const AREAS: readonly Area[] = [
     name: "QoS 2, wrong acks, sessions, 3.1 flags",
     conf: "",
     conversations: FLOW_CONVERSATIONS,
-    shards: 6,
+    shards: 8,
   },
   { name: "wills", conf: "", conversations: WILL_CONVERSATIONS, shards: 4 },
   {
@@ -66,10 +75,32 @@ export const AREAS: readonly Area[] = [
     conversations: BROKER_MAXIMUM_CONVERSATIONS,
     shards: 2,
   },
+  {
+    name: "$share without a share name or filter, hop properties, outbound topic aliases",
+    conf: "",
+    conversations: [
+      ...SHARE_CONVERSATIONS,
+      ...HOP_PROPERTY_CONVERSATIONS,
+      ...OUTBOUND_ALIAS_CONVERSATIONS,
+    ],
+    shards: 1,
+  },
+  {
+    name: "max_keepalive",
+    conf: KEEPALIVE_CONF,
+    conversations: KEEPALIVE_CONVERSATIONS,
+    shards: 2,
+  },
+  {
+    name: "will on a topic the ACL denies",
+    conf: WILL_ACL_CONF,
+    conversations: WILL_ACL_CONVERSATIONS,
+    shards: 2,
+  },
   ...MAX_QOS_CONFS.map((conf) => ({
     name: conf,
     conf,
     conversations: MAX_QOS_CONVERSATIONS,
-    shards: 1,
+    shards: 2,
   })),
 ];

@@ -60,24 +60,32 @@ export function publish(
   }, version);
 }
 
-/** A SUBSCRIBE (packet id 1) to one `filter`; `options` over QoS 0 and no 5.0 flags. */
+/**
+ * A SUBSCRIBE (packet id 1) to `filter` (or to each of several); `options` over QoS 0 and no
+ * 5.0 flags.
+ */
 export function subscribe(
   version: ProtocolVersion,
-  filter: string,
+  filter: string | string[],
   options: Partial<Subscription> = {},
 ): Uint8Array {
   return encodePacket({
     type: "subscribe",
     packetId: 1,
-    subscriptions: [{
-      topicFilter: filter,
+    subscriptions: [filter].flat().map((topicFilter) => ({
+      topicFilter,
       qos: 0,
       noLocal: false,
       retainAsPublished: false,
       retainHandling: 0,
       ...options,
-    }],
+    })),
   }, version);
+}
+
+/** An UNSUBSCRIBE (packet id 1) of `filters`. */
+export function unsubscribe(version: ProtocolVersion, filters: string[]): Uint8Array {
+  return encodePacket({ type: "unsubscribe", packetId: 1, topicFilters: filters }, version);
 }
 
 /** A PUBACK, PUBREC, PUBREL or PUBCOMP for `packetId` with reason code 0. */
@@ -87,6 +95,17 @@ export function ack(
   packetId: number,
 ): Uint8Array {
   return encodePacket({ type, packetId, reasonCode: 0 }, version);
+}
+
+/** `packets` one after the other, to go out in a single write. */
+export function joined(packets: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(packets.reduce((total, p) => total + p.length, 0));
+  let at = 0;
+  for (const packet of packets) {
+    out.set(packet, at);
+    at += packet.length;
+  }
+  return out;
 }
 
 /** PINGREQ: sent last, it shows whether a connection is still served. */

@@ -7,7 +7,7 @@
  */
 
 import type { ProtocolVersion } from "../../src/codec/mod.ts";
-import { ack, connect, DISCONNECT, PINGREQ, publish, subscribe } from "./build.ts";
+import { ack, connect, DISCONNECT, joined, PINGREQ, publish, subscribe } from "./build.ts";
 import type { Conversation } from "./harness.ts";
 
 const VERSIONS: readonly ProtocolVersion[] = [3, 4, 5];
@@ -93,6 +93,14 @@ function outbound(v: ProtocolVersion): Conversation[] {
       send: PINGREQ,
       on: "b",
     }],
+  }, {
+    name: `v${v} wrong ack: PUBREC again after PUBREL`,
+    steps: [
+      ...delivered("q2", 2, "recagain"),
+      { send: ack(v, "pubrec", 1), on: "b" },
+      { send: ack(v, "pubrec", 1), on: "b" },
+      { send: PINGREQ, on: "b" },
+    ],
   }, {
     name: `v${v} wrong ack: PUBACK for an unknown packet id`,
     steps: [{ send: connect(v, `ackunknown-${v}`) }, { send: ack(v, "puback", 9) }, {
@@ -199,6 +207,45 @@ const QUEUED: Conversation = {
   ],
 };
 
+/** 21 QoS 2 PUBLISH packets in one write, none released: one over the receive maximum of 20. */
+const RECEIVE_MAXIMUM: Conversation = {
+  name: "v5 QoS 2 PUBLISH past the receive maximum",
+  steps: [
+    { send: connect(5, "recvmax") },
+    {
+      send: joined(
+        Array.from(
+          { length: 21 },
+          (_, i) => publish(5, "recvmax/t", "p", { qos: 2, packetId: i + 1 }),
+        ),
+      ),
+    },
+  ],
+};
+
+/** Packet types the fixture table has no entry for in that version, sent by the client. */
+const OTHER_TYPES: Conversation[] = [
+  { name: "v3 UNSUBACK from a client", packet: "b0 02 00 01", version: 3 },
+  { name: "v3 packet type 15 (AUTH in 5.0)", packet: "f0 00", version: 3 },
+  { name: "v3 packet type 0", packet: "00 00", version: 3 },
+  { name: "v4 PINGRESP from a client", packet: "d0 00", version: 4 },
+  { name: "v5 PINGREQ with reserved flags", packet: "c1 00", version: 5 },
+].map(({ name, packet, version }) => ({
+  name,
+  steps: [{ send: connect(version as ProtocolVersion, "other") }, { send: packet }],
+}));
+
+/** Remaining lengths the frame reader refuses: not minimally encoded, and five bytes long. */
+const FRAMING: Conversation[] = VERSIONS.flatMap((v) =>
+  [
+    { name: `v${v} remaining length not minimally encoded`, packet: "c0 80 00" },
+    { name: `v${v} remaining length of five bytes`, packet: "30 ff ff ff ff 01" },
+  ].map(({ name, packet }) => ({
+    name,
+    steps: [{ send: connect(v, `framing-${v}`) }, { send: packet }],
+  }))
+);
+
 const OPENINGS: Conversation[] = [
   {
     name: "PINGREQ before CONNECT",
@@ -222,5 +269,8 @@ export const FLOW_CONVERSATIONS: readonly Conversation[] = [
   ...VERSIONS.flatMap((v) => [...qos2Inbound(v), ...outbound(v), sessions(v)]),
   ...MQTT31_FLAGS,
   QUEUED,
+  RECEIVE_MAXIMUM,
+  ...OTHER_TYPES,
+  ...FRAMING,
   ...OPENINGS,
 ];

@@ -7,7 +7,7 @@
  */
 
 import type { ProtocolVersion } from "../../src/codec/mod.ts";
-import { ack, connect, PINGREQ, publish, subscribe } from "./build.ts";
+import { ack, connect, PINGREQ, publish, subscribe, unsubscribe } from "./build.ts";
 import type { Conversation } from "./harness.ts";
 
 function hexOf(bytes: Uint8Array): string {
@@ -112,11 +112,51 @@ const PROPERTIES: Conversation[] = (() => {
       ],
     },
     {
+      name: "v5 shared subscription: no retained message",
+      steps: [
+        { send: connect(5, "sharedret") },
+        { send: publish(5, "sharedret/t", "kept", { retain: true }) },
+        { send: subscribe(5, "$share/g/sharedret/t") },
+        { send: publish(5, "sharedret/t", "", { retain: true }) },
+      ],
+    },
+    {
       name: "v5 QoS 1 with no subscriber",
       steps: [{ send: connect(5, "q1none") }, { send: publish(5, "q1none/t", "p", { qos: 1 }) }],
     },
   ];
 })();
+
+/** Two subscriptions of one client, QoS 0 and QoS 1, both matching a QoS 1 PUBLISH. */
+function overlapping(v: ProtocolVersion): Conversation {
+  return {
+    name: `v${v} overlapping subscriptions of one client`,
+    steps: [
+      { send: connect(v, `overlap-${v}`) },
+      { send: subscribe(v, "overlap/#", { qos: 0 }) },
+      { send: subscribe(v, "overlap/t", { qos: 1 }) },
+      { send: publish(v, "overlap/t", "p", { qos: 1, packetId: 9 }) },
+      { send: ack(v, "puback", 1) },
+    ],
+  };
+}
+
+/**
+ * The same with the first subscription Mosquitto matches (the exact one) at the lower QoS: a
+ * 3.x client's one copy shows whose QoS it takes.
+ */
+function overlappingLowFirst(v: ProtocolVersion): Conversation {
+  return {
+    name: `v${v} overlapping subscriptions, the first matched at the lower QoS`,
+    steps: [
+      { send: connect(v, `overlow-${v}`) },
+      { send: subscribe(v, "overlow/t", { qos: 0 }) },
+      { send: subscribe(v, "overlow/#", { qos: 1 }) },
+      { send: publish(v, "overlow/t", "p", { qos: 1, packetId: 9 }) },
+      { send: ack(v, "puback", 1) },
+    ],
+  };
+}
 
 /** 5.0 maximum packet size of the client: PUBLISH totals of 20, 21 (remaining 19) and 30. */
 const CLIENT_MAXIMUM: Conversation[] = [
@@ -129,6 +169,17 @@ const CLIENT_MAXIMUM: Conversation[] = [
       { send: publish(5, "mps/t", "x".repeat(10)) },
       { send: publish(5, "mps/t", "y".repeat(11)) },
       { send: publish(5, "mps/t", "z".repeat(20)) },
+    ],
+  },
+  {
+    name: "v5 client maximum packet size 20: SUBACK and UNSUBACK of 20 and 21 bytes",
+    steps: [
+      { send: connect(5, "mps-acks", { properties: { maximumPacketSize: 20 } }) },
+      ...[15, 16].flatMap((count) => {
+        const filters = Array.from({ length: count }, (_, i) => `mps/${i}`);
+        return [{ send: subscribe(5, filters) }, { send: unsubscribe(5, filters) }];
+      }),
+      { send: PINGREQ },
     ],
   },
   {
@@ -151,6 +202,7 @@ const CLIENT_MAXIMUM: Conversation[] = [
 export const LIMIT_CONVERSATIONS: readonly Conversation[] = [
   ...([3, 4, 5] as const).flatMap(topics),
   ...PROPERTIES,
+  ...([3, 4, 5] as const).flatMap((v) => [overlapping(v), overlappingLowFirst(v)]),
   ...CLIENT_MAXIMUM,
 ];
 
@@ -174,8 +226,19 @@ export const BROKER_MAXIMUM_CONVERSATIONS: readonly Conversation[] = ([3, 4, 5] 
 /** The two spellings of the maximum QoS option, each a configuration of its own. */
 export const MAX_QOS_CONFS = ["max_qos 1", "maximum_qos 1"];
 
-/** CONNACK, PUBLISH QoS 2 and SUBSCRIBE QoS 2 against a maximum QoS of 1. */
+/** CONNACK, PUBLISH QoS 2, SUBSCRIBE QoS 2 and a will of QoS 2 against a maximum QoS of 1. */
 export const MAX_QOS_CONVERSATIONS: readonly Conversation[] = ([3, 4, 5] as const).flatMap((v) => [
+  {
+    name: `v${v} max QoS 1: a will of QoS 2`,
+    steps: [
+      {
+        send: connect(v, `maxqos-will-${v}`, {
+          will: { topic: "maxqos/will", payload: new Uint8Array(1), qos: 2, retain: false },
+        }),
+      },
+      { send: PINGREQ },
+    ],
+  },
   {
     name: `v${v} max QoS 1: SUBSCRIBE QoS 2, then a QoS 2 message`,
     steps: [

@@ -33,6 +33,12 @@ function basics(v: ProtocolVersion): Conversation[] {
       { send: DISCONNECT },
     ],
   }, {
+    name: `v${v} will topic of 201 levels`,
+    steps: [
+      { send: connect(v, `deepwill-${v}`, { will: will("l/".repeat(200) + "l") }) },
+      { send: "c0 00" },
+    ],
+  }, {
     name: `v${v} will on takeover, both sessions clean`,
     steps: [
       ...watch(v, "takeclean"),

@@ -68,7 +68,14 @@ const SETTLE_MS = 300;
  */
 export async function startBroker(kind: BrokerKind, conf: string): Promise<RunningBroker> {
   for (let attempt = 1;; attempt++) {
-    const broker = await startProcess(kind, conf);
+    let broker: RunningBroker;
+    try {
+      broker = await startProcess(kind, conf);
+    } catch (error) {
+      // It exited before listening: most likely its port was taken meanwhile; try another.
+      if (attempt === START_ATTEMPTS) throw error;
+      continue;
+    }
     if (await warmUp(broker.port)) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       if (!broker.exited()) return broker;

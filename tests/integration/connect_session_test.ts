@@ -283,12 +283,14 @@ Deno.test("5.0: keep alive 0 gets Server Keep Alive max_keepalive, as Mosquitto 
   });
 });
 
-Deno.test("3.1.1: asking more than max_keepalive is refused with return code 2", async () => {
-  await withBroker({ maxKeepalive: 10 }, async ({ open }) => {
+Deno.test("3.1.1: asking more than max_keepalive is accepted with its own keep alive, as Mosquitto 2.0.11", async () => {
+  await withBroker({ maxKeepalive: 10 }, async ({ tb, open }) => {
     const client = await open();
     await client.sendBytes(fixture("CONNECT 3.1.1 minimal")); // keep alive 60
-    await client.expectClosed();
-    assert.deepEqual(client.frames.map(hex), ["20 02 00 02"]);
+    await client.expect("connack");
+    assert.deepEqual(client.frames.map(hex), ["20 02 00 00"]);
+    assert.deepEqual([...tb.broker.connections].map((c) => c.keepAliveMs), [60_000]);
+    await client.close();
   });
 });
 

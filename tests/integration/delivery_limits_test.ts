@@ -270,23 +270,6 @@ Deno.test("5.0 maximum packet size: a PUBLISH larger than the client accepts is 
   });
 });
 
-Deno.test("an outbound topic alias is not taken by a PUBLISH too large to send [MQTT-3.1.2-25] [MQTT-3.3.2-11]", async () => {
-  await withBroker({}, async ({ client }) => {
-    const s = await client("sub", {
-      protocolVersion: 5,
-      properties: { maximumPacketSize: 64, topicAliasMaximum: 5 },
-    });
-    await subscribe(s, sub("pa/#", 0));
-    const publisher = await client("pub");
-    await publishAcked(publisher, pub("pa/t", new Uint8Array(100))); // dropped for s
-    await publishAcked(publisher, pub("pa/t", "small"));
-    const [got] = await receive(s, 1);
-    assert.equal(payloadText(got), "small");
-    // The client never saw the dropped PUBLISH, so it must get the topic name here.
-    assert.equal(got.topic, "pa/t", `alias ${got.properties?.topicAlias} used before it was set`);
-  });
-});
-
 // ---------------------------------------------------------------- message expiry
 
 Deno.test("message expiry: a queued or retained message's interval is reduced by its wait, an expired one is dropped [MQTT-3.3.2-5] [MQTT-3.3.2-6]", async () => {

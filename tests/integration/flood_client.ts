@@ -8,6 +8,7 @@
  */
 
 import { decodePacket, encodePacket, FrameReader, type Packet } from "../../src/codec/mod.ts";
+import type { Conn } from "../../src/transport/conn.ts";
 
 /** How a flood ended. */
 export interface FloodResult {
@@ -35,6 +36,10 @@ export interface FloodOptions {
   pipelined?: boolean;
   /** Called as the DISCONNECT is read, before the client closes. */
   onDisconnect?: () => void;
+  /** Never answer PUBREC with PUBREL: the broker's Receive Maximum fills at once. */
+  withholdPubrel?: boolean;
+  /** Opens the connection (TLS, WebSocket); default: TCP to 127.0.0.1:`port`. */
+  dial?: () => Promise<Conn>;
 }
 
 /** PUBLISH packets written between two turns given to the reads. */
@@ -43,7 +48,7 @@ const YIELD_EVERY = 10;
 const PAYLOAD = new Uint8Array(100);
 
 /** Write all of `bytes`. */
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: Conn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
@@ -54,7 +59,7 @@ export async function floodQos2(
   clientId: string,
   options: FloodOptions,
 ): Promise<FloodResult> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await (options.dial?.() ?? Deno.connect({ hostname: "127.0.0.1", port }));
   const deadline = Date.now() + options.timeMs;
   const result: FloodResult = {
     connack: undefined,
@@ -84,7 +89,7 @@ export async function floodQos2(
           if (packet.type === "connack") result.connack = packet.reasonCode;
           if (packet.type === "pubrec") {
             result.pubrecCodes.push(packet.reasonCode ?? 0);
-            pubrels.push(packet.packetId);
+            if (!options.withholdPubrel) pubrels.push(packet.packetId);
           }
           if (packet.type === "disconnect" && result.disconnect === undefined) {
             result.disconnect = packet.reasonCode;

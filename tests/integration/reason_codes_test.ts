@@ -27,15 +27,21 @@ const REFUSED_V5 = PACKET_FIXTURES.filter((f) =>
   f.version === 5 && f.error !== undefined && /^(UN)?SUBSCRIBE|^PUBLISH/.test(f.name)
 );
 
-Deno.test("5.0: every refused SUBSCRIBE, UNSUBSCRIBE and PUBLISH of the packet table ends with DISCONNECT carrying the table's code", async () => {
+/** Entries that repeat a property: Mosquitto closes on them without a DISCONNECT. */
+const REPEATS_A_PROPERTY = /twice|two subscription identifiers/;
+
+Deno.test("5.0: every refused SUBSCRIBE, UNSUBSCRIBE and PUBLISH of the packet table ends with DISCONNECT carrying the table's code, except a repeated property", async () => {
   assert.ok(REFUSED_V5.length >= 15, `${REFUSED_V5.length} entries`);
   await withBroker({}, async ({ client }) => {
     for (const [i, fixture] of REFUSED_V5.entries()) {
       const c = await client(`c${i}`, { protocolVersion: 5 });
       await c.sendBytes(hexBytes(fixture.hex));
-      const d = await c.expect("disconnect");
-      assert.equal(d.reasonCode, fixture.error, fixture.name);
+      if (!REPEATS_A_PROPERTY.test(fixture.name)) {
+        const d = await c.expect("disconnect");
+        assert.equal(d.reasonCode, fixture.error, fixture.name);
+      }
       await c.expectClosed();
+      assert.deepEqual(c.takeAll(), [], fixture.name);
     }
   });
 });

@@ -13,7 +13,9 @@ import { hexBytes } from "../fixtures/packets.ts";
 import { interopTest } from "../interop/helpers.ts";
 import { startMosquitto } from "../tools/brokers.ts";
 import { floodQos2 } from "./flood_client.ts";
-import { connect, hex, RawClient, startBroker, type TestBroker } from "./harness.ts";
+import { connect, hex, RawClient, startBroker, type TestBroker, waitFor } from "./harness.ts";
+import { makeCertificates } from "../fixtures/certs.ts";
+import { dial, type DialTarget } from "../../src/transport/dial.ts";
 
 async function withBroker(
   overrides: Parameters<typeof startBroker>[0],
@@ -73,6 +75,32 @@ const FAILURES: FailureCase[] = [
   { name: "DISCONNECT with an unknown reason code", bytes: "e0 01 03", announced: false },
   { name: "AUTH with flags 1", bytes: "f1 00", announced: false },
   { name: "a remaining length of 5 bytes", bytes: "30 ff ff ff ff 01", announced: false },
+  // A repeated property closes silently in every packet, even where other errors are announced.
+  {
+    name: "PUBLISH with its content type twice",
+    bytes: "30 0c 00 01 61 08 03 00 01 62 03 00 01 63",
+    announced: false,
+  },
+  {
+    name: "PUBLISH with two subscription identifiers",
+    bytes: "30 08 00 01 61 04 0b 01 0b 02",
+    announced: false,
+  },
+  {
+    name: "SUBSCRIBE with two subscription identifiers",
+    bytes: "82 0b 00 01 04 0b 01 0b 02 00 01 61 00",
+    announced: false,
+  },
+  {
+    name: "PUBACK with its reason string twice",
+    bytes: "40 0c 00 01 10 08 1f 00 01 61 1f 00 01 62",
+    announced: false,
+  },
+  {
+    name: "DISCONNECT with its session expiry twice",
+    bytes: "e0 0c 00 0a 11 00 00 00 00 11 00 00 00 00",
+    announced: false,
+  },
 ];
 
 for (const c of FAILURES) {
@@ -203,6 +231,40 @@ Deno.test("5.0: a client flooding QoS 2 past Receive Maximum reads DISCONNECT 0x
     const after = tb.logs.slice(decided).filter((l) => l.startsWith("Received "));
     assert.deepEqual(after, []);
   });
+});
+
+Deno.test("5.0: over TLS and secure WebSockets too, a client flooding QoS 2 past Receive Maximum reads DISCONNECT 0x93, then an orderly end, not a reset", async () => {
+  const certs = await makeCertificates();
+  const tls = { certfile: certs.server.cert, keyfile: certs.server.key, requireCertificate: false };
+  const listeners = [
+    { host: "127.0.0.1", port: 0, tls },
+    { host: "127.0.0.1", port: 0, tls, websockets: { maxFrameSize: 65536 } },
+  ];
+  try {
+    await withBroker({ maxInflightMessages: 5, listeners }, async (tb) => {
+      await waitFor(() => tb.broker.ports.length === 2, "the listeners to open");
+      const [tlsPort, wssPort] = tb.broker.ports;
+      const trust = { caCerts: [await Deno.readTextFile(certs.ca)] };
+      const targets: [string, DialTarget][] = [
+        ["TLS", { kind: "tcp", host: "127.0.0.1", port: tlsPort, tls: trust }],
+        ["wss", { kind: "websocket", url: `wss://127.0.0.1:${wssPort}/mqtt`, tls: trust }],
+      ];
+      for (const [name, target] of targets) {
+        const result = await floodQos2(0, `flood-${name}`, {
+          maxPublishes: 20_000,
+          timeMs: 5000,
+          withholdPubrel: true, // a WebSocket client is too slow to outrun its PUBREL otherwise
+          dial: () => dial(target),
+        });
+        const shown = `${name}: ${JSON.stringify(result)}`;
+        assert.equal(result.disconnect, 0x93, shown);
+        assert.equal(result.readEnd, "eof", shown);
+        assert.equal(result.writeError, undefined, shown);
+      }
+    });
+  } finally {
+    await Deno.remove(certs.dir, { recursive: true });
+  }
 });
 
 Deno.test("5.0: a refused client that pipelined PUBLISH after CONNECT reads the CONNACK, then an orderly end, not a reset", async () => {

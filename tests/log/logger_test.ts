@@ -31,7 +31,7 @@ Deno.test("Logger writes Mosquitto's default types with Unix-seconds timestamps"
   logEveryType(logger);
   assert.deepEqual(lines, [
     ["error", "1700000000: error"],
-    ["warning", "1700000000: Warning: warning"],
+    ["warning", "1700000000: warning"],
     ["notice", "1700000000: notice"],
     ["information", "1700000000: information"],
   ]);
@@ -62,15 +62,15 @@ Deno.test("Logger shorthand methods write their types", () => {
   assert.deepEqual(lines.map(([t]) => t), ["error", "warning", "notice", "information", "debug"]);
 });
 
-Deno.test("a warning line starts with Mosquitto's 'Warning: ', other types are as given", () => {
+Deno.test("warning() starts a line with Mosquitto's 'Warning: ', log() writes any type's text as given", () => {
   const { logger, lines } = captured({ types: ALL_LOG_TYPES, timestamp: false });
   logger.warning("Unable to drop privileges.");
-  logger.log("warning", "line 3: deprecated.");
+  logger.log("warning", "Reused message ID 1 from c detected. Clearing from storage.");
   logger.notice("Client c disconnected.");
-  assert.deepEqual(lines.map(([, l]) => l), [
-    "Warning: Unable to drop privileges.",
-    "Warning: line 3: deprecated.",
-    "Client c disconnected.",
+  assert.deepEqual(lines, [
+    ["warning", "Warning: Unable to drop privileges."],
+    ["warning", "Reused message ID 1 from c detected. Clearing from storage."],
+    ["notice", "Client c disconnected."],
   ]);
 });
 
@@ -156,7 +156,7 @@ Deno.test("loggerFromConfig applies log_type, log_timestamp and connection_messa
   );
   logEveryType(logger);
   assert.deepEqual(published, [
-    "$SYS/broker/log/W Warning: warning",
+    "$SYS/broker/log/W warning",
     "$SYS/broker/log/M/subscribe subscribe",
   ]);
   assert.equal(logger.connectionMessages, false);

@@ -78,20 +78,35 @@ Deno.test("SubscriptionTrie: a match started inside a visitor sees the same subs
   for (const seen of inner) assert.deepStrictEqual(seen, outer);
 });
 
-Deno.test("SubscriptionTrie visits '#' at a level, then the '+' branch, then the exact branch", () => {
+Deno.test("SubscriptionTrie walks as Mosquitto does: the exact branch, then '+', then '#'; shared groups last", () => {
   const trie = new SubscriptionTrie<string>();
   for (const f of ["a/b/c", "a/+/c", "+/b/c", "+/+/c", "#", "a/#", "+/#", "a/b/#"]) {
     trie.subscribe("c", f, f);
   }
+  // The order Mosquitto 2.0.11 sends a 5.0 client's copies in.
   assert.deepStrictEqual(matchedOptions(trie, "a/b/c"), [
-    "#",
-    "+/#",
-    "+/+/c",
-    "+/b/c",
-    "a/#",
-    "a/+/c",
-    "a/b/#",
     "a/b/c",
+    "a/b/#",
+    "a/+/c",
+    "a/#",
+    "+/b/c",
+    "+/+/c",
+    "+/#",
+    "#",
+  ]);
+  // At the topic's last level, "a/#" before "a" [MQTT-4.7.1-2 note].
+  const short = new SubscriptionTrie<string>();
+  for (const f of ["#", "+", "+/#", "a", "a/#"]) short.subscribe("c", f, f);
+  assert.deepStrictEqual(matchedOptions(short, "a"), ["a/#", "a", "+/#", "+", "#"]);
+  // Shared groups after every non-shared subscription, in walk order among themselves.
+  const shared = new SubscriptionTrie<string>();
+  for (const f of ["$share/g/s/t", "s/#", "+/t", "$share/h/+/+", "#"]) shared.subscribe("c", f, f);
+  assert.deepStrictEqual(matchedOptions(shared, "s/t"), [
+    "s/#",
+    "+/t",
+    "#",
+    "$share/g/s/t",
+    "$share/h/+/+",
   ]);
 });
 

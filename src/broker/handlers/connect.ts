@@ -8,7 +8,7 @@
 
 import { type ConnectPacket, type Properties, type QoS, ReasonCode } from "../../codec/mod.ts";
 import type { ClientConnection } from "../context.ts";
-import { authenticate, mayLeaveWill, type Refusal } from "../access.ts";
+import { authenticate, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
 import { securityOf } from "../options.ts";
 import { mountWill } from "../mount_point.ts";
@@ -16,25 +16,31 @@ import { NEVER_EXPIRES } from "../session.ts";
 
 const PROTOCOL_LOG_NAME = { 3: "p1", 4: "p2", 5: "p5" } as const;
 
+/** Mosquitto's line for a client refused with these reason codes. */
+const REFUSAL_LINES: Readonly<Partial<Record<number, string>>> = {
+  [ReasonCode.NotAuthorized]: "Client <unknown> disconnected, not authorised.",
+  [ReasonCode.PacketTooLarge]: "Client <unknown> disconnected due to oversize payload.",
+};
+
 function userName(username: string | undefined): string {
   return username === undefined ? "no user" : `user '${username}'`;
 }
 
 /**
  * Refuse the connection with a CONNACK carrying `reasonCode` (mapped for 3.x), and close. A
- * client that is not authorised is logged as Mosquitto logs it, unnamed (log filters such as
- * fail2ban's read that line), and why only in the debug log.
+ * client that is not authorised, or whose will is too large, is logged as Mosquitto logs it,
+ * unnamed (log filters such as fail2ban's read that line), and why only in the debug log.
  */
 function refuse(conn: ClientConnection, reasonCode: number, why: string): void {
   const log = conn.broker.log;
-  const unauthorised = reasonCode === ReasonCode.NotAuthorized;
+  const mosquittoLine = REFUSAL_LINES[reasonCode];
   log.log(
-    unauthorised ? "debug" : "notice",
+    mosquittoLine !== undefined ? "debug" : "notice",
     `Client ${conn.logName} from ${conn.remote} refused: ${why}.`,
   );
-  if (unauthorised) conn.clientId = ""; // Mosquitto names a client once it is authorised
+  if (mosquittoLine !== undefined) conn.clientId = ""; // Mosquitto names a client once accepted
   conn.send({ type: "connack", sessionPresent: false, reasonCode });
-  if (unauthorised) log.notice("Client <unknown> disconnected, not authorised.");
+  if (mosquittoLine !== undefined) log.notice(mosquittoLine);
   conn.close("server");
 }
 
@@ -80,6 +86,7 @@ export function handleConnect(
   const willSize = packet.will?.payload.length ?? 0;
   if (options.messageSizeLimit > 0 && willSize > options.messageSizeLimit) {
     // As Mosquitto answers: 0x95, which a 3.x client gets as return code 5.
+    conn.broker.log.debug(`Client ${packet.clientId} connected with too large Will payload`);
     refuse(conn, ReasonCode.PacketTooLarge, `will payload of ${willSize} bytes too large`);
     return;
   }
@@ -162,20 +169,8 @@ function admitOrRefuse(
     refuse(conn, ReasonCode.NotAuthorized, `not authorised (${refusal})`);
     return;
   }
-  // A will is a publish made later: the user must be allowed to write its topic now (and is
-  // checked again when it is published).
-  const will = packet.will;
-  if (
-    will !== undefined &&
-    !mayLeaveWill(
-      conn.broker.options,
-      { clientId: conn.clientId, username: packet.username, listener: conn.listener },
-      will.topic,
-    )
-  ) {
-    refuse(conn, ReasonCode.NotAuthorized, `not authorised (will topic '${will.topic}')`);
-    return;
-  }
+  // A will on a topic the ACL denies is accepted, as Mosquitto 2.0.11 does: the ACL is checked
+  // when the will would be published (sessions.ts), and it is then dropped.
   admit(conn, packet, assignedId);
 }
 
@@ -198,19 +193,13 @@ function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolea
     }
     conn.clientReceiveMaximum = props?.receiveMaximum ?? 65535;
     conn.clientMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
-    conn.clientTopicAliasMaximum = props?.topicAliasMaximum ?? 0;
   }
 
   let keepAlive = packet.keepAlive;
   let serverKeepAlive: number | undefined;
-  // A 5.0 client asking for no keep alive gets max_keepalive, as Mosquitto 2.0 answers.
-  if (keepAlive > options.maxKeepalive || (v5 && keepAlive === 0)) {
-    if (!v5) {
-      // 3.x cannot be told another keep alive: refused as Mosquitto does (keep alive 0 stays
-      // allowed for 3.x).
-      refuse(conn, ReasonCode.ClientIdentifierNotValid, `keep alive ${keepAlive} too long`);
-      return;
-    }
+  // max_keepalive binds 5.0 clients only, which can be told (no keep alive included), as
+  // Mosquitto 2.0.11 does: a 3.x client keeps the keep alive it asked for.
+  if (v5 && (keepAlive > options.maxKeepalive || keepAlive === 0)) {
     keepAlive = serverKeepAlive = options.maxKeepalive; // [MQTT-3.2.2-21]
   }
   conn.keepAliveMs = keepAlive * 1000;

@@ -6,7 +6,9 @@
  */
 
 import {
+  duplicateProperty,
   MqttError,
+  orderWithout,
   type Properties,
   protocolError,
   type PublishPacket,
@@ -20,11 +22,25 @@ import { newMessage } from "../message.ts";
 import { mountTopic } from "../mount_point.ts";
 
 /** Properties that belong to one hop and are not forwarded (aliases, expiry, sub ids). */
+const HOP_PROPERTIES = [
+  "topicAlias",
+  "messageExpiryInterval",
+  "subscriptionIdentifiers",
+] as const;
+
+/** The properties of a PUBLISH that go on to subscribers: all but the `HOP_PROPERTIES`. */
 function forwardedProperties(props: Properties | undefined): Properties | undefined {
   if (props === undefined) return undefined;
   const { topicAlias: _a, messageExpiryInterval: _e, subscriptionIdentifiers: _s, ...rest } = props;
+  if (rest.order !== undefined) rest.order = orderWithout(rest.order, HOP_PROPERTIES);
   for (const _ in rest) return rest;
   return undefined;
+}
+
+/** `(d0, q1, r0, m3, 'a', ... (50 bytes))`: how Mosquitto's log lines show a PUBLISH. */
+function summary(packet: PublishPacket, topic: string): string {
+  return `(d${packet.dup ? 1 : 0}, q${packet.qos}, r${packet.retain ? 1 : 0}, ` +
+    `m${packet.packetId ?? 0}, '${topic}', ... (${packet.payload.length} bytes))`;
 }
 
 /** Acknowledge a QoS 1 or 2 PUBLISH with `reasonCode`. */
@@ -70,7 +86,12 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
   }
 
   if (conn.version === 5 && props !== undefined) {
-    if (props.subscriptionIdentifiers !== undefined) {
+    const subscriptionIds = props.subscriptionIdentifiers;
+    if (subscriptionIds !== undefined) {
+      // Mosquitto reads several as a repeated property: it closes without a DISCONNECT.
+      if (subscriptionIds.length > 1) {
+        throw duplicateProperty("subscription identifier repeated in PUBLISH");
+      }
       throw protocolError("PUBLISH from a client carries a subscription identifier [MQTT-3.3.4-6]");
     }
     const alias = props.topicAlias;
@@ -99,11 +120,7 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
   const tooDeep = topicDepthProblem(topic, "topic name");
   if (tooDeep !== undefined) throw protocolError(tooDeep);
   if (broker.log.enabled("debug")) {
-    broker.log.debug(
-      `Received PUBLISH from ${conn.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
-        `r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... ` +
-        `(${packet.payload.length} bytes))`,
-    );
+    broker.log.debug(`Received PUBLISH from ${conn.clientId} ${summary(packet, topic)}`);
   }
 
   const held = session.incomingQos2;
@@ -127,10 +144,7 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
   }
 
   if (options.messageSizeLimit > 0 && packet.payload.length > options.messageSizeLimit) {
-    broker.log.notice(
-      `Dropped too large PUBLISH from ${conn.clientId} (q${packet.qos}, '${topic}', ` +
-        `${packet.payload.length} bytes).`,
-    );
+    broker.log.notice(`Dropped too large PUBLISH from ${conn.clientId} ${summary(packet, topic)}`);
     counters.publishDropped++;
     acknowledge(conn, packet, ReasonCode.PacketTooLarge);
     return;
@@ -150,11 +164,7 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
     // Mosquitto 2.0: logged at debug; 5.0 clients learn it from the acknowledgement (0x87),
     // 3.x clients get a normal one and the message goes nowhere.
     if (broker.log.enabled("debug")) {
-      broker.log.debug(
-        `Denied PUBLISH from ${conn.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, ` +
-          `r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... ` +
-          `(${packet.payload.length} bytes))`,
-      );
+      broker.log.debug(`Denied PUBLISH from ${conn.clientId} ${summary(packet, topic)}`);
     }
     acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : 0);
     return;

@@ -1,12 +1,13 @@
 /**
  * SUBSCRIBE: add each filter to the router, answer SUBACK with a code per filter, then send
- * the retained messages its retain handling asks for.
+ * the retained messages its retain handling asks for. As Mosquitto 2.0.11 does, the ACL does not
+ * refuse a subscription: its read access is checked on every message delivered.
  *
  * @module
  */
 
-import { isSharedFilter, type QoS, ReasonCode, type SubscribePacket } from "../../codec/mod.ts";
-import { aclOf, mayRead, retainSourceMayWrite } from "../access.ts";
+import { isSharedFilter, type QoS, type SubscribePacket } from "../../codec/mod.ts";
+import { mayRead, retainSourceMayWrite } from "../access.ts";
 import type { ClientConnection } from "../context.ts";
 import { deliver } from "../delivery.ts";
 import { mountFilter } from "../mount_point.ts";
@@ -17,22 +18,11 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
   const broker = conn.broker;
   const session = conn.session!;
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
-  const reasonCodes: number[] = [];
+  const reasonCodes: QoS[] = [];
   const retainedToSend: SubscriptionOptions[] = [];
-  const acl = aclOf(broker.options, conn.listener);
-  const client = { clientId: session.clientId, username: session.username };
   const maxQos = conn.listener.maxQos ?? 2;
   for (const s of packet.subscriptions) {
-    // Behind the listener's mount point; the ACL checks the mounted filter (as Mosquitto).
-    const mounted = mountFilter(conn.listener, s.topicFilter);
-    // A shared subscription is checked on its filter, without the $share/GROUP/ prefix.
-    const filter = isSharedFilter(mounted) ? mounted.split("/").slice(2).join("/") : mounted;
-    if (acl !== undefined && !acl.allows(client, filter, "subscribe")) {
-      // 5.0: Not authorized; 3.1.1: Failure [MQTT-3.9.3-2].
-      reasonCodes.push(ReasonCode.NotAuthorized); // 0x80 for 3.1.1 (the encoder maps it)
-      broker.log.debug(`Denied SUBSCRIBE from ${session.clientId} to '${mounted}'.`);
-      continue;
-    }
+    const mounted = mountFilter(conn.listener, s.topicFilter); // behind the mount point
     const qos = Math.min(s.qos, maxQos) as QoS; // granted at most max_qos
     const options: SubscriptionOptions = {
       session,
