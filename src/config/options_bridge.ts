@@ -6,9 +6,47 @@
  * @module
  */
 
-import { bool, int, list, oneOf, optionalBool, type OptionSpec, string } from "./schema.ts";
+import { BRIDGE_TOPIC_FORM, type BridgeTopic, parseBridgeTopic } from "./bridge_topic.ts";
+import {
+  bool,
+  int,
+  list,
+  oneOf,
+  optionalBool,
+  type OptionSpec,
+  readFrom,
+  string,
+  ValueProblem,
+} from "./schema.ts";
 
 const NOTE = "Midge has no bridges yet.";
+
+/**
+ * How long a bridge waits before reconnecting, in seconds: a constant, or Mosquitto's
+ * "decorrelated jitter" backoff that starts at `base` and grows up to `cap`.
+ */
+export type RestartTimeout =
+  | { readonly kind: "constant"; readonly seconds: number }
+  | { readonly kind: "backoff"; readonly base: number; readonly cap: number };
+
+/**
+ * Read `restart_timeout`: `SECONDS` or `BASE CAP`. Mosquitto 2.0.11 reads the numbers with
+ * atoi (so `x` is 0) and ignores a third word; Midge refuses both.
+ */
+function parseRestartTimeout(text: string): RestartTimeout {
+  const words = text.split(" ").filter((w) => w !== "");
+  if (words.length > 2 || !words.every((w) => /^[0-9]+$/.test(w))) {
+    throw new ValueProblem(
+      `must be one number of seconds, or two (backoff base and cap), not ${JSON.stringify(text)}`,
+    );
+  }
+  const [first, second] = words.map(Number);
+  if (second === undefined) return { kind: "constant", seconds: first };
+  if (second < first) {
+    throw new ValueProblem(`the backoff cap (${second}) is lower than its base (${first})`);
+  }
+  return { kind: "backoff", base: first, cap: second };
+}
 
 function text(name: string, kind: string, doc: string): OptionSpec<string | undefined> {
   return string<string | undefined>(name, kind, {
@@ -93,11 +131,12 @@ export const BRIDGE_OPTIONS = {
   remote_clientid: text("remote_clientid", "client id", "Client id on the remote broker."),
   remote_password: text("remote_password", "password", "Password on the remote broker."),
   remote_username: text("remote_username", "user name", "Username on the remote broker."),
-  restart_timeout: text(
-    "restart_timeout",
-    "base cap | constant",
-    "Seconds to wait before reconnecting (backoff base and cap, or a constant); unset = 5 30.",
-  ),
+  restart_timeout: readFrom("restart_timeout", "base cap | constant", {
+    default: undefined,
+    doc: "Seconds to wait before reconnecting (backoff base and cap, or a constant); unset = 5 30.",
+    support: "pending",
+    note: NOTE,
+  }, parseRestartTimeout),
   round_robin: flag("round_robin", false, "Try the addresses in turn rather than the first."),
   start_type: oneOf("start_type", ["automatic", "lazy", "once"], {
     default: "automatic",
@@ -111,12 +150,12 @@ export const BRIDGE_OPTIONS = {
     support: "pending",
     note: NOTE,
   }),
-  topic: list("topic", "pattern [[[out | in | both] qos] local-prefix remote-prefix] (several)", {
+  topic: list<BridgeTopic>("topic", `${BRIDGE_TOPIC_FORM} (several)`, {
     default: [],
     doc: "Topics shared with the remote broker, with direction, QoS and prefixes.",
     support: "pending",
     note: NOTE,
-  }),
+  }, parseBridgeTopic),
   try_private: flag("try_private", true, "Tell the remote broker this client is a bridge."),
   bridge_alpn: text("bridge_alpn", "protocol", "TLS ALPN protocol."),
   bridge_cafile: text("bridge_cafile", "file path", "CA certificates for the remote broker (PEM)."),

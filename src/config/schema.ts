@@ -211,6 +211,16 @@ export function string<T extends string | undefined>(
   });
 }
 
+/** A value read from its text by `read`, which throws `ValueProblem`; undefined when unset. */
+export function readFrom<T>(
+  name: string,
+  kind: string,
+  settings: CommonSettings<T | undefined>,
+  read: (value: string) => T,
+): OptionSpec<T | undefined> {
+  return spec(name, kind, settings, (v) => read(parseString(v)));
+}
+
 /** One of `values`. */
 export function oneOf<V extends string, D extends V | undefined>(
   name: string,
@@ -227,15 +237,15 @@ export function oneOf<V extends string, D extends V | undefined>(
 }
 
 /**
- * A list of strings: a TOML array, or one value per line in mosquitto.conf (the option
- * repeated). `item` checks and normalises each value.
+ * A list: a TOML array of strings, or one value per line in mosquitto.conf (the option
+ * repeated). `item` checks each value and reads it (by default, the string as written).
  */
-export function list(
+export function list<T = string>(
   name: string,
   kind: string,
-  settings: CommonSettings<readonly string[]>,
-  item: (value: string) => string = (s) => s,
-): OptionSpec<readonly string[]> {
+  settings: CommonSettings<readonly T[]>,
+  item: (value: string) => T = (s) => s as T,
+): OptionSpec<readonly T[]> {
   return spec(name, kind, settings, (v) => {
     const values = Array.isArray(v) ? v : [v];
     return values.map((one) => item(parseString(one)));

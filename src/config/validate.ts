@@ -20,7 +20,7 @@ import {
   type SecurityConfig,
   tomlHeader,
 } from "./options.ts";
-import type { Origin, RawConfig, RawEntry, RawScalar, RawSection } from "./raw.ts";
+import type { Origin, RawConfig, RawEntry, RawSection } from "./raw.ts";
 import { type OptionSpec, type SectionName, ValueProblem } from "./schema.ts";
 
 /** Facts about the process that some options are checked against. */
@@ -146,9 +146,12 @@ function valueOf(
   refusePending = true,
 ): { parsed: unknown } | undefined {
   const last = entries[entries.length - 1];
-  let written: RawScalar | RawScalar[];
+  let parsed: unknown;
   if (spec.repeatable) {
-    written = entries.flatMap((e) => (Array.isArray(e.value) ? e.value : [e.value]));
+    // Line by line, so that every bad line is named with its own line number.
+    const each = entries.map((e) => parseEntry(c, spec, e, path));
+    if (each.includes(undefined)) return undefined;
+    parsed = each.flatMap((one) => one!.parsed as unknown[]);
   } else {
     if (entries.length > 1) {
       const first = entries[entries.length - 2].origin;
@@ -159,15 +162,9 @@ function valueOf(
         `set again (also at ${first.file}:${first.line}); this value is used`,
       );
     }
-    written = last.value;
-  }
-  let parsed: unknown;
-  try {
-    parsed = spec.parse(written, last.text);
-  } catch (error) {
-    if (!(error instanceof ValueProblem)) throw error;
-    c.problem(last.origin, path, error.message);
-    return undefined;
+    const one = parseEntry(c, spec, last, path);
+    if (one === undefined) return undefined;
+    parsed = one.parsed;
   }
   switch (spec.support) {
     case "refused":
@@ -187,6 +184,22 @@ function valueOf(
       break;
   }
   return { parsed };
+}
+
+/** Parse one occurrence of a key; undefined (and a problem at its line) when it does not fit. */
+function parseEntry(
+  c: Checker,
+  spec: OptionSpec,
+  entry: RawEntry,
+  path: string,
+): { parsed: unknown } | undefined {
+  try {
+    return { parsed: spec.parse(entry.value, entry.text) };
+  } catch (error) {
+    if (!(error instanceof ValueProblem)) throw error;
+    c.problem(entry.origin, path, error.message);
+    return undefined;
+  }
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
