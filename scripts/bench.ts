@@ -19,7 +19,7 @@
 
 import { readBenchOptions } from "./bench/command_line.ts";
 import { type BrokerName, findOnPath, mosquittoVersion, startBroker } from "./bench/brokers.ts";
-import { type GeneratorOutput, runGeneratorProcess } from "./bench/generator.ts";
+import { type GeneratorOutput, progressLine, runGeneratorProcess } from "./bench/generator.ts";
 import { midgeRevision, uptime } from "./bench/host.ts";
 import { renderReport, type RunRecord } from "./bench/report.ts";
 import { type Scenario, SCENARIO_NAMES, scenarios } from "./bench/scenarios.ts";
@@ -34,28 +34,6 @@ const USAGE = `usage: deno run -A scripts/bench.ts [--quick] [--only SCENARIO[,S
   --quick        one repetition, 2 s runs (about 30 s)
   --only LIST    run only these scenarios: ${SCENARIO_NAMES.join(", ")}
   --reps N       repetitions (default 3; --quick: 1)`;
-
-/** One line of progress for a finished run. */
-function progressLine(output: GeneratorOutput): string {
-  if (output.kind === "error") return `ERROR ${output.message}`;
-  if (output.kind === "handshakes") return `${output.result.perS.toFixed(0)} handshakes/s`;
-  if (output.kind === "conns") {
-    const r = output.result;
-    const perConn = r.bytesPerConnection !== undefined
-      ? `${(r.bytesPerConnection / 1024).toFixed(2)} KiB/conn`
-      : "no RSS";
-    return `${r.connected}/${r.connections} connected, ${r.connectsPerS.toFixed(0)}/s, ${perConn}`;
-  }
-  const r = output.result;
-  const lat = `p50 ${(r.latency.p50Us / 1000).toFixed(2)} ms p99 ${
-    (r.latency.p99Us / 1000).toFixed(2)
-  } ms`;
-  return `${Math.round(r.deliveredPerS).toLocaleString("en-US")} msg/s delivered, ${lat}, ` +
-    `missing ${r.missing}/${r.expected}, dups ${r.duplicates}, lost conns ${r.lostConnections}` +
-    `${r.exact ? "" : " NOT EXACT"}; cpu broker ${r.cpu.brokerPct?.toFixed(0)}% gen ${
-      r.cpu.generatorPct?.toFixed(0)
-    }% other ${r.cpu.otherPct?.toFixed(0)}%`;
-}
 
 /** Run the benchmark; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {

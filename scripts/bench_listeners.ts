@@ -21,7 +21,7 @@
 import { readBenchOptions } from "./bench/command_line.ts";
 import { makeCertificates } from "../tests/fixtures/certs.ts";
 import { type BrokerName, findOnPath, mosquittoVersion, startBroker } from "./bench/brokers.ts";
-import { type GeneratorOutput, runGeneratorProcess } from "./bench/generator.ts";
+import { type GeneratorOutput, progressLine, runGeneratorProcess } from "./bench/generator.ts";
 import { midgeRevision, uptime } from "./bench/host.ts";
 import {
   type CertFiles,
@@ -44,29 +44,6 @@ const USAGE = `usage: deno run -A scripts/bench_listeners.ts [--quick] [--only R
   --quick        one repetition, 2 s runs (about 1 minute)
   --only LIST    make only these runs: ${RUN_NAMES.join(", ")}
   --reps N       repetitions (default 3; --quick: 1)`;
-
-function progressLine(output: GeneratorOutput): string {
-  switch (output.kind) {
-    case "error":
-      return `ERROR ${output.message}`;
-    case "handshakes": {
-      const r = output.result;
-      return `${r.perS.toFixed(0)} cycles/s, ${r.failed} failed, p50 ${
-        (r.handshake.p50Us / 1000).toFixed(2)
-      } ms; cpu broker ${r.cpu.brokerPct?.toFixed(0)}% other ${r.cpu.otherPct?.toFixed(0)}%`;
-    }
-    case "load": {
-      const r = output.result;
-      return `${Math.round(r.deliveredPerS).toLocaleString("en-US")} msg/s delivered, ` +
-        `missing ${r.missing}/${r.expected}, lost conns ${r.lostConnections}` +
-        `${r.exact ? "" : " NOT EXACT"}; cpu broker ${r.cpu.brokerPct?.toFixed(0)}% gen ${
-          r.cpu.generatorPct?.toFixed(0)
-        }% other ${r.cpu.otherPct?.toFixed(0)}%`;
-    }
-    case "conns":
-      return "?";
-  }
-}
 
 /** The CA and server certificate, readable by the user `mosquitto` (Mosquitto drops root). */
 async function certificates(): Promise<{ files: CertFiles; dir: string }> {

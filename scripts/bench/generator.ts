@@ -102,6 +102,33 @@ export async function runJob(job: GeneratorJob): Promise<number> {
   return output.kind === "error" ? 2 : 0;
 }
 
+/** One line of progress for a finished run. */
+export function progressLine(output: GeneratorOutput): string {
+  if (output.kind === "error") return `ERROR ${output.message}`;
+  if (output.kind === "handshakes") {
+    const r = output.result;
+    return `${r.perS.toFixed(0)} handshakes/s, ${r.failed} failed, p50 ${
+      (r.handshake.p50Us / 1000).toFixed(2)
+    } ms; cpu broker ${r.cpu.brokerPct?.toFixed(0)}% other ${r.cpu.otherPct?.toFixed(0)}%`;
+  }
+  if (output.kind === "conns") {
+    const r = output.result;
+    const perConn = r.bytesPerConnection !== undefined
+      ? `${(r.bytesPerConnection / 1024).toFixed(2)} KiB/conn`
+      : "no RSS";
+    return `${r.connected}/${r.connections} connected, ${r.connectsPerS.toFixed(0)}/s, ${perConn}`;
+  }
+  const r = output.result;
+  const lat = `p50 ${(r.latency.p50Us / 1000).toFixed(2)} ms p99 ${
+    (r.latency.p99Us / 1000).toFixed(2)
+  } ms`;
+  return `${Math.round(r.deliveredPerS).toLocaleString("en-US")} msg/s delivered, ${lat}, ` +
+    `missing ${r.missing}/${r.expected}, dups ${r.duplicates}, lost conns ${r.lostConnections}` +
+    `${r.exact ? "" : " NOT EXACT"}; cpu broker ${r.cpu.brokerPct?.toFixed(0)}% gen ${
+      r.cpu.generatorPct?.toFixed(0)
+    }% other ${r.cpu.otherPct?.toFixed(0)}%`;
+}
+
 if (import.meta.main) {
   const arg = Deno.args[0];
   if (arg === undefined) {
