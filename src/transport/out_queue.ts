@@ -172,7 +172,10 @@ export class OutQueue {
   /** Write `data` from `off` to the end, then go on with what was collected meanwhile. */
   #writeFrom(data: Uint8Array, off: number): void {
     this.#sink.write(off === 0 ? data : data.subarray(off)).then((n) => {
-      if (off + n < data.length) return this.#writeFrom(data, off + n);
+      if (off + n < data.length) {
+        this.#writing -= n; // what the sink took is written, not pending
+        return this.#writeFrom(data, off + n);
+      }
       this.bytesWritten += data.length;
       this.#writing = 0;
       this.#writeCollected();

@@ -4,7 +4,10 @@
  * id (one whose id is markup shows it as text), its rate chart moves while messages flow, it
  * fits a 360 px wide phone screen, and with basic auth it loads only with credentials. Against
  * a stand-in server: a failing API shows "disconnected, retrying" and the page recovers, and
- * answers with missing fields do not break it.
+ * answers with missing fields do not break it. Every page is watched for errors, dialogs and
+ * violations of its Content-Security-Policy; the tests wait on the page by polling it with
+ * `page.evaluate`, never with `page.waitForFunction`, whose later checks are string evaluations
+ * that a policy without 'unsafe-eval' refuses.
  *
  * Under `CI` a missing chromium fails these tests; otherwise they are ignored, saying why.
  *
@@ -15,6 +18,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { PasswordFile } from "../../src/auth/password_file.ts";
 import { formatHash, hashPassword } from "../../src/auth/password_hash.ts";
+import { statusPageSecurityPolicy } from "../../src/http/status_page.ts";
 import { connect, delay, type RawClient } from "../integration/harness.ts";
 import { pub, sub, subscribe, sync, utf8 } from "../integration/pubsub_helpers.ts";
 import { interopTest } from "../interop/helpers.ts";
@@ -31,15 +35,51 @@ const WATCHER_ID = "status-page-watcher-4b1e";
 /** A client id that is markup: the page must show it as text, not run it. */
 const MARKUP_ID = "<img src=x onerror=alert(1)>";
 
-/** Collect uncaught errors and dialogs (an injected `alert` would open one) of a page. */
-function watch(page: Page): string[] {
+/** What the functions run in the page read of its DOM (Deno's own types have no `document`). */
+declare const document: {
+  getElementById(
+    id: string,
+  ): { textContent: string | null; dataset: Record<string, string | undefined> } | null;
+};
+
+/** The fields of a page's `securitypolicyviolation` event that `watch` reports. */
+type PolicyViolation = Event & {
+  effectiveDirective: string;
+  blockedURI: string;
+  sourceFile: string;
+  lineNumber: number;
+};
+
+/** The page global in which `watch`'s init script keeps the policy violations it saw. */
+const VIOLATIONS = "__statusPageTestViolations";
+
+/**
+ * Watch a page for trouble: uncaught errors, dialogs (an injected `alert` would open one) and
+ * violations of its Content-Security-Policy, which an init script records from
+ * `securitypolicyviolation` events (it runs before the page's own scripts, and the page's policy
+ * does not govern it). The function returned lists all seen so far; a page the init script did
+ * not reach counts as trouble too.
+ */
+async function watch(page: Page): Promise<() => Promise<string[]>> {
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("dialog", (dialog) => {
     problems.push(`dialog: ${dialog.message()}`);
     dialog.dismiss().catch(() => {});
   });
-  return problems;
+  await page.addInitScript((key) => {
+    const seen: string[] = [];
+    Object.defineProperty(globalThis, key, { value: seen });
+    addEventListener("securitypolicyviolation", (event) => {
+      const { effectiveDirective, blockedURI, sourceFile, lineNumber } = event as PolicyViolation;
+      seen.push(`${effectiveDirective} refused ${blockedURI} (${sourceFile}:${lineNumber})`);
+    });
+  }, VIOLATIONS);
+  return async () => {
+    const seen = await page.evaluate((key) => Reflect.get(globalThis, key), VIOLATIONS);
+    const violations = Array.isArray(seen) ? seen : ["the watch's init script did not run"];
+    return [...problems, ...violations.map((v) => `policy violation: ${v}`)];
+  };
 }
 
 /**
@@ -48,26 +88,66 @@ function watch(page: Page): string[] {
  */
 async function withStandInPage(
   prepare: (standIn: StandIn) => void,
-  body: (page: Page, problems: string[], standIn: StandIn) => Promise<void>,
+  body: (page: Page, problems: () => Promise<string[]>, standIn: StandIn) => Promise<void>,
 ): Promise<void> {
   const standIn = startStandIn();
   prepare(standIn);
   try {
     await withBrowser(async (browser) => {
       const page = await browser.newPage();
-      await body(page, watch(page), standIn);
+      await body(page, await watch(page), standIn);
     });
   } finally {
     await standIn.close();
   }
 }
 
+/**
+ * Wait until `check`, run in the page with `arg`, returns true: asked by `page.evaluate` every
+ * 50 ms, for at most `timeoutMs`. Each check is a call from the test, which the page's policy
+ * does not govern (unlike `waitForFunction`'s re-checks from the page's own timers).
+ */
+async function waitInPage<A>(
+  page: Page,
+  check: (arg: A) => boolean,
+  arg: A,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; round <= timeoutMs / 50; round++) {
+    // (playwright's types cannot see that `check` takes what `arg` is for a generic `A`)
+    if (await page.evaluate(check as (arg: unknown) => boolean, arg)) return;
+    if (Date.now() >= deadline) break;
+    await delay(50);
+  }
+  throw new Error(`not true within ${timeoutMs} ms: ${check} with ${JSON.stringify(arg)}`);
+}
+
 /** Wait (at most `timeoutMs`) until `#status` reads `text` exactly. */
-async function statusIs(page: Page, text: string, timeoutMs = 5000): Promise<void> {
-  await page.waitForFunction(
-    `document.getElementById("status").textContent === ${JSON.stringify(text)}`,
-    undefined,
-    { timeout: timeoutMs, polling: 50 },
+function statusIs(page: Page, text: string, timeoutMs = 5000): Promise<void> {
+  return waitInPage(
+    page,
+    (want) => document.getElementById("status")?.textContent === want,
+    text,
+    timeoutMs,
+  );
+}
+
+/** Wait (at most 5 s) until `#status` reads `start` and maybe more. */
+function statusStartsWith(page: Page, start: string): Promise<void> {
+  return waitInPage(
+    page,
+    (want) => document.getElementById("status")?.textContent?.startsWith(want) === true,
+    start,
+  );
+}
+
+/** Wait until the rate chart has drawn at least `count` samples. */
+function samplesAtLeast(page: Page, count: number): Promise<void> {
+  return waitInPage(
+    page,
+    (least) => Number(document.getElementById("rate-chart")?.dataset.samples) >= least,
+    count,
   );
 }
 
@@ -131,10 +211,8 @@ interopTest({
           await publisher.send(pub("retained/one", "kept", { retain: true }));
           await sync(publisher);
 
-          // The real listener sends the page's security policy, which forbids the string
-          // evaluation waitForFunction uses: bypassed here (the policy has its own test below).
-          const page = await browser.newPage({ bypassCSP: true });
-          const problems = watch(page);
+          const page = await browser.newPage();
+          const problems = await watch(page);
           const response = await page.goto(live.url);
           assert.equal(response?.status(), 200);
           assert.equal(await page.title(), "Midge status");
@@ -152,20 +230,19 @@ interopTest({
           assert.equal(await page.textContent("#stat-retained"), "1");
 
           // Two quiet samples, then messages: the in and out rates rise and the line moves.
-          await page.waitForFunction(
-            `Number(document.getElementById("rate-chart").dataset.samples) >= 2`,
-            undefined,
-            { timeout: 5000, polling: 50 },
-          );
+          await samplesAtLeast(page, 2);
           const quiet = await page.getAttribute("#rate-chart .line.in", "d");
           assert.equal(await numberAttribute(page, "#rate-chart", "data-last-in"), 0);
           const flow = publishUntil(publisher, "load/test", 8000);
           try {
-            await page.waitForFunction(
-              `Number(document.getElementById("rate-chart").dataset.lastIn) > 10 &&
-               Number(document.getElementById("rate-chart").dataset.lastOut) > 10`,
-              undefined,
-              { timeout: 6000, polling: 50 },
+            await waitInPage(
+              page,
+              (least) => {
+                const chart = document.getElementById("rate-chart")?.dataset;
+                return Number(chart?.lastIn) > least && Number(chart?.lastOut) > least;
+              },
+              10,
+              6000,
             );
           } finally {
             flow.stop();
@@ -174,7 +251,7 @@ interopTest({
           assert.notEqual(await page.getAttribute("#rate-chart .line.in", "d"), quiet);
           assert.ok(Number(await page.textContent("#stat-rate-in")) > 10);
           assert.ok(await numberAttribute(page, "#connections-chart", "data-last-connected") === 3);
-          assert.deepEqual(problems, []);
+          assert.deepEqual(await problems(), []);
         } finally {
           await Promise.all(clients.map((c) => c.close()));
         }
@@ -193,25 +270,20 @@ interopTest({
         const { client } = await connect(live.broker.port, { clientId: longId });
         try {
           const context = await browser.newContext({
-            bypassCSP: true, // as above
             viewport: { width: 360, height: 740 },
             isMobile: true,
             hasTouch: true,
           });
           const page = await context.newPage();
-          const problems = watch(page);
+          const problems = await watch(page);
           await page.goto(live.url);
           await statusIs(page, "live");
           await page.locator(`#clients tr[data-client-id="${longId}"]`).waitFor({ timeout: 5000 });
-          await page.waitForFunction(
-            `Number(document.getElementById("rate-chart").dataset.samples) >= 1`,
-            undefined,
-            { timeout: 5000, polling: 50 },
-          );
+          await samplesAtLeast(page, 1);
           const [pageWidth, viewWidth, boxScroll, boxWidth, boxRight] = await page.evaluate(
             `(() => {
               const root = document.documentElement;
-              const box = document.querySelector(".table-box");
+              const box = document.getElementById("clients").closest(".table-box");
               return [root.scrollWidth, root.clientWidth, box.scrollWidth, box.clientWidth,
                 box.getBoundingClientRect().right];
             })()`,
@@ -220,7 +292,7 @@ interopTest({
           assert.ok(pageWidth <= viewWidth, `the page is ${pageWidth} px wide in a 360 px view`);
           assert.ok(boxScroll > boxWidth, "the table is wider than its box, which scrolls");
           assert.ok(boxRight <= 360, `the table box ends at ${boxRight} px`);
-          assert.deepEqual(problems, []);
+          assert.deepEqual(await problems(), []);
           await context.close();
         } finally {
           await client.close();
@@ -250,18 +322,15 @@ interopTest({
           assert.equal(plain.status, 401);
           assert.equal(plain.headers.get("www-authenticate"), 'Basic realm="Midge"');
 
-          // bypassCSP: statusIs polls with a string evaluation, which the page's policy forbids
-          // once the first check has not already passed (the policy has its own test).
           const context = await browser.newContext({
             httpCredentials: { username: "watcher", password: "page pass 1" },
-            bypassCSP: true,
           });
           const page = await context.newPage();
-          const problems = watch(page);
+          const problems = await watch(page);
           assert.equal((await page.goto(live.url))?.status(), 200);
           await statusIs(page, "live");
           assert.equal(await page.textContent("#stat-connected"), "0");
-          assert.deepEqual(problems, []);
+          assert.deepEqual(await problems(), []);
           await context.close();
         }),
       { passwords },
@@ -278,11 +347,7 @@ interopTest({
       await page.goto(standIn.url);
       await statusIs(page, "live");
       standIn.failing = true;
-      await page.waitForFunction(
-        `document.getElementById("status").textContent.startsWith("disconnected, retrying")`,
-        undefined,
-        { timeout: 5000, polling: 50 },
-      );
+      await statusStartsWith(page, "disconnected, retrying");
       assert.equal(await page.getAttribute("#status", "data-state"), "error");
       assert.match((await page.textContent("#status"))!, /HTTP 503/);
       const during = standIn.requests;
@@ -290,7 +355,7 @@ interopTest({
       assert.ok(standIn.requests > during, "the page keeps polling while the API fails");
       standIn.failing = false;
       await statusIs(page, "live");
-      assert.deepEqual(problems, []);
+      assert.deepEqual(await problems(), []);
     }),
 });
 
@@ -315,7 +380,7 @@ interopTest({
       for (const id of ["stat-connected", "stat-rate-in", "stat-uptime", "stat-persistence"]) {
         assert.equal(await page.textContent(`#${id}`), "\u2013", `#${id}`);
       }
-      assert.deepEqual(problems, []);
+      assert.deepEqual(await problems(), []);
     }),
 });
 
@@ -324,17 +389,41 @@ interopTest({
   needs: [CHROMIUM],
   fn: () =>
     withStandInPage((standIn) => {
-      standIn.securityPolicy = true;
+      standIn.securityPolicy = statusPageSecurityPolicy();
       standIn.clients = [{ clientId: "csp-check", connected: true, protocolVersion: 4 }];
     }, async (page, problems, standIn) => {
-      page.on("console", (m) => {
-        if (/Content.Security.Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
-      });
       const response = await page.goto(standIn.url);
       assert.match(response?.headers()["content-security-policy"] ?? "", /script-src 'sha256-/);
       await statusIs(page, "live");
       await page.locator('#clients tr[data-client-id="csp-check"]').waitFor({ timeout: 5000 });
       assert.equal(await page.textContent("#stat-connected"), "1");
-      assert.deepEqual(problems, []);
+      assert.deepEqual(await problems(), []);
+    }),
+});
+
+interopTest({
+  name: "status page in chromium: the watch reports what a policy refuses (the page's requests, " +
+    "a string evaluation from its timers)",
+  needs: [CHROMIUM],
+  fn: () =>
+    withStandInPage((standIn) => {
+      standIn.securityPolicy = statusPageSecurityPolicy().replace(
+        "connect-src 'self'",
+        "connect-src 'none'",
+      );
+    }, async (page, problems, standIn) => {
+      await page.goto(standIn.url);
+      await statusStartsWith(page, "disconnected, retrying");
+      assert.equal(standIn.requests, 0, "the policy kept the page from the API");
+      // What waitForFunction did after its first check: evaluate a string from a page timer.
+      await page.evaluate(() => setTimeout(() => Reflect.apply(eval, null, ["1"])));
+      await waitInPage(
+        page,
+        (key) => Reflect.get(globalThis, key).some((v: string) => v.includes(" refused eval")),
+        VIOLATIONS,
+      );
+      const seen = (await problems()).join("\n");
+      assert.match(seen, /policy violation: connect-src refused http:\/\/127\.0\.0\.1:\d+\/api\//);
+      assert.match(seen, /policy violation: script-src refused eval/);
     }),
 });

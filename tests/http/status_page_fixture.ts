@@ -10,7 +10,7 @@
 import { type Browser, chromium } from "playwright-core";
 import type { PasswordVerifier } from "../../src/broker/options.ts";
 import { startHttpServer } from "../../src/http/server.ts";
-import { statusPage, statusPageSecurityPolicy } from "../../src/http/status_page.ts";
+import { statusPage } from "../../src/http/status_page.ts";
 import { startBroker, type TestBroker } from "../integration/harness.ts";
 import type { Peer } from "../interop/helpers.ts";
 
@@ -127,8 +127,8 @@ export interface StandIn {
   ratePerSecond: number;
   /** When set, `/api/v1/stats` answers this instead of its made-up figures. */
   stats: unknown;
-  /** Whether the page is served with `statusPageSecurityPolicy()` as its CSP header. */
-  securityPolicy: boolean;
+  /** The Content-Security-Policy header the page is served with (none while undefined). */
+  securityPolicy: string | undefined;
   /** While set, every API request answers 503. */
   failing: boolean;
   /** API requests answered so far. */
@@ -150,7 +150,7 @@ export function startStandIn(): StandIn {
     clients: [],
     ratePerSecond: 0,
     stats: undefined,
-    securityPolicy: false,
+    securityPolicy: undefined,
     failing: false,
     requests: 0,
   };
@@ -160,7 +160,9 @@ export function startStandIn(): StandIn {
     const path = new URL(req.url).pathname;
     if (path === "/") {
       const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8" };
-      if (state.securityPolicy) headers["content-security-policy"] = statusPageSecurityPolicy();
+      if (state.securityPolicy !== undefined) {
+        headers["content-security-policy"] = state.securityPolicy;
+      }
       return new Response(statusPage(), { headers });
     }
     if (!path.startsWith("/api/")) return new Response("not found", { status: 404 });
