@@ -46,6 +46,8 @@ export interface BrokerOptions {
    * read them. The files they name must be readable by the user `mosquitto`, as above.
    */
   listenerLines?: string[];
+  /** Lines added at the end of the configuration (a bridge's `connection` block). */
+  tailLines?: string[];
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -96,6 +98,7 @@ async function brokerCommand(name: BrokerName, options: BrokerOptions): Promise<
       `persistence true\npersistence_location ${persistenceDir}/`,
     );
   }
+  if (options.tailLines !== undefined) conf += `\n${options.tailLines.join("\n")}\n`;
   const path = `${workDir}/${name.toLowerCase()}-${port}.conf`;
   await Deno.writeTextFile(path, conf);
   if (name === "Midge") {

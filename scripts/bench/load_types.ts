@@ -18,6 +18,8 @@ export interface LoadSpec {
   hostname: string;
   /** Broker port. */
   port: number;
+  /** Port of the broker the subscribers connect to (a bridge's remote); default `port`. */
+  subscriberPort?: number;
   /** How the clients connect (default: plain TCP). */
   transport?: TransportSpec;
   /** Publishers (pairs: the number of pairs). */

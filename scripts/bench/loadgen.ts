@@ -44,7 +44,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Run a message scenario against the broker at `spec.hostname:spec.port`. */
+/**
+ * Run a message scenario against the broker at `spec.hostname:spec.port` (subscribers: at
+ * `spec.subscriberPort` when set).
+ */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   if (spec.payloadBytes < PAYLOAD_HEADER_BYTES) {
     throw new RangeError(`payload must be at least ${PAYLOAD_HEADER_BYTES} bytes`);
@@ -53,10 +56,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const prefix = `mdgb${Deno.pid}`;
   const persistent = spec.persistentSubscribers ?? false;
   const dial = await makeDialer(spec.transport);
-  const open = (clientId: string, options: { readBufferBytes: number; clean?: boolean }) =>
+  const open = (
+    clientId: string,
+    options: { readBufferBytes: number; clean?: boolean; port: number },
+  ) =>
     BenchClient.open({
       hostname: spec.hostname,
-      port: spec.port,
       dial,
       clientId,
       keepAlive: KEEPALIVE_S,
@@ -71,7 +76,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     // Subscribers first, so that nothing published is missed.
     await forEachLimited(run.subscriberCount, CONNECT_CONCURRENCY, async (i) => {
       const clientId = persistent ? `mdgb-persistent-s${i}` : `${prefix}-s${i}`;
-      const client = await open(clientId, { readBufferBytes: 256 * 1024, clean: !persistent });
+      const client = await open(clientId, {
+        readBufferBytes: 256 * 1024,
+        clean: !persistent,
+        port: spec.subscriberPort ?? spec.port,
+      });
       run.addSubscriber(i, client);
       await client.subscribe(subscriberFilter(spec.scenario, i), {
         qos: spec.qos,
@@ -79,7 +88,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       });
     });
     await forEachLimited(spec.publishers, CONNECT_CONCURRENCY, async (i) => {
-      run.addPublisher(i, await open(`${prefix}-p${i}`, { readBufferBytes: 32 * 1024 }));
+      const client = await open(`${prefix}-p${i}`, { readBufferBytes: 32 * 1024, port: spec.port });
+      run.addPublisher(i, client);
     });
   } catch (error) {
     for (const c of [...run.subs, ...run.pubs]) c.client.close();

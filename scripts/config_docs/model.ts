@@ -66,8 +66,10 @@ const INTROS: Readonly<Record<SectionName, string>> = {
 
 /** What validation does with a whole section, said after its introduction. */
 const RULES: Readonly<Partial<Record<SectionName, string>>> = {
-  bridge: "A file with a [[bridge]] is refused for now; its keys are checked all the same, so " +
-    "that a converted mosquitto.conf shows every problem at once.",
+  bridge: "In mosquitto.conf a connection NAME line starts a bridge and the bridge options " +
+    "that follow belong to it. Messages going out at QoS 1 and 2 are kept while the remote " +
+    "broker is away (bridge_max_queued_messages, in the store with persistence) and sent in " +
+    "order when it is back; see Bridges above.",
 };
 
 /** The sections of the documentation, in file order. */

@@ -24,18 +24,21 @@ export function aclOf(
   options: BrokerOptions,
   listener: ListenerOptions | undefined,
 ): TopicAuthorizer | undefined {
+  if (listener?.bridge?.trusted) return undefined; // the broker's own bridge
   return securityOf(options, listener)?.aclFile ?? options.aclFile;
 }
 
 /**
  * Authenticate a CONNECT as Mosquitto 2.0 does: with a username, the password file decides
  * (no password file: refused unless anonymous access is on); without one, allow_anonymous.
+ * The broker's own bridges are let in, unless they name a local user.
  */
 export function authenticate(
   options: BrokerOptions,
   listener: ListenerOptions,
   packet: ConnectPacket,
 ): Refusal | undefined | Promise<Refusal | undefined> {
+  if (listener.bridge?.trusted) return undefined;
   const security = securityOf(options, listener);
   const allowAnonymous = security?.allowAnonymous ?? options.allowAnonymous;
   const passwords = security?.passwordFile ?? options.passwordFile;

@@ -17,13 +17,14 @@ import { Listeners, type Peer } from "./listeners.ts";
 import { LoadAverages } from "./load_average.ts";
 import { MemoryWatch } from "./memory_watch.ts";
 import { type Message, newMessage } from "./message.ts";
-import { type Counters, Metrics } from "./metrics.ts";
-import type { BrokerOptions, ListenerOptions } from "./options.ts";
+import { BEFORE_CONNECT, type Counters, Metrics } from "./metrics.ts";
+import type { BridgeEnd, BrokerOptions, ListenerOptions } from "./options.ts";
 import type { Persistence } from "./persistence.ts";
 import { type Reconfiguration, reconfiguration } from "./reconfigure.ts";
 import { NOT_OBSERVED, type StateObserver } from "./state_observer.ts";
 import type { CloseKind, Session } from "./session.ts";
 import { SessionRegistry } from "./sessions.ts";
+import type { BridgeFigures } from "./stats.ts";
 import { SysTree } from "./sys_tree.ts";
 
 /** How often keep alive, connect timeouts and session expiry are checked (ms). */
@@ -58,6 +59,8 @@ export class Broker implements BrokerContext {
   memory: MemoryWatch = new MemoryWatch();
   /** The MQTT listeners, their limits and the descriptor gate. */
   readonly listeners: Listeners;
+  /** The figures of the running bridges for snapshots; the bridges' owner sets it (none here). */
+  bridgeStats: () => readonly BridgeFigures[] = () => [];
   /** Connections whose read loop has not ended yet, and who waits for them all to end. */
   #liveReadLoops = 0;
   #readLoopsEnded: (() => void) | undefined;
@@ -164,11 +167,20 @@ export class Broker implements BrokerContext {
     return tlsOpen;
   }
 
-  /** Serve a connection the listeners admitted. */
+  /**
+   * Serve the broker's end of one of its own bridges: `conn` carries MQTT as a client's socket
+   * does, through no listener; `end.bridge` says whose it is.
+   */
+  attachBridge(conn: Conn, end: ListenerOptions & { bridge: BridgeEnd }): void {
+    const counters = this.metrics.counters(undefined, BEFORE_CONNECT);
+    this.#serve(conn, { address: `bridge ${end.bridge.name}`, port: 0, listener: end, counters });
+  }
+
+  /** Serve a connection the listeners admitted (or a bridge's, `attachBridge`). */
   #serve(conn: Conn, peer: Peer): void {
     const connection = new Connection(this, conn, peer);
     this.connections.add(connection);
-    if (this.log.connectionMessages) {
+    if (this.log.connectionMessages && peer.listener.bridge === undefined) {
       const port = this.portOf(peer.listener);
       this.log.notice(`New connection from ${connection.remote} on port ${port}.`);
     }
@@ -219,7 +231,9 @@ export class Broker implements BrokerContext {
 
   /** Called by a connection as it closes: log, detach the session, the will, expiry. */
   connectionClosed(conn: Connection, kind: CloseKind): void {
-    if (this.connections.delete(conn)) this.listeners.released(conn.listener);
+    if (this.connections.delete(conn) && conn.listener.bridge === undefined) {
+      this.listeners.released(conn.listener);
+    }
     this.sessions.detach(conn, kind);
   }
 
@@ -257,13 +271,15 @@ export class Broker implements BrokerContext {
   }
 
   /**
-   * Publish a message from the broker itself (its log lines on `$SYS/broker/log/...`): QoS 0,
-   * not retained, no publisher, routed like a client's message. `payload` is kept as it is,
+   * Publish a message from the broker itself (its log lines on `$SYS/broker/log/...`, a
+   * bridge's state): QoS 0, no publisher, routed like a client's message, and kept as its
+   * topic's retained message when `retain`. `payload` is kept as it is,
    * not copied: the caller must not reuse it.
    */
-  publishFromBroker(topic: string, payload: Uint8Array): void {
-    const message = newMessage(topic, payload, 0, false, "");
+  publishFromBroker(topic: string, payload: Uint8Array, retain = false): void {
+    const message = newMessage(topic, payload, 0, retain, "");
     message.owned = true;
+    if (retain) this.fanOut.setRetained(topic, message);
     this.fanOut.route(message);
   }
 }

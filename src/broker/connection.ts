@@ -71,6 +71,8 @@ export class Connection implements ClientConnection {
   #version: ProtocolVersion = 4;
   /** Client id once CONNECT is handled ("" before). */
   clientId = "";
+  /** Whether the client connected as a bridge (3.x protocol level with its high bit set). */
+  isBridge = false;
   /** The session, once CONNECT is accepted. */
   session: Session | undefined;
   /** Keep alive in ms granted to the client; 0 disables it. */

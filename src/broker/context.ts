@@ -69,6 +69,8 @@ export interface ClientConnection extends SessionConnection, Publisher {
   readonly certificate: PeerIdentity | undefined;
   /** Topic aliases the client has set, alias -> topic (5.0). */
   inboundAliases: Map<number, string> | undefined;
+  /** Whether the client connected as a bridge (3.x protocol level with its high bit set). */
+  isBridge: boolean;
   /** Log a malformed or illegal packet, tell a 5.0 client why, and close. */
   protocolFailure(error: MqttError): void;
 }

@@ -18,7 +18,9 @@ import { type Delivery, newDelivery, type Session, type SessionConnection } from
 /** QoS 1/2 messages that may be in flight to the client of `conn`. */
 function inflightLimit(broker: BrokerContext, conn: SessionConnection): number {
   const max = broker.options.maxInflightMessages;
-  return max > 0 ? Math.min(max, conn.clientReceiveMaximum) : conn.clientReceiveMaximum;
+  return max > 0 && conn.listener.bridge === undefined
+    ? Math.min(max, conn.clientReceiveMaximum)
+    : conn.clientReceiveMaximum;
 }
 
 /**
@@ -52,11 +54,12 @@ export function deliver(
 
 function enqueue(broker: BrokerContext, session: Session, delivery: Delivery): boolean {
   const o = broker.options;
-  const full = (o.maxQueuedMessages > 0 && session.queuedCount >= o.maxQueuedMessages) ||
+  const maxMessages = session.listener?.bridge?.queueLimit ?? o.maxQueuedMessages;
+  const full = (maxMessages > 0 && session.queuedCount >= maxMessages) ||
     (o.maxQueuedBytes > 0 &&
       session.queuedBytes + delivery.message.payload.length > o.maxQueuedBytes);
-  // A full queue drops the message, as does one holding every packet id.
-  if (full || !session.enqueue(delivery)) {
+  // A full queue drops the message.
+  if (full) {
     broker.countersOf(session).publishDropped++;
     session.dropped++;
     if (session.queuedCount > 0 && !session.droppingLogged) {
@@ -65,6 +68,7 @@ function enqueue(broker: BrokerContext, session: Session, delivery: Delivery): b
     }
     return false;
   }
+  session.enqueue(delivery);
   keepMessage(delivery.message);
   broker.observer.queued(session, delivery);
   return true;

@@ -83,11 +83,18 @@ export function newMessage(
 export function keepMessage(message: Message): void {
   if (message.owned) return;
   message.payload = message.payload.slice();
-  const p = message.properties;
-  if (p?.correlationData !== undefined) {
-    message.properties = { ...p, correlationData: p.correlationData.slice() };
-  }
+  message.properties = keptProperties(message.properties);
   message.owned = true;
+}
+
+/**
+ * A message's or will's `properties` with their one binary value, the correlation data, copied
+ * out of the read buffer it was decoded from; the same object when there is none.
+ */
+export function keptProperties(p: Properties | undefined): Properties | undefined {
+  return p?.correlationData === undefined
+    ? p
+    : { ...p, correlationData: p.correlationData.slice() };
 }
 
 /** Variants of one message's PUBLISH: 3.x or 5.0, QoS 0-2, retain flag. */

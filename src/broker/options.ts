@@ -91,6 +91,24 @@ export interface ListenerOptions {
   readonly websockets?: WebSocketListening;
   /** `enable_proxy_protocol`: every connection starts with a PROXY header of this version. */
   readonly proxyProtocol?: 1 | 2;
+  /**
+   * Not a listener: the broker's end of one of its own bridges (`Broker.attachBridge`). It has
+   * its own queue bound and no in-flight bound but the one its client announces.
+   */
+  readonly bridge?: BridgeEnd;
+}
+
+/** What the broker knows of one of its own bridges' connections. */
+export interface BridgeEnd {
+  /** The bridge's name (`connection NAME`). */
+  readonly name: string;
+  /** QoS 1/2 messages its session may queue while the link is down (store and forward). */
+  readonly queueLimit: number;
+  /**
+   * No password check and no ACL (no `local_username`). With one, the bridge is checked as
+   * that user against the broker-wide password file and ACL.
+   */
+  readonly trusted: boolean;
 }
 
 /** Everything the broker core reads. */

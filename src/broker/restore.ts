@@ -286,13 +286,9 @@ export async function restore(broker: RestoreTarget, store: Store): Promise<Rest
         delivery.state = rec.state;
         session.setInflight(delivery);
       } else {
-        // Queued under the id it was given (none from an older Midge: it gets one now); with
-        // no id free it goes as an expired one does.
+        // Queued under the id it was given (none: it gets one now, or when it is sent).
         if (rec.state === "queued") delivery.packetId = rec.packetId;
-        if (!session.enqueue(delivery)) {
-          expired.push({ session, delivery });
-          continue;
-        }
+        session.enqueue(delivery);
       }
       summary.deliveries++;
     } catch (error) {

@@ -241,17 +241,15 @@ export class Session {
   }
 
   /**
-   * Append a delivery to the queue. A QoS 1/2 one without a packet id gets one now; one that
-   * has its id (restored) keeps it, and ids go on after it. Returns false, queuing nothing,
-   * when no id is free (65535 in flight and queued).
+   * Append a delivery to the queue. A QoS 1/2 one without a packet id gets one now, if one is
+   * free (with 65535 in flight and queued, it gets one when it is sent: a bridge's queue holds
+   * more); one that has its id (restored) keeps it, and ids go on after it.
    */
-  enqueue(delivery: Delivery): boolean {
+  enqueue(delivery: Delivery): void {
     if (delivery.qos > 0) {
       const id = delivery.packetId;
       if (id === 0) {
-        const allocated = this.allocatePacketId();
-        if (allocated === undefined) return false;
-        delivery.packetId = allocated;
+        delivery.packetId = this.allocatePacketId() ?? 0;
       } else {
         this.#nextPacketId = id === 65535 ? 1 : id + 1;
       }
@@ -259,7 +257,6 @@ export class Session {
     if (this.#queue === NO_DELIVERIES) this.#queue = [];
     this.#queue.push(delivery);
     this.#queuedBytes += delivery.message.payload.length;
-    return true;
   }
 
   /** The queued deliveries, oldest first. */

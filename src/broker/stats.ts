@@ -44,6 +44,35 @@ export const LOAD_COUNTERS: Readonly<Record<LoadName, CounterName>> = {
   "connections": "connections",
 };
 
+/**
+ * One bridge's figures, as its runtime (`bridge/`, which stands above this room) reports them
+ * through `StatsSource.bridgeStats`.
+ */
+export interface BridgeFigures {
+  /** `connection NAME`. */
+  readonly name: string;
+  /** Whether the link is up. */
+  readonly up: boolean;
+  /** The remote broker connected to (or last tried), `host:port`; "" before the first try. */
+  readonly address: string;
+  /** When the link came up (ms since the epoch); 0 while down. */
+  readonly connectedSince: number;
+  /** Messages sent to the remote broker. */
+  readonly messagesOut: number;
+  /** Payload bytes sent to the remote broker. */
+  readonly bytesOut: number;
+  /** Messages received from the remote broker. */
+  readonly messagesIn: number;
+  /** Payload bytes received from the remote broker. */
+  readonly bytesIn: number;
+  /** QoS 1/2 messages waiting here for the remote broker. */
+  readonly queued: number;
+  /** Messages dropped on the way out. */
+  readonly dropped: number;
+  /** Times the link has come up again after the first. */
+  readonly reconnects: number;
+}
+
 /** What a snapshot reads of the broker (and `$SYS` publishes through: `options`, `fanOut`). */
 export interface StatsSource {
   /** The options in force. */
@@ -66,6 +95,8 @@ export interface StatsSource {
   readonly listeners: { labels(): readonly ListenerLabel[] };
   /** When the broker was started (ms). */
   readonly startedAt: number;
+  /** The figures of the running bridges, in start order. */
+  readonly bridgeStats: () => readonly BridgeFigures[];
   /** The current time in ms. */
   now(): number;
   /** Count the bytes open connections have written. */
@@ -149,6 +180,8 @@ export interface Stats {
   persistence: PersistenceStats;
   /** Log lines dropped because their reader did not keep up (`Logger.droppedLines`). */
   logLinesDropped: number;
+  /** The running bridges, in start order. */
+  bridges: readonly BridgeFigures[];
 }
 
 /**
@@ -221,6 +254,7 @@ export function takeStats(broker: StatsSource): Stats {
         lost: metrics.storeLost,
       },
     logLinesDropped: broker.log.droppedLines,
+    bridges: broker.bridgeStats(),
   };
 }
 

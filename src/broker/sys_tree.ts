@@ -76,6 +76,23 @@ export function sysValues(stats: Stats): [topic: string, payload: string][] {
     const lost = stats.persistence.lost?.[kind];
     if (lost !== undefined) values.push([`store/damaged/${kind}`, `${lost}`]);
   }
+  // Midge's own: each bridge's figures, under its connection name (one topic level). Mosquitto
+  // 2.0 publishes only the state notification, `$SYS/broker/connection/<client id>/state`,
+  // which the bridge publishes itself.
+  for (const b of stats.bridges) {
+    const at = `bridge/${encodeURIComponent(b.name)}/`;
+    values.push(
+      [`${at}connected`, b.up ? "1" : "0"],
+      [`${at}address`, b.address],
+      [`${at}messages/sent`, `${b.messagesOut}`],
+      [`${at}messages/received`, `${b.messagesIn}`],
+      [`${at}bytes/sent`, `${b.bytesOut}`],
+      [`${at}bytes/received`, `${b.bytesIn}`],
+      [`${at}messages/queued`, `${b.queued}`],
+      [`${at}messages/dropped`, `${b.dropped}`],
+      [`${at}reconnects`, `${b.reconnects}`],
+    );
+  }
   return values.map(([name, payload]) => [PREFIX + name, payload]);
 }
 
@@ -128,9 +145,19 @@ export class SysTree {
     this.#interval = 0;
   }
 
-  /** Publish what changed since the last update, and the uptime (the timer calls it). */
+  /**
+   * Publish what changed since the last update, and the uptime (the timer calls it). A value
+   * that is gone (a bridge removed by a reload) stops being retained.
+   */
   update(): void {
-    for (const [topic, payload] of sysValues(takeStats(this.#broker))) {
+    const values = sysValues(takeStats(this.#broker));
+    const current = new Set(values.map(([topic]) => topic));
+    for (const topic of this.#published.keys()) {
+      if (topic === VERSION_TOPIC || current.has(topic)) continue;
+      this.#published.delete(topic);
+      this.#retained.delete(topic);
+    }
+    for (const [topic, payload] of values) {
       if (topic !== UPTIME_TOPIC && this.#published.get(topic) === payload) continue;
       this.#publish(topic, payload);
     }

@@ -23,6 +23,8 @@ import {
 } from "./broker_options.ts";
 import { type LoadedSecurity, loadSecurityFiles } from "./security_files.ts";
 import type { CliIo } from "../tools/cli_io.ts";
+import { Bridges } from "../bridge/bridges.ts";
+import { bridgeSettings } from "../bridge/settings.ts";
 import { Reloader } from "./reloader.ts";
 import { startPersistence } from "./persistence_start.ts";
 import { checkStart } from "./start_checks.ts";
@@ -218,13 +220,17 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   }
   const httpListeners = httpListenersFromConfig(config, files);
   const httpServers: HttpServer[] = [];
+  const bridges = new Bridges(broker);
+  broker.bridgeStats = () => bridges.stats();
   const stopAll = async () => {
+    await bridges.stop();
     await broker.stop();
     await Promise.all(httpServers.map((server) => server.close()));
   };
   try {
     await broker.start();
     for (const l of httpListeners) httpServers.push(openHttpListener(broker, l));
+    bridges.start(config.bridges.map((b) => bridgeSettings(b, Deno.hostname())));
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);
     await stopAll();
@@ -238,6 +244,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     publish,
     httpListeners,
     localPort: parsed.port,
+    bridges,
   });
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
   const onStop = () => resolve();

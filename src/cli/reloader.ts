@@ -19,6 +19,8 @@ import {
   httpListenersFromConfig,
 } from "./broker_options.ts";
 import { configChanges } from "./config_changes.ts";
+import type { Bridges } from "../bridge/bridges.ts";
+import { bridgeSettings } from "../bridge/settings.ts";
 import { loadSecurityFiles, securityFilePaths } from "./security_files.ts";
 
 /** How loggers are built for this process. */
@@ -31,6 +33,8 @@ export interface LoggerSettings {
   httpListeners?: readonly HttpListenerOptions[];
   /** The port of local-only mode (`-p`). */
   localPort?: number;
+  /** The running bridges, which a reload adds, stops or restarts. */
+  bridges?: Bridges;
 }
 
 /** Reloads one broker's configuration on request. */
@@ -108,7 +112,19 @@ export class Reloader {
     for (const change of changes.needRestart) {
       log().warning(`Not reloaded (restart to apply): ${change}.`);
     }
-    if (changes.applied.length === 0 && changes.needRestart.length === 0 && reread.length === 0) {
+    const bridged = await this.#settings.bridges?.reload(
+      next.bridges.map((b) => bridgeSettings(b, Deno.hostname())),
+    );
+    const bridgeChanges = bridged === undefined ? [] : [
+      ...bridged.added.map((name) => `bridge ${name} started`),
+      ...bridged.removed.map((name) => `bridge ${name} stopped`),
+      ...bridged.changed.map((name) => `bridge ${name} restarted with its new settings`),
+    ];
+    for (const change of bridgeChanges) log().notice(`Reload: ${change}.`);
+    if (
+      changes.applied.length === 0 && changes.needRestart.length === 0 && reread.length === 0 &&
+      bridgeChanges.length === 0
+    ) {
       log().notice("Reload: nothing changed.");
     }
     this.#config = next;

@@ -1,7 +1,8 @@
 /**
  * A small MQTT client on the project's codec, over any transport `Conn`: for the tools
  * (`midge pub`, `sub`, `rr`), tests, and bridges next. CONNECT/CONNACK, PUBLISH at QoS 0, 1
- * and 2 both ways with their acknowledgements, SUBSCRIBE, UNSUBSCRIBE, keep alive, DISCONNECT.
+ * and 2 both ways with their acknowledgements, SUBSCRIBE, UNSUBSCRIBE, keep alive, DISCONNECT;
+ * and a relay mode for bridges, where the flow of messages is handed over packet by packet.
  * Writes are batched per turn of the event loop (transport's OutQueue, as the broker's are),
  * so a tool streaming many messages makes few system calls.
  *
@@ -46,6 +47,15 @@ export class ConnackRefused extends Error {
 /** A message received from the broker (QoS 2: once its PUBREL arrived). */
 export type ReceivedPublish = PublishPacket;
 
+/**
+ * A packet of the flow of messages, handed to a relay as it came: a PUBLISH or PUBREL from the
+ * broker, or an acknowledgement of a PUBLISH the relay sent (`MqttClient.send`).
+ */
+export type FlowPacket = Extract<
+  Packet,
+  { type: "publish" | "puback" | "pubrec" | "pubrel" | "pubcomp" }
+>;
+
 /** Called for each packet sent and received (`-d`). */
 export type PacketTrace = (direction: "sent" | "received", packet: Packet) => void;
 
@@ -63,6 +73,10 @@ export class MqttClient {
   /** The protocol version spoken. */
   readonly version: ProtocolVersion;
   #messageHandler: ((message: ReceivedPublish) => void) | undefined;
+  /** Relay mode: the flow goes here, unacknowledged (`relayFlow`). */
+  #relay: ((packet: FlowPacket) => void) | undefined;
+  /** Relay mode: flow packets that came before the relay was given. */
+  #earlyFlow: FlowPacket[] | undefined;
   /** Messages that arrived before `onMessage` was set (a resumed session's, after CONNACK). */
   #early: ReceivedPublish[] = [];
   /** Called when the broker sends DISCONNECT (5.0). */
@@ -101,6 +115,7 @@ export class MqttClient {
       keepAlive: number;
       trace?: PacketTrace;
       nextPacketId?: number;
+      relay?: boolean;
     },
   ) {
     this.#socket = socket;
@@ -109,6 +124,7 @@ export class MqttClient {
     this.#reader = state.reader;
     this.#trace = state.trace;
     this.#nextId = state.nextPacketId ?? 1;
+    if (state.relay) this.#earlyFlow = [];
     this.#out = new OutQueue(socket, { outputFailed: (error) => this.#end(asError(error)) });
     const serverKeepAlive = state.connack.properties?.serverKeepAlive;
     this.#keepAliveMs = (serverKeepAlive ?? state.keepAlive) * 1000;
@@ -134,6 +150,8 @@ export class MqttClient {
       trace?: PacketTrace;
       nextPacketId?: number;
       disconnectWhenRefused?: boolean;
+      /** Hand the flow of messages to `relayFlow`, held until it is called (bridges). */
+      relay?: boolean;
     } = {},
   ): Promise<MqttClient> {
     const version = fields.protocolVersion;
@@ -159,6 +177,7 @@ export class MqttClient {
       keepAlive: fields.keepAlive,
       trace: options.trace,
       nextPacketId: options.nextPacketId,
+      relay: options.relay,
     });
   }
 
@@ -171,6 +190,29 @@ export class MqttClient {
     const early = this.#early;
     this.#early = [];
     for (const message of early) handler(message);
+  }
+
+  /**
+   * Relay mode (connected with `relay`): from now on every PUBLISH and PUBREL from the broker,
+   * and every acknowledgement of a PUBLISH sent with `send`, goes to `handler` as it came,
+   * unanswered: the relay answers with `send`. Those that came before are handed over first.
+   * Acknowledgements of this client's own requests (`publish`, `subscribe`) stay its own.
+   */
+  relayFlow(handler: (packet: FlowPacket) => void): void {
+    this.#relay = handler;
+    const early = this.#earlyFlow ?? [];
+    this.#earlyFlow = undefined;
+    for (const packet of early) handler(packet);
+  }
+
+  /** Send `packet` as it is (relay mode: its packet id is the relay's to choose). */
+  send(packet: Packet): void {
+    this.#send(packet);
+  }
+
+  /** Bytes written but not yet taken by the socket. */
+  get pendingBytes(): number {
+    return this.#out.pendingBytes;
   }
 
   #deliver(message: ReceivedPublish): void {
@@ -318,6 +360,9 @@ export class MqttClient {
   }
 
   #handle(packet: Packet): void {
+    if (this.#relay !== undefined || this.#earlyFlow !== undefined) {
+      if (this.#isRelayed(packet)) return this.#toRelay(packet as FlowPacket);
+    }
     switch (packet.type) {
       case "publish":
         return this.#receivePublish(packet);
@@ -349,6 +394,26 @@ export class MqttClient {
       default:
         return;
     }
+  }
+
+  /** Relay mode: whether `packet` is the relay's (not an answer to this client's request). */
+  #isRelayed(packet: Packet): boolean {
+    switch (packet.type) {
+      case "publish":
+      case "pubrel":
+        return true;
+      case "puback":
+      case "pubrec":
+      case "pubcomp":
+        return !this.#pending.has(packet.packetId);
+      default:
+        return false;
+    }
+  }
+
+  #toRelay(packet: FlowPacket): void {
+    if (this.#relay !== undefined) this.#relay(packet);
+    else this.#earlyFlow!.push(packet);
   }
 
   #receivePublish(packet: PublishPacket): void {

@@ -21,6 +21,8 @@ const FLAG_WILL_RETAIN = 0x20;
 const FLAG_WILL = 0x04;
 const FLAG_CLEAN = 0x02;
 const FLAG_RESERVED = 0x01;
+/** The protocol level's high bit: a bridge (Mosquitto's `try_private`), 3.1 and 3.1.1 only. */
+const LEVEL_BRIDGE = 0x80;
 
 /** Protocol name on the wire for each version. */
 export function protocolName(version: ProtocolVersion): string {
@@ -30,7 +32,9 @@ export function protocolName(version: ProtocolVersion): string {
 /**
  * Decode a CONNECT body. The version comes from the packet itself. An unknown protocol name is
  * a protocol error [MQTT-3.1.2-1]; a known name with a level Midge does not speak raises 0x84,
- * for which the broker answers CONNACK "unsupported protocol version" [MQTT-3.1.2-2].
+ * for which the broker answers CONNACK "unsupported protocol version" [MQTT-3.1.2-2]. Levels
+ * 0x83 and 0x84 are a bridge's 3.1 and 3.1.1, as Mosquitto reads them; 0x85 is a protocol
+ * error, as Mosquitto 2.0.11 treats it.
  */
 export function decodeConnect(r: ByteReader, flags: number): ConnectPacket {
   expectFlags(flags, 0, "CONNECT");
@@ -39,14 +43,20 @@ export function decodeConnect(r: ByteReader, flags: number): ConnectPacket {
   if (name !== "MQTT" && name !== "MQIsdp") {
     throw protocolError(`unknown protocol name '${name}' [MQTT-3.1.2-1]`);
   }
-  const expected = name === "MQIsdp" ? level === 3 : level === 4 || level === 5;
+  if (name === "MQTT" && level === (5 | LEVEL_BRIDGE)) {
+    // As Mosquitto 2.0.11 answers it: closed, without a CONNACK.
+    throw protocolError("protocol level 0x85: 5.0 has no bridge bit");
+  }
+  const bridge = (level & LEVEL_BRIDGE) !== 0;
+  const base = level & ~LEVEL_BRIDGE;
+  const expected = name === "MQIsdp" ? base === 3 : base === 4 || base === 5;
   if (!expected) {
     throw new MqttError(
       ReasonCode.UnsupportedProtocolVersion,
       `unsupported protocol level ${level} for '${name}' [MQTT-3.1.2-2]`,
     );
   }
-  const version = level as ProtocolVersion;
+  const version = base as ProtocolVersion;
   const connectFlags = r.u8("connect flags");
   if (connectFlags & FLAG_RESERVED) {
     throw malformed("CONNECT reserved flag is set [MQTT-3.1.2-3]");
@@ -72,6 +82,7 @@ export function decodeConnect(r: ByteReader, flags: number): ConnectPacket {
     clean: (connectFlags & FLAG_CLEAN) !== 0,
     keepAlive,
   };
+  if (bridge) packet.bridge = true;
   if (hasWill) {
     const willProperties = version === 5 ? readProperties(r, "will") : undefined;
     const topic = r.utf8("will topic");
@@ -122,7 +133,7 @@ export function encodeConnect(packet: ConnectPacket): Uint8Array {
 
   const w = startPacket(0x10, remaining);
   w.utf8(name, name.length);
-  w.u8(version);
+  w.u8(packet.bridge === true && !v5 ? version | LEVEL_BRIDGE : version);
   w.u8(flags);
   w.u16(packet.keepAlive);
   if (v5) writeProperties(w, packet.properties, propsBytes);

@@ -114,6 +114,12 @@ export interface ConnectPacket {
   clean: boolean;
   /** Keep alive in seconds; 0 disables it. */
   keepAlive: number;
+  /**
+   * A bridge's CONNECT (3.1 and 3.1.1 only): the high bit of the protocol level, which
+   * Mosquitto's bridges set with `try_private`. Not encoded for 5.0, whose level 0x85
+   * Mosquitto 2.0.11 refuses.
+   */
+  bridge?: boolean;
   /** User name, when the user name flag is set. */
   username?: string;
   /** Password bytes, when the password flag is set. */

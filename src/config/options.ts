@@ -126,8 +126,8 @@ export const MOSQUITTO_DIRECTIVES: readonly Directive[] = [
     name: "connection",
     kind: "name",
     doc: "Start a bridge; the bridge options that follow belong to it.",
-    support: "pending",
-    note: "Midge has no bridges yet; in TOML a [[bridge]] table with connection = NAME.",
+    support: "different",
+    note: "In TOML a [[bridge]] table with connection = NAME.",
   },
 ];
 

@@ -1,7 +1,6 @@
 /**
  * `[[bridge]]`: connections to other brokers. In mosquitto.conf a `connection NAME` line starts
- * one. The schema is complete so that files are checked; the bridge itself is not built yet,
- * so a configured bridge is refused.
+ * one. Mosquitto 2.0's options, and `bridge_max_queued_messages` (store and forward).
  *
  * @module
  */
@@ -19,7 +18,10 @@ import {
   ValueProblem,
 } from "./schema.ts";
 
-const NOTE = "Midge has no bridges yet.";
+const NOTE_UNSUPPORTED = "TLS-PSK and OCSP are not available to Deno's TLS.";
+
+/** Messages a bridge keeps for its remote broker while the link is down, by default. */
+export const DEFAULT_BRIDGE_QUEUE = 100_000;
 
 /**
  * How long a bridge waits before reconnecting, in seconds: a constant, or Mosquitto's
@@ -33,6 +35,18 @@ export type RestartTimeout =
  * Read `restart_timeout`: `SECONDS` or `BASE CAP`. Mosquitto 2.0.11 reads the numbers with
  * atoi (so `x` is 0) and ignores a third word; Midge refuses both.
  */
+/** Check one `address` line: `host[:port]` words, each port within 1-65535. */
+function parseAddressLine(line: string): string {
+  for (const word of line.split(/\s+/).filter((w) => w !== "")) {
+    const port = /^\[[^\]]+\]:(.*)$/.exec(word)?.[1] ??
+      (word.split(":").length === 2 ? word.split(":")[1] : undefined);
+    if (port !== undefined && !(/^[0-9]+$/.test(port) && +port >= 1 && +port <= 65535)) {
+      throw new ValueProblem(`port of ${JSON.stringify(word)} must be a number from 1 to 65535`);
+    }
+  }
+  return line;
+}
+
 function parseRestartTimeout(text: string): RestartTimeout {
   const words = text.split(" ").filter((w) => w !== "");
   if (words.length > 2 || !words.every((w) => /^[0-9]+$/.test(w))) {
@@ -49,16 +63,11 @@ function parseRestartTimeout(text: string): RestartTimeout {
 }
 
 function text(name: string, kind: string, doc: string): OptionSpec<string | undefined> {
-  return string<string | undefined>(name, kind, {
-    default: undefined,
-    doc,
-    support: "pending",
-    note: NOTE,
-  });
+  return string<string | undefined>(name, kind, { default: undefined, doc });
 }
 
 function flag(name: string, fallback: boolean, doc: string): OptionSpec<boolean> {
-  return bool(name, { default: fallback, doc, support: "pending", note: NOTE });
+  return bool(name, { default: fallback, doc });
 }
 
 /** `[[bridge]]` options. */
@@ -67,26 +76,27 @@ export const BRIDGE_OPTIONS = {
   address: list("address", "host[:port] (several)", {
     default: [],
     doc: "Remote broker(s) to connect to, tried in turn.",
-    support: "pending",
-    note: NOTE,
-  }),
+  }, parseAddressLine),
   addresses: list("addresses", "host[:port] (several)", {
     default: [],
     doc: "Another name for address.",
-    support: "pending",
-    note: NOTE,
-  }),
+  }, parseAddressLine),
   bridge_attempt_unsubscribe: flag(
     "bridge_attempt_unsubscribe",
     true,
     "Unsubscribe from unused topics on the remote broker.",
   ),
   bridge_bind_address: text("bridge_bind_address", "IP address", "Local address to connect from."),
+  bridge_max_queued_messages: int("bridge_max_queued_messages", 0, 0x7fffffff, {
+    default: DEFAULT_BRIDGE_QUEUE,
+    doc: "QoS 1/2 messages kept for the remote broker while the link is down (kept in the " +
+      "store with persistence); 0 = no limit. Independent of max_queued_messages.",
+    support: "different",
+    note: "Midge only: Mosquitto queues up to max_queued_messages for a bridge, in memory.",
+  }),
   bridge_max_packet_size: int("bridge_max_packet_size", 0, 268435460, {
     default: 0,
     doc: "Largest packet the bridge accepts from the remote broker (5.0); 0 = no limit.",
-    support: "pending",
-    note: NOTE,
   }),
   bridge_outgoing_retain: flag(
     "bridge_outgoing_retain",
@@ -96,31 +106,29 @@ export const BRIDGE_OPTIONS = {
   bridge_protocol_version: oneOf("bridge_protocol_version", ["mqttv31", "mqttv311", "mqttv50"], {
     default: "mqttv311",
     doc: "Protocol version spoken to the remote broker.",
-    support: "pending",
-    note: NOTE,
   }),
   cleansession: flag("cleansession", false, "Clean session on the remote broker."),
   local_cleansession: optionalBool("local_cleansession", {
     default: undefined,
     doc: "Clean session on this broker; unset = as cleansession.",
-    support: "pending",
-    note: NOTE,
   }),
   keepalive_interval: int("keepalive_interval", 5, 65535, {
     default: 60,
     doc: "Keep alive of the bridge connection (seconds).",
-    support: "pending",
-    note: NOTE,
   }),
   idle_timeout: int("idle_timeout", 1, 0x7fffffff, {
     default: 60,
     doc: "For start_type lazy: seconds without messages before disconnecting.",
-    support: "pending",
-    note: NOTE,
   }),
   local_clientid: text("local_clientid", "client id", "Client id of the bridge on this broker."),
   local_password: text("local_password", "password", "Password of the bridge on this broker."),
-  local_username: text("local_username", "user name", "Username of the bridge on this broker."),
+  local_username: string<string | undefined>("local_username", "user name", {
+    default: undefined,
+    doc: "Username of the bridge on this broker; unset = trusted (no password, no ACL).",
+    support: "different",
+    note: "Set, the bridge is checked as this user against the broker-wide password file and " +
+      "ACL (its messages in, and what it may read out); unset, nothing is checked.",
+  }),
   notifications: flag("notifications", true, "Publish the bridge's state on a topic."),
   notifications_local_only: flag(
     "notifications_local_only",
@@ -134,43 +142,49 @@ export const BRIDGE_OPTIONS = {
   restart_timeout: readFrom("restart_timeout", "base cap | constant", {
     default: undefined,
     doc: "Seconds to wait before reconnecting (backoff base and cap, or a constant); unset = 5 30.",
-    support: "pending",
-    note: NOTE,
   }, parseRestartTimeout),
   round_robin: flag("round_robin", false, "Try the addresses in turn rather than the first."),
   start_type: oneOf("start_type", ["automatic", "lazy", "once"], {
     default: "automatic",
     doc: "When the bridge connects.",
-    support: "pending",
-    note: NOTE,
   }),
   threshold: int("threshold", 1, 0x7fffffff, {
     default: 10,
     doc: "For start_type lazy: queued messages that start the bridge.",
-    support: "pending",
-    note: NOTE,
   }),
   topic: list<BridgeTopic>("topic", `${BRIDGE_TOPIC_FORM} (several)`, {
     default: [],
     doc: "Topics shared with the remote broker, with direction, QoS and prefixes.",
-    support: "pending",
-    note: NOTE,
   }, parseBridgeTopic),
   try_private: flag("try_private", true, "Tell the remote broker this client is a bridge."),
   bridge_alpn: text("bridge_alpn", "protocol", "TLS ALPN protocol."),
   bridge_cafile: text("bridge_cafile", "file path", "CA certificates for the remote broker (PEM)."),
   bridge_capath: text("bridge_capath", "directory", "Directory of CA certificates (PEM)."),
   bridge_certfile: text("bridge_certfile", "file path", "Client certificate (PEM)."),
-  bridge_identity: text("bridge_identity", "identity", "TLS-PSK identity."),
+  bridge_identity: string<string | undefined>("bridge_identity", "identity", {
+    default: undefined,
+    doc: "TLS-PSK identity.",
+    support: "refused",
+    note: NOTE_UNSUPPORTED,
+  }),
   bridge_insecure: flag("bridge_insecure", false, "Do not check the remote certificate's name."),
   bridge_keyfile: text("bridge_keyfile", "file path", "Client private key (PEM)."),
-  bridge_psk: text("bridge_psk", "hex key", "TLS-PSK key."),
-  bridge_require_ocsp: flag("bridge_require_ocsp", false, "Require an OCSP response."),
-  bridge_tls_version: text(
-    "bridge_tls_version",
-    "tlsv1.3 | tlsv1.2 | tlsv1.1",
-    "TLS version; unset = tlsv1.2.",
-  ),
+  bridge_psk: string<string | undefined>("bridge_psk", "hex key", {
+    default: undefined,
+    doc: "TLS-PSK key.",
+    support: "refused",
+    note: NOTE_UNSUPPORTED,
+  }),
+  bridge_require_ocsp: bool("bridge_require_ocsp", {
+    default: false,
+    doc: "Require an OCSP response.",
+    support: "refused",
+    note: NOTE_UNSUPPORTED,
+  }),
+  bridge_tls_version: oneOf("bridge_tls_version", ["tlsv1.3", "tlsv1.2", "tlsv1.1"], {
+    default: undefined,
+    doc: "The one TLS version spoken; unset = TLS 1.2 or newer.",
+  }),
   clientid: text("clientid", "client id", "Old name of remote_clientid."),
   password: text("password", "password", "Old name of remote_password."),
   username: text("username", "user name", "Old name of remote_username."),

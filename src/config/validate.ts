@@ -67,17 +67,12 @@ export function validateConfig(raw: RawConfig, facts: ProcessFacts): Config {
     listener(c, rawListener, i, { perListener, globalSecurity, localOnly })
   );
   checkListenerClashes(c, listeners);
-  // Bridge keys are checked (unknown keys, bad values) but not each refused: one line per
-  // bridge says it cannot run.
   const bridges = raw.bridges.map((rawBridge, i) => {
     const values = section(c, "bridge", rawBridge, `bridge[${i + 1}].`, false, false);
-    c.problem(
-      rawBridge.origin,
-      c.path(`bridge[${i + 1}].`, "connection"),
-      "not built yet: Midge has no bridges yet",
-    );
+    checkBridge(c, rawBridge, `bridge[${i + 1}].`, values as unknown as BridgeConfig);
     return values as unknown as BridgeConfig;
   });
+  checkBridgeNames(c, raw.bridges, bridges);
   checkLog(c, raw.log, log);
   checkUser(c, raw.general, general.user as string | undefined, facts);
   if (c.problems.length > 0) throw new ConfigError(sortProblems(c.problems));
@@ -428,6 +423,52 @@ const TLS_KEYS = [
   "use_identity_as_username",
   "use_subject_as_username",
 ];
+
+/**
+ * A bridge needs an address; its client certificate needs its key (and the other way round)
+ * and a CA to check the remote against.
+ */
+function checkBridge(c: Checker, raw: RawSection, prefix: string, bridge: BridgeConfig): void {
+  const originOf = (key: string) => raw.entries.get(key)?.at(-1)?.origin ?? raw.origin;
+  if (!raw.entries.has("address") && !raw.entries.has("addresses")) {
+    c.problem(raw.origin, c.path(prefix, "address"), "is required (the remote broker)");
+  }
+  const cert = bridge.bridge_certfile !== undefined;
+  if (cert !== (bridge.bridge_keyfile !== undefined)) {
+    const [given, missing] = cert
+      ? ["bridge_certfile", "bridge_keyfile"]
+      : ["bridge_keyfile", "bridge_certfile"];
+    c.problem(originOf(given), c.path(prefix, given), `needs ${missing} too`);
+  }
+  const ca = bridge.bridge_cafile !== undefined || bridge.bridge_capath !== undefined;
+  for (const key of ["bridge_certfile", "bridge_insecure", "bridge_tls_version", "bridge_alpn"]) {
+    const value = (bridge as unknown as Values)[key];
+    if (!ca && value !== undefined && value !== false) {
+      c.problem(originOf(key), c.path(prefix, key), "needs bridge_cafile or bridge_capath (TLS)");
+    }
+  }
+}
+
+/** Two bridges may not share a name, nor a client id on this broker. */
+function checkBridgeNames(
+  c: Checker,
+  raws: readonly RawSection[],
+  bridges: readonly BridgeConfig[],
+): void {
+  const names = new Map<string, number>();
+  bridges.forEach((bridge, i) => {
+    const name = bridge.connection ?? "";
+    const first = names.get(name);
+    if (first === undefined) names.set(name, i);
+    else {
+      c.problem(
+        raws[i].origin,
+        c.path(`bridge[${i + 1}].`, "connection"),
+        `${JSON.stringify(name)} is already the name of bridge ${first + 1}`,
+      );
+    }
+  });
+}
 
 /** A TLS listener needs both certfile and keyfile; client certificates need a CA. */
 function checkTls(c: Checker, raw: RawSection, prefix: string, values: Values): void {

@@ -1,6 +1,6 @@
 /**
- * The JSON of `/api/v1/...`: the stats snapshot, the clients and the subscriptions. Lists stop
- * at `MAX_LIST_ENTRIES` entries and then say `truncated: true`.
+ * The JSON of `/api/v1/...`: the stats snapshot, the clients, the subscriptions and the bridges.
+ * Lists stop at `MAX_LIST_ENTRIES` entries and then say `truncated: true`.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import type { CounterValues } from "../broker/metrics.ts";
 import type { Transport } from "../broker/listener_label.ts";
 import type { LoadValues, LoadWindow } from "../broker/load_average.ts";
 import { LOAD_WINDOWS } from "../broker/load_average.ts";
-import type { Stats } from "../broker/stats.ts";
+import type { BridgeFigures, Stats } from "../broker/stats.ts";
 
 /** Most entries a list answer holds. */
 export const MAX_LIST_ENTRIES = 10_000;
@@ -61,6 +61,30 @@ export interface StatsJson {
   /** The counters of each listener and protocol (`protocol` null: before CONNECT). */
   listeners: ListenerJson[];
   persistence: { enabled: boolean; location?: string; records?: number; storedBytes?: number };
+  /** The running bridges, in start order. */
+  bridges: BridgeJson[];
+}
+
+/** One bridge in `/api/v1/stats` and `/api/v1/bridges`. */
+export interface BridgeJson {
+  /** `connection NAME`. */
+  name: string;
+  /** Whether its link to the remote broker is up. */
+  up: boolean;
+  /** The remote broker connected to (or last tried), `host:port`; null before the first try. */
+  address: string | null;
+  /** When the link came up, ISO 8601; null while it is down. */
+  connectedSince: string | null;
+  /** Messages sent to and received from the remote broker. */
+  messages: { sent: number; received: number };
+  /** Payload bytes of those messages. */
+  bytes: { sent: number; received: number };
+  /** QoS 1/2 messages waiting here for the remote broker. */
+  queued: number;
+  /** Messages dropped on their way out. */
+  dropped: number;
+  /** Times the link came up again after its first. */
+  reconnects: number;
 }
 
 /** One listener's counters in `/api/v1/stats`. */
@@ -135,7 +159,23 @@ export function statsJson(stats: Stats): StatsJson {
     persistence: p.enabled
       ? { enabled: true, location: p.location, records: p.records, storedBytes: p.storedBytes }
       : { enabled: false },
+    bridges: bridgesJson(stats.bridges),
   };
+}
+
+/** Bridges' figures as `/api/v1/stats` and `/api/v1/bridges` show them. */
+export function bridgesJson(bridges: readonly BridgeFigures[]): BridgeJson[] {
+  return bridges.map((b) => ({
+    name: b.name,
+    up: b.up,
+    address: b.address === "" ? null : b.address,
+    connectedSince: b.up ? new Date(b.connectedSince).toISOString() : null,
+    messages: { sent: b.messagesOut, received: b.messagesIn },
+    bytes: { sent: b.bytesOut, received: b.bytesIn },
+    queued: b.queued,
+    dropped: b.dropped,
+    reconnects: b.reconnects,
+  }));
 }
 
 /** One client in `/api/v1/clients`. */

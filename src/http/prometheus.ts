@@ -4,14 +4,14 @@
  * or a Unix socket's path), `transport` (`tcp`, `tls`, `ws`, `wss`, `unix`) and `protocol`
  * (`3.1`, `3.1.1`, `5.0`); what happened before a CONNECT was accepted (sockets, refused
  * CONNECTs) has no `protocol`. `midge_listener_info` names each open listener with its
- * transport and address. Load averages are left out: Prometheus computes rates from the
- * counters.
+ * transport and address. Each bridge's figures carry the label `bridge` (its connection name).
+ * Load averages are left out: Prometheus computes rates from the counters.
  *
  * @module
  */
 
 import { type CounterName, LOST_KINDS } from "../broker/metrics.ts";
-import type { ListenerCounters, Stats } from "../broker/stats.ts";
+import type { BridgeFigures, ListenerCounters, Stats } from "../broker/stats.ts";
 
 /** The Content-Type of the exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,6 +56,63 @@ const LISTENER_COUNTERS: readonly { name: string; counter: CounterName; help: st
     help: "CONNECT packets accepted.",
   },
   { name: "sockets_total", counter: "sockets", help: "Sockets accepted by the listener." },
+];
+
+/** Each bridge's figures (label `bridge`, its connection name), with their metric and help. */
+const BRIDGE_FIGURES: readonly {
+  name: string;
+  type: "counter" | "gauge";
+  value: (b: BridgeFigures) => number;
+  help: string;
+}[] = [
+  {
+    name: "bridge_up",
+    type: "gauge",
+    value: (b) => b.up ? 1 : 0,
+    help: "1 while the bridge's link to its remote broker is up, 0 while it is down.",
+  },
+  {
+    name: "bridge_messages_sent_total",
+    type: "counter",
+    value: (b) => b.messagesOut,
+    help: "Messages the bridge sent to its remote broker.",
+  },
+  {
+    name: "bridge_messages_received_total",
+    type: "counter",
+    value: (b) => b.messagesIn,
+    help: "Messages the bridge received from its remote broker.",
+  },
+  {
+    name: "bridge_bytes_sent_total",
+    type: "counter",
+    value: (b) => b.bytesOut,
+    help: "Payload bytes of the messages the bridge sent to its remote broker.",
+  },
+  {
+    name: "bridge_bytes_received_total",
+    type: "counter",
+    value: (b) => b.bytesIn,
+    help: "Payload bytes of the messages the bridge received from its remote broker.",
+  },
+  {
+    name: "bridge_queued_messages",
+    type: "gauge",
+    value: (b) => b.queued,
+    help: "QoS 1 and 2 messages waiting here for the bridge's remote broker.",
+  },
+  {
+    name: "bridge_messages_dropped_total",
+    type: "counter",
+    value: (b) => b.dropped,
+    help: "Messages dropped on their way out over the bridge.",
+  },
+  {
+    name: "bridge_reconnects_total",
+    type: "counter",
+    value: (b) => b.reconnects,
+    help: "Times the bridge's link came up again after its first.",
+  },
 ];
 
 /** Escape a label value: backslash, double quote and line feed. */
@@ -194,6 +251,12 @@ export function renderMetrics(stats: Stats): string {
     );
     for (const kind of LOST_KINDS) {
       out.sample("persistence_damaged_records", p.lost[kind], [["kind", kind]]);
+    }
+  }
+  if (stats.bridges.length > 0) {
+    for (const { name, type, value, help } of BRIDGE_FIGURES) {
+      out.family(name, type, help);
+      for (const b of stats.bridges) out.sample(name, value(b), [["bridge", b.name]]);
     }
   }
   out.family(

@@ -7,7 +7,7 @@
 
 import type { Broker } from "../broker/broker.ts";
 import { takeStats } from "../broker/stats.ts";
-import { clientsJson, statsJson, subscriptionsJson } from "./api.ts";
+import { bridgesJson, clientsJson, statsJson, subscriptionsJson } from "./api.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
 import { statusPage, statusPageSecurityPolicy } from "./status_page.ts";
 
@@ -73,5 +73,9 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ["/api/v1/subscriptions", {
     auth: true,
     handle: (broker) => jsonResponse(subscriptionsJson(broker)),
+  }],
+  ["/api/v1/bridges", {
+    auth: true,
+    handle: (broker) => jsonResponse({ bridges: bridgesJson(broker.bridgeStats()) }),
   }],
 ]);

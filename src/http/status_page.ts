@@ -3,192 +3,37 @@
  * scripts inline, no external requests. In the browser it polls `api/v1/stats` and
  * `api/v1/clients` (relative to the page, so it also works behind a proxy under a path) every
  * second and shows headline figures, two live charts drawn as inline SVG (messages per second
- * in and out, and connected clients, over the last two minutes) and a filterable table of
- * clients.
+ * in and out, and connected clients, over the last two minutes), the bridges and a filterable
+ * table of clients.
  *
  * Hooks that tests rely on: `#status` ("live" or the error), `#stat-connected`,
  * `#stat-subscriptions`, `#stat-retained`, `#stat-rate-in`, `#stat-rate-out`,
  * `#stat-listeners` (each MQTT listener and its transport), `#rate-chart`
  * (`data-samples`, `data-last-in`, `data-last-out`), `#connections-chart` (`data-samples`,
- * `data-last-connected`) and `#clients` (rows `tr[data-client-id]`).
+ * `data-last-connected`), `#clients` (rows `tr[data-client-id]`) and `#bridges` (rows
+ * `tr[data-bridge]`, in `#bridges-card`, hidden while the broker has no bridges).
  *
- * The page builds client-provided text (client ids, usernames, addresses) into the table through
- * `esc()` only. Scripts and styles are inline, so a Content-Security-Policy header for this page
+ * The page builds client-provided text (client ids, usernames, addresses) and bridge names into
+ * the tables through `esc()` only. Scripts and styles are inline, so a Content-Security-Policy header for this page
  * must allow them (`statusPageSecurityPolicy()` gives one that allows exactly these).
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import { PAGE_HELPERS } from "./status_page_helpers.ts";
 
 /** Seconds of history the charts show (one sample per second). */
 const WINDOW_SECONDS = 120;
 
-// Pure functions, no DOM: the unit tests run this block on its own (tests/http/).
-const HELPERS = `"use strict";
-/** Text made safe for HTML text and quoted attribute values. */
-function esc(value) {
-  return String(value ?? "").replace(/[&<>"']/g, function (c) {
-    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-  });
-}
-/** The value at obj.k1.k2..., or undefined when any step is missing. */
-function pick(obj) {
-  var v = obj;
-  for (var i = 1; i < arguments.length; i++) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = v[arguments[i]];
-  }
-  return v;
-}
-/** A finite number, or undefined. */
-function num(v) {
-  return typeof v === "number" && isFinite(v) ? v : undefined;
-}
-/** Per-second rate between two counter readings; 0 when the counter went back (a restart). */
-function rate(before, after, seconds) {
-  if (num(before) === undefined || num(after) === undefined || !(seconds > 0)) return undefined;
-  return after < before ? 0 : (after - before) / seconds;
-}
-/** A server timestamp in ms when it is precise to the millisecond, else undefined. */
-function serverMillis(time) {
-  if (typeof time === "number" && isFinite(time) && time > 1e12) return time;
-  if (typeof time === "string" && /\\.\\d/.test(time)) {
-    var ms = Date.parse(time);
-    if (isFinite(ms)) return ms;
-  }
-  return undefined;
-}
-/** A Date from epoch ms, epoch seconds or an ISO string; undefined otherwise. */
-function toDate(v) {
-  if (typeof v === "number" && isFinite(v) && v > 0) return new Date(v > 1e11 ? v : v * 1000);
-  if (typeof v === "string" && v !== "") {
-    var d = new Date(v);
-    if (isFinite(d.getTime())) return d;
-  }
-  return undefined;
-}
-/** The smallest of 1, 2, 2.5 or 5 times a power of ten at or above v (at least 1). */
-function niceMax(v) {
-  if (!(v > 1)) return 1;
-  var p = Math.pow(10, Math.floor(Math.log10(v)));
-  var steps = [1, 2, 2.5, 5, 10];
-  for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
-  return 10 * p;
-}
-/** niceMax, made even for a chart of counts so that its middle grid line is a whole number. */
-function chartMax(v, whole) {
-  var m = niceMax(v);
-  return whole && m % 2 !== 0 ? 2 * Math.ceil(m / 2) : m;
-}
-/** A count with grouping, "-" when missing. */
-function fmtCount(v) {
-  return num(v) === undefined ? "\\u2013" : Math.round(v).toLocaleString("en-US");
-}
-/** A rate: one decimal below 10, whole numbers with grouping above. */
-function fmtRate(v) {
-  if (num(v) === undefined) return "\\u2013";
-  return v < 10 ? (Math.round(v * 10) / 10).toString() : Math.round(v).toLocaleString("en-US");
-}
-/** Bytes (per second or not) in B, KiB, MiB or GiB. */
-function fmtBytes(v) {
-  if (num(v) === undefined) return "\\u2013";
-  var units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  var i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return (i === 0 ? Math.round(v) : v.toFixed(v < 10 ? 1 : 0)) + " " + units[i];
-}
-/** Seconds as "3d 4h", "4h 5m", "5m 12s" or "12s". */
-function fmtDuration(s) {
-  if (num(s) === undefined || s < 0) return "\\u2013";
-  s = Math.floor(s);
-  var d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
-  if (d > 0) return d + "d " + h + "h";
-  if (h > 0) return h + "h " + m + "m";
-  if (m > 0) return m + "m " + (s % 60) + "s";
-  return s + "s";
-}
-/** The listeners of /api/v1/stats, each once, as "1883 tcp, /run/midge.sock unix". */
-function fmtListeners(list) {
-  var seen = [];
-  (Array.isArray(list) ? list : []).forEach(function (l) {
-    if (!l || typeof l.name !== "string" || typeof l.transport !== "string") return;
-    var text = l.name + " " + l.transport;
-    if (seen.indexOf(text) === -1) seen.push(text);
-  });
-  return seen.length ? seen.join(", ") : "\u2013";
-}
-/** MQTT protocol level as its version name. */
-function fmtProtocol(level) {
-  return { 3: "3.1", 4: "3.1.1", 5: "5.0" }[level] || (level === undefined ? "\\u2013" : esc(level));
-}
-/**
- * SVG path data for values in slots ending at the right edge of the box g = {left, top, width,
- * height, slots, max}: the line, and the area under it. Missing values break the line.
- */
-function chartPaths(values, g) {
-  var line = "", area = "", run = [];
-  var bottom = g.top + g.height;
-  function flush() {
-    if (run.length === 0) return;
-    line += "M" + run.join("L");
-    area += "M" + run[0].split(",")[0] + "," + bottom + "L" + run.join("L") + "L" +
-      run[run.length - 1].split(",")[0] + "," + bottom + "Z";
-    run = [];
-  }
-  var first = g.slots - values.length;
-  for (var i = 0; i < values.length; i++) {
-    var v = num(values[i]);
-    if (v === undefined) { flush(); continue; }
-    var x = g.left + (g.slots > 1 ? g.width * (first + i) / (g.slots - 1) : g.width);
-    var y = g.top + g.height * (1 - Math.min(v, g.max) / g.max);
-    run.push(x.toFixed(1) + "," + y.toFixed(1));
-  }
-  flush();
-  return { line: line, area: area };
-}
-/** Whether a client matches the filter text (id, username or address, any case). */
-function clientMatches(c, filter) {
-  if (filter === "") return true;
-  var f = filter.toLowerCase();
-  return [c.clientId, c.username, c.address].some(function (s) {
-    return typeof s === "string" && s.toLowerCase().indexOf(f) !== -1;
-  });
-}
-/** A moment as local time, with the date too unless it is the same day as now. */
-function fmtSince(d, now) {
-  if (!d) return "\\u2013";
-  var time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  return d.toDateString() === now.toDateString() ? time : d.toLocaleDateString() + " " + time;
-}
-/** One table row for a client; every client-provided string goes through esc(). */
-function clientRow(c, now) {
-  var connected = c.connected === true;
-  var since = toDate(connected ? c.connectedSince : c.disconnectedAt);
-  var cells = [
-    "<th scope=row>" + esc(c.clientId) + "</th>",
-    "<td><span class=\\"badge " + (connected ? "on" : "off") + "\\">" +
-    (connected ? "connected" : "offline") + "</span></td>",
-    "<td>" + fmtProtocol(num(c.protocolVersion)) + "</td>",
-    "<td>" + (typeof c.address === "string" && c.address ? esc(c.address) : "\\u2013") + "</td>",
-    "<td>" + (typeof c.username === "string" && c.username ? esc(c.username) : "\\u2013") + "</td>",
-    "<td class=n>" + fmtCount(num(c.subscriptions)) + "</td>",
-    "<td class=n>" + fmtCount(num(c.queued)) + "</td>",
-    "<td class=n>" + fmtCount(num(c.inflight)) + "</td>",
-    "<td>" + esc(fmtSince(since, now || new Date())) + "</td>",
-  ];
-  return "<tr data-client-id=\\"" + esc(c.clientId) + "\\">" + cells.join("") + "</tr>";
-}
-`;
-
-// The page's behaviour: polling, state, drawing. Uses the helpers above.
+// The page's behaviour: polling, state, drawing. Uses PAGE_HELPERS.
 const APP = `"use strict";
 (function () {
   var POLL_MS = 1000, TIMEOUT_MS = 4000, SLOTS = ${WINDOW_SECONDS}, MAX_ROWS = 500;
   function $(id) { return document.getElementById(id); }
   var samples = [];   // { in, out, connected, offline }, oldest first, at most SLOTS
   var prev;           // the previous stats reading: { at, serverAt, uptime, publishIn, ... }
-  var clients = [], total, truncated = false, lastRows = "";
+  var clients = [], total, truncated = false, lastRows = "", lastBridgeRows = "";
   var filterBox = $("filter");
 
   function setText(id, text) { var e = $(id); if (e && e.textContent !== text) e.textContent = text; }
@@ -252,7 +97,17 @@ const APP = `"use strict";
       : fmtCount(stored) + " messages, " + fmtBytes(num(pick(s, "store", "bytes"))));
     setText("stat-heap", fmtBytes(num(pick(s, "heap", "current"))));
     setText("stat-listeners", fmtListeners(pick(s, "listeners")));
+    applyBridges(pick(s, "bridges"));
     draw();
+  }
+
+  // The bridges' table, shown only when the broker has bridges.
+  function applyBridges(list) {
+    var bridges = (Array.isArray(list) ? list : []).filter(function (b) { return b && typeof b === "object"; });
+    $("bridges-card").hidden = bridges.length === 0;
+    var now = new Date();
+    var rows = bridges.map(function (b) { return bridgeRow(b, now); }).join("");
+    if (rows !== lastBridgeRows) { $("bridges").tBodies[0].innerHTML = rows; lastBridgeRows = rows; }
   }
 
   function drawChart(svg, keys, whole, describe) {
@@ -442,6 +297,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.empty td { color: var(--muted); text-align: center; }
 .badge { padding: 1px 8px; border-radius: 999px; font-size: .8rem; background: var(--badge-off); }
 .badge.on { background: var(--badge-on); color: var(--ok); }
+#bridges-card { margin-bottom: 12px; }
 footer { color: var(--muted); font-size: .8rem; margin: 12px 0; }
 footer a { color: inherit; }
 `;
@@ -499,6 +355,17 @@ ${chart("connections-chart", "Clients over the last 2 minutes", ["connected", "o
 <div><dt>Heap</dt><dd id="stat-heap">\u2013</dd></div>
 <div><dt>Listeners</dt><dd id="stat-listeners">\u2013</dd></div>
 </dl>
+<section class="card" id="bridges-card" aria-labelledby="bridges-title" hidden>
+<h2 id="bridges-title">Bridges</h2>
+<div class="table-box" tabindex="0" role="region" aria-labelledby="bridges-title">
+<table id="bridges">
+<thead><tr><th scope="col">Bridge</th><th scope="col">State</th><th scope="col">Address</th>` +
+  `<th scope="col">Up since</th><th scope="col">Queued</th><th scope="col">Dropped</th>` +
+  `<th scope="col">Messages in</th><th scope="col">Messages out</th></tr></thead>
+<tbody></tbody>
+</table>
+</div>
+</section>
 <section class="card" aria-labelledby="clients-title">
 <h2 id="clients-title">Clients</h2>
 <div class="toolbar">
@@ -531,7 +398,7 @@ const PAGE = `<!doctype html>
 </head>
 <body>
 ${BODY}
-<script id="page-helpers">${HELPERS}</script>
+<script id="page-helpers">${PAGE_HELPERS}</script>
 <script id="page-app">${APP}</script>
 </body>
 </html>
@@ -553,7 +420,7 @@ function sha256(text: string): string {
 export function statusPageSecurityPolicy(): string {
   return [
     "default-src 'none'",
-    `script-src ${sha256(HELPERS)} ${sha256(APP)}`,
+    `script-src ${sha256(PAGE_HELPERS)} ${sha256(APP)}`,
     `style-src ${sha256(STYLE)}`,
     "connect-src 'self'",
     "img-src data:",

@@ -20,6 +20,8 @@ export interface TlsSettings {
   key?: string;
   /** ALPN protocol. */
   alpn?: string;
+  /** The only TLS version to speak (outward through node:tls only); unset = 1.2 or newer. */
+  version?: "TLSv1.3" | "TLSv1.2" | "TLSv1.1";
 }
 
 /** Where to connect, and how. */
@@ -51,8 +53,12 @@ export function openNodeSocket(target: NodeTarget): Promise<Conn> {
       cert: target.tls.cert,
       key: target.tls.key,
       ALPNProtocols: target.tls.alpn === undefined ? undefined : [target.tls.alpn],
+      minVersion: target.tls.version,
+      maxVersion: target.tls.version,
+      host: target.host, // the name checked against the certificate (else "localhost")
       servername: net.isIP(target.host) ? undefined : target.host,
-      checkServerIdentity: target.insecure ? () => undefined : undefined,
+      // Named only when insecure: node:tls refuses an explicit undefined here.
+      ...(target.insecure ? { checkServerIdentity: () => undefined } : {}),
     });
     socket.once("error", onError);
     socket.once(target.tls === undefined ? "connect" : "secureConnect", () => {

@@ -1,6 +1,6 @@
 /**
  * Packet ids of a session's outgoing messages, without sockets: given in queue order, kept by
- * a restored delivery, never one in flight or queued, and none once all 65535 are taken.
+ * a restored delivery, never one in flight or queued; past 65535 queued, given when sent.
  */
 
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ function delivery(qos: QoS = 1): Delivery {
 Deno.test("queued QoS 1/2 deliveries get ids in order; QoS 0 ones none", () => {
   const session = new Session("c", 5, 0);
   const queued = [delivery(1), delivery(0), delivery(2)];
-  for (const d of queued) assert.ok(session.enqueue(d));
+  for (const d of queued) session.enqueue(d);
   assert.deepEqual(queued.map((d) => d.packetId), [1, 0, 2]);
   assert.equal(session.allocatePacketId(), 3);
 });
@@ -24,7 +24,7 @@ Deno.test("a restored queued delivery keeps its id and the next ids follow it", 
   const session = new Session("c", 5, 0);
   const restored = delivery();
   restored.packetId = 40;
-  assert.ok(session.enqueue(restored));
+  session.enqueue(restored);
   assert.equal(restored.packetId, 40);
   const next = delivery();
   session.enqueue(next);
@@ -33,8 +33,12 @@ Deno.test("a restored queued delivery keeps its id and the next ids follow it", 
 
 Deno.test("with every id in flight or queued, none is given until one is freed; ids wrap past 65535", () => {
   const session = new Session("c", 5, 0);
-  for (let i = 0; i < 65535; i++) assert.ok(session.enqueue(delivery()));
-  assert.equal(session.enqueue(delivery()), false);
+  for (let i = 0; i < 65535; i++) session.enqueue(delivery());
+  // The queue goes on past the ids: a delivery queued now gets its id when it is sent.
+  const beyond = delivery();
+  session.enqueue(beyond);
+  assert.equal(beyond.packetId, 0);
+  assert.equal(session.queuedCount, 65536);
   assert.equal(session.allocatePacketId(), undefined);
   // The oldest goes in flight: its id is still taken.
   const first = session.dequeue()!;
@@ -44,7 +48,7 @@ Deno.test("with every id in flight or queued, none is given until one is freed; 
   // Acknowledged: id 1 is free again, and the next after it is still queued.
   session.deleteInflight(first.packetId);
   const again = delivery();
-  assert.ok(session.enqueue(again));
+  session.enqueue(again);
   assert.equal(again.packetId, 1);
-  assert.equal(session.enqueue(delivery()), false);
+  assert.equal(session.allocatePacketId(), undefined);
 });

@@ -40,6 +40,35 @@ for (const protocolVersion of [4, 5] as const) {
   });
 }
 
+Deno.test("wills: the will sent is the one CONNECT gave, whatever the client sent after it", async () => {
+  await withMemoryBroker({}, async (env) => {
+    const watching = await env.client("watcher", { protocolVersion: 5 });
+    await subscribe(watching, sub("will/#", 1));
+    const correlationData = text("id-1");
+    const dying = await env.client("dying", {
+      protocolVersion: 5,
+      will: willOf("dying", { correlationData }),
+    });
+    // Later packets are read into the same buffer as CONNECT was.
+    await dying.send({ type: "pingreq" });
+    await dying.expect("pingresp");
+    await dying.send({
+      type: "publish",
+      topic: "x".repeat(64),
+      payload: text("y".repeat(64)),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    await dying.send({ type: "pingreq" });
+    await dying.expect("pingresp");
+    await dying.close();
+    const will = await watching.expect("publish");
+    assert.deepEqual([will.topic, payloadText(will)], ["will/dying", "gone"]);
+    assert.deepEqual(will.properties?.correlationData, correlationData);
+  });
+});
+
 Deno.test("wills: a normal DISCONNECT deletes the will [MQTT-3.1.2-10]", async () => {
   await withMemoryBroker({}, async (env) => {
     const watching = await watcher(env);

@@ -213,10 +213,10 @@ const CASES: { name: string; text: string; expected: string[] }[] = [
     ],
   },
   {
-    name: "a bridge is refused once, its typos reported",
+    name: "a bridge's typos reported, and the address it then lacks",
     text: '[[bridge]]\nconnection = "cloud"\naddres = "example.com:1883"\n',
     expected: [
-      "midge.toml:1: bridge[1].connection: not built yet: Midge has no bridges yet",
+      "midge.toml:1: bridge[1].address: is required (the remote broker)",
       "midge.toml:3: bridge[1].addres: unknown option; did you mean address?",
     ],
   },

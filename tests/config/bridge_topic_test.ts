@@ -166,7 +166,6 @@ Deno.test("every bad topic and restart_timeout line of a bridge is reported at i
     "restart_timeout 30 10",
   ]);
   assert.deepEqual(problemsOf(() => validateConfig(parse(text), FACTS)), [
-    "m.conf:2: connection: not built yet: Midge has no bridges yet",
     'm.conf:4: topic: QoS must be 0, 1 or 2, not "3"',
     'm.conf:6: topic: local prefix "L/#" must not hold a wildcard',
     "m.conf:7: restart_timeout: the backoff cap (10) is lower than its base (30)",
@@ -183,7 +182,7 @@ Deno.test("a TOML bridge's topic and restart_timeout are checked the same way", 
   ].join("\n");
   const problems = problemsOf(() => validateConfig(parseTomlConfig(text, "midge.toml"), FACTS));
   assert.deepEqual(problems, [
-    "midge.toml:1: bridge[1].connection: not built yet: Midge has no bridges yet",
+    "midge.toml:1: bridge[1].address: is required (the remote broker)",
     `midge.toml:3: bridge[1].topic: ${EMPTY_PATTERN}`,
     'midge.toml:4: bridge[1].restart_timeout: must be one number of seconds, or two (backoff base and cap), not "x"',
   ]);
@@ -192,10 +191,12 @@ Deno.test("a TOML bridge's topic and restart_timeout are checked the same way", 
 for (const { text, reads, message } of RESTART_TIMEOUTS) {
   Deno.test(`restart_timeout ${text}: ${message ?? "accepted"}`, () => {
     const raw = parse(bridgeConf([`restart_timeout ${text}`]));
-    const problems = problemsOf(() => validateConfig(raw, FACTS));
-    const expected = ["m.conf:2: connection: not built yet: Midge has no bridges yet"];
-    if (message !== undefined) expected.push(`m.conf:4: restart_timeout: ${message}`);
-    assert.deepEqual(problems, expected);
+    if (message === undefined) validateConfig(raw, FACTS);
+    else {
+      assert.deepEqual(problemsOf(() => validateConfig(raw, FACTS)), [
+        `m.conf:4: restart_timeout: ${message}`,
+      ]);
+    }
     if (reads !== undefined) {
       assert.deepEqual(BRIDGE_OPTIONS.restart_timeout.parse(text, true), reads);
     }

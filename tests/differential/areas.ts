@@ -6,6 +6,7 @@
  */
 
 import type { Conversation } from "./harness.ts";
+import { BRIDGE_CONVERSATIONS } from "./conversations_bridge.ts";
 import { FIXTURE_CONVERSATIONS } from "./conversations_fixtures.ts";
 import { FLOW_CONVERSATIONS } from "./conversations_flows.ts";
 import {
@@ -83,6 +84,12 @@ export const AREAS: readonly Area[] = [
       ...HOP_PROPERTY_CONVERSATIONS,
       ...OUTBOUND_ALIAS_CONVERSATIONS,
     ],
+    shards: 1,
+  },
+  {
+    name: "a bridge connecting with try_private",
+    conf: "",
+    conversations: BRIDGE_CONVERSATIONS,
     shards: 1,
   },
   {

@@ -272,6 +272,7 @@ Deno.test(`HTTP: the lists stop at ${MAX_LIST_ENTRIES} entries and say they were
   await withHttp({ open: true }, async (tb, http) => {
     for (let i = 0; i <= MAX_LIST_ENTRIES; i++) {
       const session = new Session(`s${i}`, 4, 3600);
+      session.disconnectedAt = tb.broker.now(); // away since now: the sweep must not expire it
       session.setSubscription("t", {
         session,
         filter: "t",

@@ -50,6 +50,7 @@ const NAMES = [
   "clientMatches",
   "fmtSince",
   "clientRow",
+  "bridgeRow",
 ];
 const helpers = new Function(
   `${scriptText("page-helpers")}\nreturn { ${NAMES.join(", ")} };`,
@@ -111,6 +112,8 @@ Deno.test("statusPage has the hooks the tests and users rely on", () => {
   }
   assert.equal(byId("connections-chart").tag, "svg");
   assert.equal(byId("clients").tag, "table");
+  assert.equal(byId("bridges").tag, "table");
+  assert.ok(byId("bridges-card").attributes.has("hidden"), "no bridges shown before data");
   const filter = byId("filter");
   assert.ok(elements.some((e) => e.tag === "label" && e.attributes.get("for") === "filter"));
   assert.equal(filter.tag, "input");
@@ -173,6 +176,34 @@ Deno.test("the page's clientRow never throws on missing or odd fields", () => {
   assert.equal(helpers.fmtProtocol(3), "3.1");
   assert.equal(helpers.fmtProtocol(4), "3.1.1");
   assert.equal(helpers.fmtProtocol(undefined), "\u2013");
+});
+
+Deno.test("the page's bridgeRow shows a bridge up since a time or down, its name and address escaped", () => {
+  const now = new Date(2026, 11, 7, 12, 0, 0);
+  const up = helpers.bridgeRow({
+    name: `<img src=x onerror=alert(1)>"`,
+    up: true,
+    address: "<b>h</b>:1883",
+    connectedSince: new Date(2026, 11, 7, 11, 30, 5).toISOString(),
+    messages: { sent: 12345, received: 6 },
+    queued: 3,
+    dropped: 1,
+  }, now) as string;
+  assert.doesNotMatch(up, /<img|<b>/);
+  assert.ok(up.startsWith(`<tr data-bridge="&lt;img src=x onerror=alert(1)&gt;&quot;">`));
+  assert.match(up, /<span class="badge on">up<\/span>/);
+  assert.match(up, /&lt;b&gt;h&lt;\/b&gt;:1883/);
+  assert.match(up, /<td>11:30:05[^<]*<\/td>/); // the time of day, in the locale's form
+  assert.match(
+    up,
+    /<td class=n>3<\/td><td class=n>1<\/td><td class=n>6<\/td><td class=n>12,345<\/td>/,
+  );
+  checkHtml(`<table><tbody>${up}</tbody></table>`, { fragment: true });
+  const down = helpers.bridgeRow({ name: "b", up: false, address: null, connectedSince: null });
+  assert.match(down, /<span class="badge off">down<\/span><\/td><td>\u2013<\/td><td>\u2013<\/td>/);
+  for (const b of [{}, { name: 7, up: "yes", messages: null }]) {
+    assert.match(helpers.bridgeRow(b) as string, /^<tr data-bridge="[^"]*">/);
+  }
 });
 
 Deno.test("the page names each listener once with its transport, and skips odd entries", () => {

@@ -1,7 +1,7 @@
 /**
  * What the `$SYS` tests share: a broker on a clock the test moves, clients whose every byte sent
- * and received is counted on the client side (to check the broker's own counts against), and
- * collecting the `$SYS` messages a subscriber gets.
+ * and received is counted on the client side (to check the broker's own counts against),
+ * collecting the `$SYS` messages a subscriber gets, and a bridge's figures to report.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
 } from "../../src/codec/mod.ts";
 import { Broker } from "../../src/broker/broker.ts";
 import { type BrokerOptions, defaultBrokerOptions } from "../../src/broker/options.ts";
+import type { BridgeFigures } from "../../src/broker/stats.ts";
 import { ALL_LOG_TYPES, Logger } from "../../src/log/logger.ts";
 import { RawClient, type TestBroker } from "../integration/harness.ts";
 
@@ -27,6 +28,24 @@ export interface ClockedBroker extends TestBroker {
 
 /** A moment well after the epoch, where every clocked broker starts. */
 export const T0 = 1_800_000_000_000;
+
+/** A bridge's figures as a bridge runtime would report them: up since `T0`, with traffic. */
+export function fakeBridge(overrides: Partial<BridgeFigures> = {}): BridgeFigures {
+  return {
+    name: "to-cloud",
+    up: true,
+    address: "broker.example:1883",
+    connectedSince: T0,
+    messagesOut: 12,
+    bytesOut: 340,
+    messagesIn: 5,
+    bytesIn: 67,
+    queued: 3,
+    dropped: 1,
+    reconnects: 2,
+    ...overrides,
+  };
+}
 
 /** Start a broker on 127.0.0.1 port 0 whose `now` is `clock.now` (starting at `T0`). */
 export function startClockedBroker(overrides: Partial<BrokerOptions> = {}): ClockedBroker {

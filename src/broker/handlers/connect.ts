@@ -6,11 +6,18 @@
  * @module
  */
 
-import { type ConnectPacket, type Properties, type QoS, ReasonCode } from "../../codec/mod.ts";
+import {
+  type ConnectPacket,
+  type Properties,
+  type QoS,
+  ReasonCode,
+  type Will,
+} from "../../codec/mod.ts";
 import type { ClientConnection } from "../context.ts";
 import { authenticate, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
 import { securityOf } from "../options.ts";
+import { keptProperties } from "../message.ts";
 import { mountWill } from "../mount_point.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 
@@ -74,6 +81,7 @@ export function handleConnect(
 ): void | Promise<() => void> {
   const options = conn.broker.options;
   conn.version = written.protocolVersion;
+  conn.isBridge = written.bridge === true;
   const byCertificate = conn.listener.certificateUsername !== undefined;
   const named = byCertificate ? withCertificateUser(conn, written) : written;
   if (named === undefined) {
@@ -174,6 +182,13 @@ function admitOrRefuse(
   admit(conn, packet, assignedId);
 }
 
+/** `will` copied out of the read buffer its CONNECT came in, which the next read reuses. */
+function keptWill(will: Will): Will {
+  const kept = { ...will, payload: will.payload.slice() };
+  if (will.properties !== undefined) kept.properties = keptProperties(will.properties);
+  return kept;
+}
+
 /** The client is who it says: take over or resume its session and answer CONNACK. */
 function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolean): void {
   const broker = conn.broker;
@@ -229,7 +244,7 @@ function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolea
   session.expiryInterval = expiry;
   session.username = packet.username;
   session.listener = conn.listener;
-  session.will = packet.will;
+  session.will = packet.will && keptWill(packet.will);
   broker.sessions.attach(session, conn);
   // CONNACK (and session present) goes only once the session is stored as it says: the
   // dispatcher holds it.
@@ -256,7 +271,7 @@ function admit(conn: ClientConnection, packet: ConnectPacket, assignedId: boolea
   const user = packet.username !== undefined ? `, u'${packet.username}'` : "";
   if (broker.log.connectionMessages) {
     broker.log.notice(
-      `New client connected from ${conn.remote} as ${clientId} ` +
+      `New ${conn.isBridge ? "bridge" : "client"} connected from ${conn.remote} as ${clientId} ` +
         `(${PROTOCOL_LOG_NAME[version]}, c${packet.clean ? 1 : 0}, k${packet.keepAlive}${user}).`,
     );
   }

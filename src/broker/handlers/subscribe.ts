@@ -1,7 +1,9 @@
 /**
  * SUBSCRIBE: add each filter to the router, answer SUBACK with a code per filter, then send
  * the retained messages its retain handling asks for. As Mosquitto 2.0.11 does, the ACL does not
- * refuse a subscription: its read access is checked on every message delivered.
+ * refuse a subscription: its read access is checked on every message delivered. A 3.x bridge
+ * subscribes with no local and retain as published, which 3.x cannot ask for, as Mosquitto
+ * gives them: it neither gets its own messages back nor loses their retain flag.
  *
  * @module
  */
@@ -28,8 +30,8 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
       session,
       filter: mounted,
       qos,
-      noLocal: s.noLocal,
-      retainAsPublished: s.retainAsPublished,
+      noLocal: s.noLocal || conn.isBridge,
+      retainAsPublished: s.retainAsPublished || conn.isBridge,
       retainHandling: s.retainHandling,
       subscriptionId,
     };
