@@ -138,7 +138,10 @@ export class Bridge {
     this.#connectedSince = Date.now();
     this.#notifyLocal(true);
     log.notice(`Bridge ${s.name} connected to ${this.#lastAddress}.`);
-    const reason = await Promise.race([link.ended, this.#watch(link)]);
+    // The watch's reason first: closing the link also ends it, with a plainer reason.
+    const watched = await Promise.race([link.ended.then(() => undefined), this.#watch(link)]);
+    const reason = watched ?? await link.ended;
+    await link.ended;
     this.#link = undefined;
     this.#connectedSince = 0;
     this.#notifyLocal(false);
@@ -153,9 +156,9 @@ export class Bridge {
   /**
    * While linked: a lazy bridge closes after `idle_timeout` without messages; one linked to a
    * backup address (no round robin) goes back to the first when it answers. Resolves with the
-   * reason it closed the link; never while the link is fine.
+   * reason it closed the link (before the link's own end does); never while the link is fine.
    */
-  async #watch(link: Link): Promise<string> {
+  async #watch(link: Link): Promise<string | undefined> {
     const s = this.settings;
     const backup = !s.roundRobin && this.#addressIndex > 0;
     if (s.startType !== "lazy" && !backup) return await new Promise<never>(() => {});
@@ -166,15 +169,20 @@ export class Bridge {
       await this.#sleep(checkMs);
       if (closing || this.#stopped) break;
       if (s.startType === "lazy" && Date.now() - link.lastActivity > s.idleTimeout * 1000) {
-        await link.close();
-        return "idle_timeout";
+        return this.#closeFor(link, `no message for idle_timeout (${s.idleTimeout} s)`);
       }
       if (backup && (await this.#answers(s.addresses[0]))) {
-        await link.close();
-        return `the main address ${s.addresses[0].host}:${s.addresses[0].port} answers again`;
+        const main = `${s.addresses[0].host}:${s.addresses[0].port}`;
+        return this.#closeFor(link, `the main address ${main} answers again`);
       }
     }
-    return await link.ended;
+    return undefined;
+  }
+
+  /** Close `link` for `reason`, which is returned at once (the close goes on meanwhile). */
+  #closeFor(link: Link, reason: string): string {
+    void link.close();
+    return reason;
   }
 
   /** Whether a TCP connection to `address` can be made now. */

@@ -657,8 +657,7 @@ interopTest({
       await awaitAll(collector, ["q1/s"], 5, () => m.log());
       assert.deepEqual(collector.of("q1/s"), range(5));
       const linked = Date.now();
-      // (The reason logged is "this broker: closed" for now, not idle_timeout.)
-      await awaitLog(m, /Bridge edge: link to \S+ ended: /);
+      await awaitLog(m, /Bridge edge: link to \S+ ended: no message for idle_timeout \(2 s\)\./);
       const idle = Date.now() - linked;
       assert.ok(idle >= 1500 && idle < 5000, `closed after ${idle} ms idle`);
     } finally {
