@@ -5,12 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { MqttClient } from "../../src/client/mqtt_client.ts";
-import { dial } from "../../src/transport/dial.ts";
+import type { MqttClient } from "../../src/client/mqtt_client.ts";
 import { MOSQUITTO_BROKER } from "../auth/mosquitto_tools.ts";
 import { type LoggedMidge, startLoggedMidge } from "../fixtures/midge_process.ts";
 import { accepts, freePort } from "../fixtures/net.ts";
 import { interopTest, sleep, Subprocess, until } from "../interop/helpers.ts";
+import { awaitCount, connectTo, occurrences } from "./fixtures.ts";
 
 /** A `connection` block for bridge `name` to `port`, sharing `name/#` out at QoS 1. */
 function block(name: string, port: number): string[] {
@@ -22,29 +22,6 @@ function block(name: string, port: number): string[] {
     "restart_timeout 1",
     `topic ${name}/# out 1`,
   ];
-}
-
-async function connectTo(port: number, clientId: string): Promise<MqttClient> {
-  const socket = await dial({ kind: "tcp", host: "127.0.0.1", port });
-  return await MqttClient.connect(socket, {
-    protocolVersion: 4,
-    clientId,
-    clean: true,
-    keepAlive: 30,
-  });
-}
-
-function occurrences(text: string, pattern: RegExp): number {
-  return (text.match(new RegExp(pattern.source, "g")) ?? []).length;
-}
-
-/** Poll `read()` until `pattern` occurs `times` times (at most 10 s). */
-async function awaitText(read: () => Promise<string>, pattern: RegExp, times = 1): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (occurrences(await read(), pattern) < times) {
-    if (Date.now() > deadline) throw new Error(`no ${times} × ${pattern} in:\n${await read()}`);
-    await sleep(50);
-  }
 }
 
 interopTest({
@@ -92,9 +69,9 @@ interopTest({
         conf([block("keep", remotePort), block("change", nowhere), block("gone", remotePort)]),
       );
       const m = midge;
-      await awaitText(readRemote, /New bridge connected from \S+ as keep /);
-      await awaitText(readRemote, /New bridge connected from \S+ as gone /);
-      await awaitText(() => m.log(), /Bridge change: \S+ failed/);
+      await awaitCount(readRemote, /New bridge connected from \S+ as keep /);
+      await awaitCount(readRemote, /New bridge connected from \S+ as gone /);
+      await awaitCount(() => m.log(), /Bridge change: \S+ failed/);
       // Queued for `change` while it cannot connect.
       const publisher = await connectTo(port, "source");
       for (let i = 0; i < 20; i++) {
@@ -112,13 +89,13 @@ interopTest({
         ),
       );
       m.child.kill("SIGHUP");
-      await awaitText(() => m.log(), /Reload: bridge add started\./);
+      await awaitCount(() => m.log(), /Reload: bridge add started\./);
       assert.match(await m.log(), /Reload: bridge gone stopped\./);
       assert.match(await m.log(), /Reload: bridge change restarted with its new settings\./);
       assert.doesNotMatch(await m.log(), /Reload: bridge keep/);
-      await awaitText(readRemote, /New bridge connected from \S+ as change /);
-      await awaitText(readRemote, /New bridge connected from \S+ as add /);
-      await awaitText(readRemote, /Client gone disconnected/);
+      await awaitCount(readRemote, /New bridge connected from \S+ as change /);
+      await awaitCount(readRemote, /New bridge connected from \S+ as add /);
+      await awaitCount(readRemote, /Client gone disconnected/);
       await until(() => received.filter((r) => r.startsWith("change/x")).length >= 20, "queue");
       assert.deepEqual(
         received.filter((r) => r.startsWith("change/x")),
