@@ -160,8 +160,12 @@ export class Connection implements ClientConnection {
     this.#reader.minimalLengthOnly = version === 5;
   }
 
-  /** "ip:port" of the peer, as Mosquitto logs it (built when logged: idle connections hold no copy). */
+  /**
+   * "ip:port" of the peer, as Mosquitto logs it (built when logged: idle connections hold no
+   * copy); "bridge NAME" for the broker's own bridge.
+   */
   get remote(): string {
+    if (this.listener.bridge !== undefined) return this.remoteAddress;
     return `${this.remoteAddress}:${this.remotePort}`;
   }
 
