@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { makeCertificates } from "../fixtures/certs.ts";
 import { freePort } from "../fixtures/net.ts";
+import { runMidge } from "../fixtures/midge_process.ts";
 import { interopTest, sleep } from "../interop/helpers.ts";
 import { runCommand } from "../auth/mosquitto_tools.ts";
 import {
@@ -301,12 +302,17 @@ bridgeTest(
     const misnamed = own(await startMosquitto(tlsListener("tlsv1.3"), { address: "127.0.0.2" }));
     const ca = `bridge_cafile ${certs.ca}`;
     const cert = [`bridge_certfile ${certs.client.cert}`, `bridge_keyfile ${certs.client.key}`];
+    // bridge_capath: a folder of CA files instead of one file.
+    const caDir = `${certs.dir}/cas`;
+    await Deno.mkdir(caDir);
+    await Deno.copyFile(certs.ca, `${caDir}/ca.pem`);
     const topic = (name: string) => `topic ${name}/# out 1`;
     const at = (name: string, port: number, host: string, lines: string[]) =>
       connection(name, [port], [...lines, topic(name)]).replace("127.0.0.1", host);
     const midge = own(
       await startMidge(
         connection("tls", [mosquitto.port], [ca, ...cert, topic("tls")]) +
+          connection("capath", [mosquitto.port], [`bridge_capath ${caDir}`, ...cert]) +
           connection("nocert", [mosquitto.port], [ca, topic("nocert")]) +
           connection("v13", [mosquitto.port], [
             ca,
@@ -325,6 +331,7 @@ bridgeTest(
       ),
     );
     await midge.logged(connectedTo("tls", mosquitto.port));
+    await midge.logged(connectedTo("capath", mosquitto.port));
     await midge.logged(connectedTo("v13", mosquitto.port));
     await midge.logged(
       new RegExp(`Bridge insecure connected to 127\\.0\\.0\\.2:${misnamed.port}`),
@@ -459,5 +466,43 @@ bridgeTest(
       .sort();
     assert.deepEqual(summary(onA.messages), expected);
     assert.deepEqual(summary(onB.messages), expected);
+  },
+);
+
+bridgeTest(
+  "bridge to Mosquitto: trusted here without local_username, checked against the ACL with it",
+  async (own) => {
+    const dir = await Deno.makeTempDir();
+    own({ stop: () => Deno.remove(dir, { recursive: true }) });
+    const passwords = `${dir}/passwd`;
+    const made = await runMidge(["passwd", "-c", "-b", passwords, "edge", "secret"]);
+    assert.equal(made.code, 0, made.stderr);
+    // Anonymous clients read everything; the bridge's user may write in/ok/# only.
+    await Deno.writeTextFile(`${dir}/acl`, "topic read #\n\nuser edge\ntopic write in/ok/#\n");
+    const security = `password_file ${passwords}\nacl_file ${dir}/acl\n`;
+    const mosquitto = own(await startMosquitto([]));
+    const trusted = own(
+      await startMidge(security + connection("trusted", [mosquitto.port], ["topic in/# in 1"])),
+    );
+    const checked = own(
+      await startMidge(
+        security + connection("checked", [mosquitto.port], [
+          "topic in/# in 1",
+          "local_username edge",
+          "local_password secret",
+        ]),
+      ),
+    );
+    await trusted.logged(connectedTo("trusted", mosquitto.port));
+    await checked.logged(connectedTo("checked", mosquitto.port));
+    const toTrusted = own(await subscribeTo(trusted.port, "in/#"));
+    const toChecked = own(await subscribeTo(checked.port, "in/#"));
+    await publishTo(mosquitto.port, "in/no/x", "refused", { qos: 1 });
+    await publishTo(mosquitto.port, "in/ok/x", "allowed", { qos: 1 });
+    await toTrusted.receive(2);
+    await toChecked.receive(1);
+    await sleep(QUIET_MS);
+    assert.deepEqual(states(toTrusted.messages), ["in/no/x r0 refused", "in/ok/x r0 allowed"]);
+    assert.deepEqual(states(toChecked.messages), ["in/ok/x r0 allowed"]);
   },
 );
