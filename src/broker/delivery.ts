@@ -206,6 +206,15 @@ export function fillInflight(
   session: Session,
 ): void {
   const limit = inflightLimit(broker, conn);
+  // Messages in flight before a resume that did not fit its window go first, in order.
+  while (
+    session.heldResendCount > 0 && session.inflight.size - session.heldResendCount < limit &&
+    !conn.closed
+  ) {
+    const packetId = session.takeHeldResend()!;
+    const outgoing = session.inflight.get(packetId);
+    if (outgoing?.state === "publish") writePublish(broker, conn, outgoing, packetId, true);
+  }
   while (session.queuedCount > 0 && session.inflight.size < limit && !conn.closed) {
     const delivery = session.dequeue()!;
     if (sendable(broker, session, delivery)) {
@@ -233,25 +242,33 @@ function sendable(broker: BrokerContext, session: Session, delivery: Delivery): 
 
 /**
  * A session resumed on `conn`: resend what is in flight, in order, PUBLISH with DUP set and
- * PUBREL for those past PUBREC [MQTT-4.4.0-1], then send from the queue.
+ * PUBREL for those past PUBREC [MQTT-4.4.0-1], then send from the queue. PUBLISH packets past
+ * the connection's receive maximum wait, in order, until acknowledgements make room
+ * [MQTT-3.3.4-9] (a client may come back with a smaller one than it left with).
  */
 export function resumeDelivery(
   broker: BrokerContext,
   conn: SessionConnection,
   session: Session,
 ): void {
+  const limit = inflightLimit(broker, conn);
+  let unacknowledged = 0;
+  const held: number[] = [];
   for (const outgoing of session.inflight.values()) {
-    if (outgoing.state === "publish") {
-      if (mayRead(broker.options, session, outgoing.message.topic)) {
-        writePublish(broker, conn, outgoing, outgoing.packetId, true);
-      } else {
-        // Not for this user (the session was resumed under another one, or the ACL changed).
-        session.deleteInflight(outgoing.packetId);
-        broker.observer.done(session, outgoing);
-      }
-    } else {
+    if (outgoing.state !== "publish") {
       conn.send({ type: "pubrel", packetId: outgoing.packetId, reasonCode: 0 });
+      unacknowledged++;
+    } else if (!mayRead(broker.options, session, outgoing.message.topic)) {
+      // Not for this user (the session was resumed under another one, or the ACL changed).
+      session.deleteInflight(outgoing.packetId);
+      broker.observer.done(session, outgoing);
+    } else if (held.length === 0 && unacknowledged < limit) {
+      writePublish(broker, conn, outgoing, outgoing.packetId, true);
+      unacknowledged++;
+    } else {
+      held.push(outgoing.packetId);
     }
   }
+  session.holdResends(held);
   fillInflight(broker, conn, session);
 }

@@ -18,6 +18,7 @@ const EMPTY_MAP: ReadonlyMap<any, any> = new Map();
 /** The queue and the drain waiters of a session that never had any (never written to). */
 const NO_DELIVERIES: Delivery[] = [];
 const NO_WAITERS: (() => void)[] = [];
+const NO_IDS: number[] = [];
 
 /** Session expiry that means "never" (MQTT 5.0 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -162,6 +163,8 @@ export class Session {
   #queuedBytes = 0;
   #nextPacketId = 1;
   #drainWaiters: (() => void)[] = NO_WAITERS;
+  #heldResends: number[] = NO_IDS;
+  #heldResendsHead = 0;
 
   /** A new, empty session. */
   constructor(clientId: string, version: ProtocolVersion, expiryInterval: number) {
@@ -227,7 +230,30 @@ export class Session {
     this.#subscriptions = undefined;
     this.#inflight = undefined;
     this.#incomingQos2 = undefined;
+    this.holdResends(NO_IDS);
     this.clearQueue();
+  }
+
+  /**
+   * Note the packet ids, in order, of messages in flight that a resumed connection is to be
+   * sent again once its receive maximum allows (replacing those noted before).
+   */
+  holdResends(packetIds: number[]): void {
+    this.#heldResends = packetIds.length === 0 ? NO_IDS : packetIds;
+    this.#heldResendsHead = 0;
+  }
+
+  /** In-flight messages not sent again yet on the resumed connection. */
+  get heldResendCount(): number {
+    return this.#heldResends.length - this.#heldResendsHead;
+  }
+
+  /** The next held message's packet id, taken off the list. */
+  takeHeldResend(): number | undefined {
+    if (this.heldResendCount === 0) return undefined;
+    const id = this.#heldResends[this.#heldResendsHead++];
+    if (this.heldResendCount === 0) this.holdResends(NO_IDS);
+    return id;
   }
 
   /** Messages waiting in the queue. */

@@ -132,6 +132,40 @@ Deno.test("5.0 receive maximum 1: one QoS 1/2 message in flight, the next after 
   });
 });
 
+Deno.test("5.0 session resumed with a smaller receive maximum: in-flight messages are resent only as it allows, in order, before the queue [MQTT-3.3.4-9]", async () => {
+  await withBroker({}, async ({ client }) => {
+    const fields = (receiveMaximum: number) => ({
+      protocolVersion: 5 as const,
+      clean: false,
+      properties: { sessionExpiryInterval: 300, receiveMaximum },
+    });
+    const first = await client("rs", fields(10));
+    await subscribe(first, sub("rs/t", 1));
+    const publisher = await client("pub");
+    await publishBurst(publisher, "rs/t", 6);
+    assert.equal((await receive(first, 6)).length, 6); // all six in flight, none acknowledged
+    await first.close();
+    const again = await client("rs", fields(2));
+    await publishAcked(publisher, pub("rs/t", "later", { qos: 1, packetId: 100 }));
+    const resent = await receive(again, 2);
+    assert.deepEqual(resent.map((p) => [payloadText(p), p.dup]), [["m0", true], ["m1", true]]);
+    await again.expectNothing(300);
+    await ackDelivery(again, resent[0]);
+    const [third] = await receive(again, 1);
+    assert.deepEqual([payloadText(third), third.dup], ["m2", true]);
+    await again.expectNothing(300);
+    const open: PublishPacket[] = [resent[1], third];
+    const next: string[] = [];
+    for (let i = 0; i < 4 && open.length > 0; i++) {
+      await ackDelivery(again, open.shift()!);
+      const [p] = await receive(again, 1);
+      open.push(p);
+      next.push(payloadText(p));
+    }
+    assert.deepEqual(next, ["m3", "m4", "m5", "later"]);
+  });
+});
+
 Deno.test("5.0: more unreleased QoS 2 PUBLISH than the receive maximum in CONNACK is DISCONNECT 0x93", async () => {
   await withBroker({ maxInflightMessages: 2 }, async ({ connect }) => {
     const { client: p, connack } = await connect("pub", { protocolVersion: 5 });
