@@ -24,7 +24,11 @@
  *    subscriber to `bench/#` on the remote, 64 B) at QoS 0 and at QoS 1 (bridge topic at the
  *    same QoS), with an end-to-end window of 1000 messages per publisher at both QoS so that
  *    the bridge's queue stays bounded and the run measures the bridge's steady rate. A run
- *    starts once a probe published on the local broker has reached the remote.
+ *    starts once a probe published on the local broker has reached the remote. The local
+ *    broker's CPU time per bridged message is reported too: with the remote and the generator
+ *    sharing one core, that core sets the pace, and the ceiling run shows how far.
+ *    Ceiling: the same load with no bridge, the publishers on the remote itself (same cores):
+ *    no bridging broker can deliver more than the remote and the generator manage alone.
  * 2. Drain, once per local broker: a persistent subscriber is left on the remote (persistence
  *    on), the remote is stopped, the local broker started, 100,000 QoS 1 messages published
  *    to it and acknowledged, the remote started again and the subscriber resumed: the drain
@@ -90,6 +94,7 @@ type BridgeRecord =
     repetition: number;
     output: GeneratorOutput;
   }
+  | { kind: "ceiling"; qos: 0 | 1; local?: undefined; repetition: number; output: GeneratorOutput }
   | { kind: "drain"; local: BrokerName; repetition: number; output: DrainResult | Error };
 
 /** What the runs share: the work directory and the next pair of ports. */
@@ -103,10 +108,36 @@ function nextPorts(runs: Runs): { localPort: number; remotePort: number } {
   return { localPort: at, remotePort: at + 1 };
 }
 
-/** Start the remote and `local` bridged at `qos`, run `use`, stop both. */
+/**
+ * The fan-in load at `qos`: publishers on `publisherPort` (broker process `pid`), the
+ * subscriber on the remote's port.
+ */
+async function faninLoad(
+  options: { qos: 0 | 1; quick: boolean },
+  ports: { publisherPort: number; remotePort: number },
+  pid: number,
+): Promise<GeneratorOutput> {
+  const fanin = scenarios(options.quick).find((s) => s.name === "fanin")!.job(
+    ports.publisherPort,
+    pid,
+  );
+  if (fanin.kind !== "load") throw new Error("scripts/bench/scenarios.ts: fanin is not a load");
+  const spec = {
+    ...fanin.spec,
+    qos: options.qos,
+    subscriberPort: ports.remotePort,
+    e2eWindow: E2E_WINDOW,
+  };
+  return await runGeneratorProcess({ kind: "load", spec }, { cpu: GENERATOR_CPU });
+}
+
+/**
+ * Start the remote and, unless `local` is undefined (the ceiling run), `local` bridged to it
+ * at `qos`; run the load; stop both.
+ */
 async function throughputRun(
   runs: Runs,
-  options: { local: BrokerName; qos: 0 | 1; quick: boolean },
+  options: { local?: BrokerName; qos: 0 | 1; quick: boolean },
 ): Promise<GeneratorOutput> {
   const { localPort, remotePort } = nextPorts(runs);
   const remote = await startBroker("Mosquitto", {
@@ -115,6 +146,9 @@ async function throughputRun(
     workDir: runs.workDir,
   });
   try {
+    if (options.local === undefined) {
+      return await faninLoad(options, { publisherPort: remotePort, remotePort }, remote.pid);
+    }
     const local = await startBroker(options.local, {
       port: localPort,
       cpu: LOCAL_CPU,
@@ -123,21 +157,7 @@ async function throughputRun(
     });
     try {
       await waitForBridge({ hostname: HOSTNAME, localPort, remotePort }, BRIDGE_UP_MS);
-      const fanin = scenarios(options.quick).find((s) => s.name === "fanin")!.job(
-        localPort,
-        local.pid,
-      );
-      if (fanin.kind !== "load") throw new Error("scripts/bench/scenarios.ts: fanin is not a load");
-      const job = {
-        kind: "load" as const,
-        spec: {
-          ...fanin.spec,
-          qos: options.qos,
-          subscriberPort: remotePort,
-          e2eWindow: E2E_WINDOW,
-        },
-      };
-      const output = await runGeneratorProcess(job, { cpu: GENERATOR_CPU });
+      const output = await faninLoad(options, { publisherPort: localPort, remotePort }, local.pid);
       if (output.kind === "error") output.message += ` ${local.stderrTail().trim()}`;
       return output;
     } finally {
@@ -259,10 +279,18 @@ function renderBridgeReport(
       (!arrived || r.output.unique >= r.output.acked)
       ? figure(r.output)
       : undefined;
+  /** The local broker's CPU time per bridged message, µs. */
+  const cpuPerMessage = (qos: 0 | 1) => (r: BridgeRecord) =>
+    r.kind === "throughput" && r.qos === qos && r.output.kind === "load" &&
+      r.output.result.cpu.brokerPct !== undefined
+      ? r.output.result.cpu.brokerPct * 1e4 / r.output.result.deliveredPerS
+      : undefined;
   const queued = `${context.messages.toLocaleString("en-US")} queued QoS 1`;
   const rows = [
     { label: "bridged QoS 0, delivered msg/s", pick: delivered(0), digits: 0 },
     { label: "bridged QoS 1, delivered msg/s", pick: delivered(1), digits: 0 },
+    { label: "local broker CPU per bridged message, QoS 0, µs", pick: cpuPerMessage(0), digits: 1 },
+    { label: "local broker CPU per bridged message, QoS 1, µs", pick: cpuPerMessage(1), digits: 1 },
     {
       label: `drain: ${queued} accepted while the remote is down, s`,
       pick: drained((d) => d.publishS, false),
@@ -307,7 +335,20 @@ function renderBridgeReport(
       : "";
     lines.push(`| ${row.label} | ${cells.join(" | ")} |${ratio}`);
   }
+  const ceiling = (qos: 0 | 1) =>
+    cell(
+      records.flatMap((r) =>
+        r.kind === "ceiling" && r.qos === qos && r.output.kind === "load"
+          ? [r.output.result.deliveredPerS]
+          : []
+      ),
+      0,
+    );
   lines.push(
+    "",
+    `Ceiling of this setup, no bridge (the publishers on the remote itself, same cores): ` +
+      `QoS 0 ${ceiling(0)} msg/s, QoS 1 ${ceiling(1)} msg/s delivered. No local broker can ` +
+      "bridge more than the remote and the generator deliver alone on their shared core.",
     "",
     "Medians over the repetitions, ±spread (max - min) / median; a ratio is the median over " +
       "repetitions of the two figures in the same repetition. The drain is one run per " +
@@ -317,9 +358,9 @@ function renderBridgeReport(
     "## Runs",
     "",
     ...records.map((r) =>
-      `- [${r.repetition + 1}] ${r.kind === "throughput" ? `QoS ${r.qos}` : "drain"} ${r.local}: ${
-        r.kind === "throughput" ? throughputProgress(r.output) : drainProgress(r.output)
-      }`
+      `- [${r.repetition + 1}] ${r.kind === "drain" ? "drain" : `QoS ${r.qos}`} ${
+        r.local ?? "ceiling (no bridge)"
+      }: ${r.kind === "drain" ? drainProgress(r.output) : throughputProgress(r.output)}`
     ),
   );
   return lines.join("\n");
@@ -357,6 +398,12 @@ export async function main(args: string[]): Promise<number> {
     for (let rep = 0; rep < reps; rep++) {
       const order = rep % 2 === 0 ? locals : [...locals].reverse();
       for (const qos of [0, 1] as const) {
+        const output = await throughputRun(runs, { qos, quick }).catch((error: Error) => ({
+          kind: "error" as const,
+          message: error.message,
+        }));
+        console.error(`[${rep + 1}/${reps}] QoS ${qos} ceiling: ${throughputProgress(output)}`);
+        records.push({ kind: "ceiling", qos, repetition: rep, output });
         for (const local of order) {
           let output: GeneratorOutput;
           try {
@@ -405,7 +452,7 @@ export async function main(args: string[]): Promise<number> {
     messages,
   }));
   const failed = records.some((r) =>
-    r.kind === "throughput" ? r.output.kind === "error" : r.output instanceof Error
+    r.kind === "drain" ? r.output instanceof Error : r.output.kind === "error"
   );
   return failed ? 2 : 0;
 }

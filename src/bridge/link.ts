@@ -54,7 +54,10 @@ export class LinkCounters {
   messagesIn = 0;
   /** Their payload bytes. */
   bytesIn = 0;
-  /** QoS 0 messages dropped because the remote broker did not keep up. */
+  /**
+   * Messages not sent to the remote broker: too large for it, or QoS 0 while it did not keep
+   * up.
+   */
   dropped = 0;
 }
 
@@ -163,7 +166,6 @@ function connectRemote(
   if (v5) {
     properties.sessionExpiryInterval = settings.cleanSession ? 0 : NEVER_EXPIRES;
     properties.receiveMaximum = DEFAULT_WINDOW;
-    if (settings.maxPacketSize > 0) properties.maximumPacketSize = settings.maxPacketSize;
   }
   const willed = settings.notifications && !settings.notificationsLocalOnly;
   return MqttClient.connect(conn, {
@@ -282,7 +284,10 @@ function relay(
 ): Link {
   const outRoutes = routes(settings.topics, "in", localFilter);
   const inRoutes = routes(settings.topics, "out", remoteFilter);
-  const remoteMaxPacket = remote.connack.properties?.maximumPacketSize ?? 0;
+  const maxPacketOut = smallestLimit(
+    settings.maxPacketSize,
+    remote.connack.properties?.maximumPacketSize ?? 0,
+  );
   let lastActivity = Date.now();
   const ended = Promise.race([
     remote.closed.then((e) => `the remote broker: ${e?.message ?? "closed"}`),
@@ -306,8 +311,8 @@ function relay(
     lastActivity = Date.now();
     const route = pick(outRoutes, packet.topic);
     const topic = route === undefined ? undefined : toRemoteTopic(route.rule, packet.topic);
-    const tooBig = remoteMaxPacket > 0 &&
-      packet.payload.length + (topic?.length ?? 0) + 16 > remoteMaxPacket;
+    const tooBig = maxPacketOut > 0 &&
+      packet.payload.length + (topic?.length ?? 0) + 16 > maxPacketOut;
     if (
       topic === undefined || tooBig ||
       (packet.qos === 0 && remote.pendingBytes > QOS0_BACKLOG_BYTES)
@@ -346,6 +351,15 @@ function relay(
       await Promise.all([remote.disconnect(), local.disconnect()]);
     },
   };
+}
+
+/**
+ * The packet size limit out to the remote broker: as in Mosquitto, `bridge_max_packet_size`
+ * (any protocol version) and a 5.0 remote's own maximum, the smaller of those set; 0 = none.
+ */
+function smallestLimit(own: number, remote: number): number {
+  if (own === 0 || remote === 0) return own + remote;
+  return Math.min(own, remote);
 }
 
 /** The rules of a direction (all but `except`), with the filter each matches on its side. */

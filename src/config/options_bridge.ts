@@ -96,7 +96,9 @@ export const BRIDGE_OPTIONS = {
   }),
   bridge_max_packet_size: int("bridge_max_packet_size", 0, 268435460, {
     default: 0,
-    doc: "Largest packet the bridge accepts from the remote broker (5.0); 0 = no limit.",
+    doc: "Largest packet sent to the remote broker (the smaller of this and a 5.0 remote's " +
+      "own maximum holds; larger messages are dropped and counted). What the remote sends is " +
+      "not limited, as in Mosquitto. 0 = no limit.",
   }),
   bridge_outgoing_retain: flag(
     "bridge_outgoing_retain",

@@ -1,17 +1,26 @@
 /**
  * What the bridge tests start: a Mosquitto or a Midge process with a configuration of the
  * test's on a free port of 127.0.0.1, subscribers that collect what they receive
- * (mosquitto_sub) and a publisher (mosquitto_pub). Every wait is bounded.
+ * (mosquitto_sub) and a publisher (mosquitto_pub); `scene`, which stops all of it when a test
+ * ends; `connection` blocks; the bridges' figures from Midge's JSON API. Every wait is bounded.
  *
  * @module
  */
 
 import { MqttClient } from "../../src/client/mqtt_client.ts";
+import type { BridgeJson } from "../../src/http/api.ts";
 import { dial } from "../../src/transport/dial.ts";
 import { MOSQUITTO_BROKER, runCommand } from "../auth/mosquitto_tools.ts";
 import { startLoggedMidge } from "../fixtures/midge_process.ts";
 import { accepts, awaitOrKill, freePort } from "../fixtures/net.ts";
-import { MOSQUITTO_CLIENTS, type Peer, sleep, Subprocess, until } from "../interop/helpers.ts";
+import {
+  interopTest,
+  MOSQUITTO_CLIENTS,
+  type Peer,
+  sleep,
+  Subprocess,
+  until,
+} from "../interop/helpers.ts";
 
 /** The peers every bridge test needs: Mosquitto and its command-line clients. */
 export const BRIDGE_PEERS: Peer[] = [MOSQUITTO_BROKER, MOSQUITTO_CLIENTS];
@@ -296,4 +305,75 @@ export async function publishTo(
   if (out.code !== 0) {
     throw new Error(`mosquitto_pub -t ${topic} failed (${out.code}): ${out.stderr}`);
   }
+}
+
+/** Something a test started, stopped when it ends. */
+export interface Owned {
+  /** Stop it. */
+  stop(): Promise<void>;
+  /** Its log, added to a failure's message. */
+  log?(): Promise<string>;
+}
+
+/**
+ * Run `fn` with `own`, which registers what the test starts; whatever happens, all of it is
+ * stopped afterwards (last first), and a failure carries the end of each broker's log.
+ */
+export async function scene(
+  fn: (own: <T extends Owned>(thing: T) => T) => Promise<void>,
+): Promise<void> {
+  const owned: Owned[] = [];
+  try {
+    await fn((thing) => {
+      owned.push(thing);
+      return thing;
+    });
+  } catch (error) {
+    if (error instanceof Error) {
+      for (const thing of owned) {
+        if (thing.log === undefined) continue;
+        const tail = (await thing.log()).split("\n").slice(-30).join("\n");
+        error.message += `\n--- a broker's log (last 30 lines) ---\n${tail}`;
+      }
+    }
+    throw error;
+  } finally {
+    for (const thing of owned.reverse()) await thing.stop();
+  }
+}
+
+/** A bridge test over `scene`, needing Mosquitto and its clients. */
+export function bridgeTest(
+  name: string,
+  fn: (own: <T extends Owned>(thing: T) => T) => Promise<void>,
+): void {
+  interopTest({ name, needs: BRIDGE_PEERS, fn: () => scene(fn) });
+}
+
+/** A `connection NAME` block to `ports` on 127.0.0.1 (remote client id NAME, 1 s restart). */
+export function connection(name: string, ports: number[], lines: string[]): string {
+  return [
+    `connection ${name}`,
+    `address ${ports.map((p) => `127.0.0.1:${p}`).join(" ")}`,
+    `remote_clientid ${name}`,
+    "restart_timeout 1",
+    ...lines,
+    "",
+  ].join("\n");
+}
+
+/** The log line of bridge `name` connected to 127.0.0.1:`port`. */
+export function connectedTo(name: string, port: number): RegExp {
+  return new RegExp(`Bridge ${name} connected to 127\\.0\\.0\\.1:${port}\\.`);
+}
+
+/** Midge's `listener` lines for an open HTTP listener on 127.0.0.1:`port` (its JSON API). */
+export function httpListener(port: number): string[] {
+  return [`listener ${port} 127.0.0.1`, "protocol http", "http_open true"];
+}
+
+/** The bridges' figures from the JSON API of a Midge HTTP listener on 127.0.0.1:`port`. */
+export async function bridgeFigures(port: number): Promise<BridgeJson[]> {
+  const response = await fetch(`http://127.0.0.1:${port}/api/v1/bridges`);
+  return (await response.json()).bridges;
 }

@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { makeCertificates } from "../fixtures/certs.ts";
 import { freePort } from "../fixtures/net.ts";
 import { runMidge } from "../fixtures/midge_process.ts";
-import { interopTest, sleep } from "../interop/helpers.ts";
+import { sleep } from "../interop/helpers.ts";
 import { runCommand } from "../auth/mosquitto_tools.ts";
 import {
-  BRIDGE_PEERS,
+  bridgeTest,
+  connectedTo,
+  connection,
   occurrences,
   publishTo,
   type Received,
@@ -23,62 +25,6 @@ import {
 
 /** How long a test waits, after the messages it expects, for any that must not come. */
 const QUIET_MS = 500;
-
-/** Something a test started, stopped when it ends. */
-interface Owned {
-  stop(): Promise<void>;
-  log?(): Promise<string>;
-}
-
-/**
- * Run `fn` with `own`, which registers what the test starts; whatever happens, all of it is
- * stopped afterwards (last first), and a failure carries the end of each broker's log.
- */
-async function scene(fn: (own: <T extends Owned>(thing: T) => T) => Promise<void>): Promise<void> {
-  const owned: Owned[] = [];
-  try {
-    await fn((thing) => {
-      owned.push(thing);
-      return thing;
-    });
-  } catch (error) {
-    if (error instanceof Error) {
-      for (const thing of owned) {
-        if (thing.log === undefined) continue;
-        const tail = (await thing.log()).split("\n").slice(-30).join("\n");
-        error.message += `\n--- a broker's log (last 30 lines) ---\n${tail}`;
-      }
-    }
-    throw error;
-  } finally {
-    for (const thing of owned.reverse()) await thing.stop();
-  }
-}
-
-/** A bridge test over `scene`, needing Mosquitto and its clients. */
-function bridgeTest(
-  name: string,
-  fn: (own: <T extends Owned>(thing: T) => T) => Promise<void>,
-): void {
-  interopTest({ name, needs: BRIDGE_PEERS, fn: () => scene(fn) });
-}
-
-/** A `connection NAME` block to `ports` on 127.0.0.1 (remote client id NAME, 1 s restart). */
-function connection(name: string, ports: number[], lines: string[]): string {
-  return [
-    `connection ${name}`,
-    `address ${ports.map((p) => `127.0.0.1:${p}`).join(" ")}`,
-    `remote_clientid ${name}`,
-    "restart_timeout 1",
-    ...lines,
-    "",
-  ].join("\n");
-}
-
-/** The log line of bridge `name` connected to 127.0.0.1:`port`. */
-function connectedTo(name: string, port: number): RegExp {
-  return new RegExp(`Bridge ${name} connected to 127\\.0\\.0\\.1:${port}\\.`);
-}
 
 /** `messages` as "topic qos retain payload" lines, sorted. */
 function summary(messages: Received[]): string[] {

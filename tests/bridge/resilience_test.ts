@@ -11,7 +11,7 @@ import type { QoS } from "../../src/codec/mod.ts";
 import { MOSQUITTO_BROKER } from "../auth/mosquitto_tools.ts";
 import { freePort } from "../fixtures/net.ts";
 import { interopTest, sleep, until } from "../interop/helpers.ts";
-import { awaitCount, connectTo, occurrences } from "./fixtures.ts";
+import { awaitCount, bridgeFigures, connectTo, httpListener, occurrences } from "./fixtures.ts";
 import {
   assertSequence,
   awaitAll,
@@ -132,23 +132,17 @@ sceneTest(
     const collector = await subscribedThenDown(scene, [["q1/#", 1]]);
     const http = freePort();
     const m = await scene.startMidge(
-      scene.conf(["topic q1/# out 1", "bridge_max_queued_messages 100"], [
-        `listener ${http} 127.0.0.1`,
-        "protocol http",
-        "http_open true",
-      ]),
+      scene.conf(["topic q1/# out 1", "bridge_max_queued_messages 100"], httpListener(http)),
     );
     await publishNumbered(scene.port, [["q1/s", 1]], 1000);
-    const bridges = async () =>
-      (await (await fetch(`http://127.0.0.1:${http}/api/v1/bridges`)).json()).bridges;
-    const [before] = await bridges();
+    const [before] = await bridgeFigures(http);
     assert.equal(before.queued, 100);
     assert.equal(before.dropped, 900);
     await scene.remote.start();
     await awaitAll(collector, ["q1/s"], 100, scene.describe);
     await sleep(1000); // nothing more may come
     assert.deepEqual(firstArrivals(collector.of("q1/s")), range(100));
-    const [after] = await bridges();
+    const [after] = await bridgeFigures(http);
     assert.equal(after.queued, 0);
     assert.equal(after.dropped, 900);
     assert.match(await m.log(), /Outgoing messages are being dropped for client local\.edge\./);
