@@ -16,7 +16,6 @@
  * @module
  */
 
-import { timingSafeEqual } from "node:crypto";
 import { type ConfigProblem, readConfigText } from "../config/errors.ts";
 import {
   DEFAULT_ITERATIONS,
@@ -146,8 +145,16 @@ export class PasswordFile {
     const entry = this.#users.get(username);
     const params = entry ?? this.#dummy;
     const digest = await digestPassword(password ?? EMPTY, params);
-    const same = digest.length === params.hash.length && timingSafeEqual(digest, params.hash);
+    const same = sameBytes(digest, params.hash);
     if (entry === undefined) return "unknown user";
     return same && password !== undefined ? "ok" : "bad password";
   }
+}
+
+/** Whether `a` and `b` hold the same bytes, in a time that depends only on their lengths. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
 }

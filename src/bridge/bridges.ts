@@ -5,9 +5,15 @@
  * @module
  */
 
-import { Bridge, type BridgeStats } from "./bridge.ts";
+import type { Bridge, BridgeStats } from "./bridge.ts";
 import type { BridgeHost } from "./host.ts";
 import type { BridgeSettings } from "./settings.ts";
+
+/**
+ * The bridge runtime (with the MQTT client and the dialing code under it), loaded with the
+ * first bridge: a broker without bridges does not spend the memory.
+ */
+let runtime: Promise<typeof import("./bridge.ts")> | undefined;
 
 /** The running bridges of one broker. */
 export class Bridges {
@@ -20,8 +26,8 @@ export class Bridges {
   }
 
   /** Start a bridge for each of `settings`. */
-  start(settings: readonly BridgeSettings[]): void {
-    for (const s of settings) this.#startOne(s);
+  async start(settings: readonly BridgeSettings[]): Promise<void> {
+    for (const s of settings) await this.#startOne(s);
   }
 
   /**
@@ -42,7 +48,7 @@ export class Bridges {
     }
     for (const name of next.keys()) if (!this.#running.has(name)) added.push(name);
     await Promise.all([...removed, ...changed].map((name) => this.#stopOne(name)));
-    for (const name of [...changed, ...added]) this.#startOne(next.get(name)!);
+    for (const name of [...changed, ...added]) await this.#startOne(next.get(name)!);
     return { added, removed, changed };
   }
 
@@ -56,7 +62,8 @@ export class Bridges {
     return [...this.#running.values()].map((b) => b.stats());
   }
 
-  #startOne(settings: BridgeSettings): void {
+  async #startOne(settings: BridgeSettings): Promise<void> {
+    const { Bridge } = await (runtime ??= import("./bridge.ts"));
     const bridge = new Bridge(this.#host, settings);
     this.#running.set(settings.name, bridge);
     bridge.start();

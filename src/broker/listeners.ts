@@ -20,13 +20,7 @@ import { unmapIpv4 } from "../transport/ip_address.ts";
 import type { PeerIdentity } from "../transport/peer_certificate.ts";
 import { readProxyHeader } from "../transport/proxy_protocol.ts";
 import { isIpv6, listenTcp, listenUnix, type TcpListener } from "../transport/tcp.ts";
-import {
-  listenTls,
-  type TlsConn,
-  type TlsListener,
-  type TlsListenSettings,
-} from "../transport/tls_listen.ts";
-import { acceptWebSocket } from "../transport/ws_server.ts";
+import type { TlsConn, TlsListener, TlsListenSettings } from "../transport/tls_listen.ts";
 import { ConnectionRate } from "./connection_rate.ts";
 import { labelListener, type ListenerLabel } from "./listener_label.ts";
 import { BEFORE_CONNECT, type Counters, type Metrics } from "./metrics.ts";
@@ -261,6 +255,7 @@ export class Listeners {
     let failure = "";
     for (const host of hosts) {
       try {
+        const { listenTls } = await import("../transport/tls_listen.ts"); // TLS listeners only
         return await listenTls(host, l.port, settings);
       } catch (error) {
         failure = bindFailure(l, host, error);
@@ -367,6 +362,7 @@ export class Listeners {
     try {
       if (proxy !== undefined) served = await readProxyHeader(served, proxy, PRELUDE_TIMEOUT_MS);
       if (listener.websockets !== undefined) {
+        const { acceptWebSocket } = await import("../transport/ws_server.ts"); // cached after one
         const upgrade = await acceptWebSocket(served, {
           maxFrameSize: listener.websockets.maxFrameSize,
           httpDir: listener.websockets.httpDir,

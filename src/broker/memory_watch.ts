@@ -18,8 +18,6 @@
  * @module
  */
 
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import type { Logger } from "../log/logger.ts";
 
 /** Retained payload bytes freed (since their peak) that are worth a reclaim. */
@@ -38,13 +36,18 @@ let collectGarbage: (() => void) | undefined;
 /**
  * Run a full garbage collection, then have the C allocator return its free pages to the
  * system (glibc's `malloc_trim`; skipped where there is none or FFI is not allowed). Blocks
- * for about 1 ms per MiB collected: call it rarely.
+ * for about 1 ms per MiB collected: call it rarely. The first call loads `node:v8` and
+ * `node:vm` (a few MiB a broker that never reclaims does not spend).
  */
-export function reclaimMemory(): void {
+export async function reclaimMemory(): Promise<void> {
   if (collectGarbage === undefined) {
     const exposed = (globalThis as { gc?: () => void }).gc;
     if (exposed !== undefined) collectGarbage = exposed;
     else {
+      const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([
+        import("node:v8"),
+        import("node:vm"),
+      ]);
       // The flag exposes `gc` in contexts created after it is set.
       setFlagsFromString("--expose-gc");
       collectGarbage = runInNewContext("gc") as () => void;
@@ -75,10 +78,13 @@ export interface MemoryProbe {
   /** The figure `memory_limit` is compared with, in bytes. */
   read(): number;
   /** Give freed memory back to the system. */
-  reclaim(): void;
+  reclaim(): void | Promise<void>;
 }
 
-const PROCESS_PROBE: MemoryProbe = { read: heapAndExternal, reclaim: reclaimMemory };
+const PROCESS_PROBE: MemoryProbe = {
+  read: heapAndExternal,
+  reclaim: () => reclaimMemory().catch(() => {}), // one that fails leaves memory as it was
+};
 
 /** What the broker's sweep tells the watch. */
 export interface MemoryState {

@@ -13,7 +13,7 @@ import { defaultConfig, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/options.ts";
 import { logConfigNotices, loggerFromConfig } from "../log/from_config.ts";
 import type { Logger } from "../log/logger.ts";
-import { type HttpServer, startHttpServer } from "../http/server.ts";
+import type { HttpServer } from "../http/server.ts";
 import { MIDGE_VERSION } from "../version.ts";
 import {
   brokerOptionsFromConfig,
@@ -26,8 +26,6 @@ import type { CliIo } from "../tools/cli_io.ts";
 import { Bridges } from "../bridge/bridges.ts";
 import { bridgeSettings } from "../bridge/settings.ts";
 import { Reloader } from "./reloader.ts";
-import { startPersistence } from "./persistence_start.ts";
-import { checkStart } from "./start_checks.ts";
 import {
   EXIT_CONFIG_INVALID,
   EXIT_START_FAILED,
@@ -134,6 +132,7 @@ export async function runBroker(args: string[], io: CliIo): Promise<number> {
   }
   if (parsed.testConfig) {
     for (const notice of config.notices) io.err(`${notice.severity}: ${notice.message}`);
+    const { checkStart } = await import("./start_checks.ts");
     const { failures, logged } = await checkStart(config);
     for (const { level, line } of logged) io.err(level === "error" ? line : `${level}: ${line}`);
     for (const line of failures.flatMap((failure) => failure.split("\n"))) io.err(line);
@@ -211,7 +210,11 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   const broker = new Broker(options);
   started.broker = broker;
   try {
-    await startPersistence(broker, config);
+    // Loaded only when used, as are the HTTP server, TLS, WebSockets and bridges: a broker
+    // pays in memory for what its configuration asks for.
+    if (config.persistence.persistence) {
+      await (await import("./persistence_start.ts")).startPersistence(broker, config);
+    }
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);
     await removePidFile(pidFile);
@@ -229,8 +232,8 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   };
   try {
     await broker.start();
-    for (const l of httpListeners) httpServers.push(openHttpListener(broker, l));
-    bridges.start(config.bridges.map((b) => bridgeSettings(b, Deno.hostname())));
+    for (const l of httpListeners) httpServers.push(await openHttpListener(broker, l));
+    await bridges.start(config.bridges.map((b) => bridgeSettings(b, Deno.hostname())));
   } catch (error) {
     log.error(`Error: ${(error as Error).message}`);
     await stopAll();
@@ -271,7 +274,8 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
  * Open one HTTP listener, logged as Mosquitto logs its listeners; its password file is read
  * from `l` at each request, so a reload that changes it applies at once.
  */
-function openHttpListener(broker: Broker, l: HttpListenerOptions): HttpServer {
+async function openHttpListener(broker: Broker, l: HttpListenerOptions): Promise<HttpServer> {
+  const { startHttpServer } = await import("../http/server.ts");
   broker.log.info(`Opening http listen socket on port ${l.port}.`);
   const passwords = l.open ? undefined : {
     verify: (username: string, password: Uint8Array | undefined) =>

@@ -10,7 +10,6 @@ import { ConfigError, type ConfigProblem, sortProblems } from "./errors.ts";
 import { readMosquittoConf } from "./mosquitto_conf.ts";
 import type { Config } from "./options.ts";
 import { emptyRawConfig, type RawConfig } from "./raw.ts";
-import { readTomlConfig } from "./toml.ts";
 import { type ProcessFacts, validateConfig } from "./validate.ts";
 
 export type { ProcessFacts } from "./validate.ts";
@@ -36,7 +35,9 @@ export async function loadConfig(
 ): Promise<Config> {
   let raw: RawConfig;
   try {
-    raw = isTomlFile(path) ? await readTomlConfig(path) : await readMosquittoConf(path);
+    raw = isTomlFile(path)
+      ? await (await import("./toml.ts")).readTomlConfig(path) // the TOML parser when used
+      : await readMosquittoConf(path);
   } catch (error) {
     if (!(error instanceof ConfigError) || error.readSoFar === undefined) throw error;
     throw withValueProblems(error, error.readSoFar, facts);
