@@ -88,6 +88,7 @@ export class Broker implements BrokerContext {
       get options() {
         return current();
       },
+      metrics: this.metrics,
       observer: () => this.observer,
       isOnline: (clientId) => this.sessions.isOnline(clientId),
       deliver: (session, message, qos, retain, ids) => {

@@ -15,7 +15,7 @@ import type { FanOut } from "./fan_out.ts";
 import type { Publisher } from "./flow_control.ts";
 import type { MemoryWatch } from "./memory_watch.ts";
 import type { Message } from "./message.ts";
-import type { Counters } from "./metrics.ts";
+import type { Counters, Metrics } from "./metrics.ts";
 import type { BrokerOptions } from "./options.ts";
 import type { CloseKind, Session, SessionConnection } from "./session.ts";
 import type { SessionRegistry } from "./sessions.ts";
@@ -35,6 +35,8 @@ export interface BrokerContext {
   readonly fanOut: FanOut;
   /** `memory_limit`: the PUBLISH handler's headroom. */
   readonly memory: MemoryWatch;
+  /** Broker-wide counters (refused logins, ACL denials). */
+  readonly metrics: Metrics;
   /** Whether `stop()` has begun: closing connections do not linger then. */
   readonly stopping: boolean;
   /**

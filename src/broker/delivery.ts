@@ -232,12 +232,15 @@ export function fillInflight(
 
 /**
  * Whether a queued delivery is still to be sent: not expired, and readable by the session's
- * user now (the ACL, or the user of a resumed session, may have changed since it was routed).
+ * user now (the ACL, or the user of a resumed session, may have changed since it was routed;
+ * such a denial is counted).
  */
 function sendable(broker: BrokerContext, session: Session, delivery: Delivery): boolean {
   const { expiresAt, topic } = delivery.message;
-  return (expiresAt === undefined || expiresAt > broker.now()) &&
-    mayRead(broker.options, session, topic);
+  if (expiresAt !== undefined && expiresAt <= broker.now()) return false;
+  if (mayRead(broker.options, session, topic)) return true;
+  broker.metrics.aclDenied.read++;
+  return false;
 }
 
 /**
@@ -260,6 +263,7 @@ export function resumeDelivery(
       unacknowledged++;
     } else if (!mayRead(broker.options, session, outgoing.message.topic)) {
       // Not for this user (the session was resumed under another one, or the ACL changed).
+      broker.metrics.aclDenied.read++;
       session.deleteInflight(outgoing.packetId);
       broker.observer.done(session, outgoing);
     } else if (held.length === 0 && unacknowledged < limit) {

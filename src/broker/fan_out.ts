@@ -17,6 +17,7 @@ import { RetainedIndex, SubscriptionTrie } from "../router/mod.ts";
 import { mayRead } from "./access.ts";
 import { noteCongestion, type Publisher } from "./flow_control.ts";
 import type { Message } from "./message.ts";
+import type { Metrics } from "./metrics.ts";
 import type { BrokerOptions } from "./options.ts";
 import type { StateObserver } from "./state_observer.ts";
 import type { Session, SubscriptionOptions } from "./session.ts";
@@ -70,6 +71,8 @@ function payloadLength(message: Message): number {
 export interface FanOutContext {
   /** Options in force (ACLs, queue limits). */
   readonly options: BrokerOptions;
+  /** Counters (messages the ACL kept from a subscriber). */
+  readonly metrics: Metrics;
   /** Who hears of changes to retained messages (persistence may be set after the fan-out is made). */
   observer(): StateObserver;
   /** Whether the client `clientId` is connected (to choose a shared-group member). */
@@ -178,7 +181,10 @@ export class FanOut {
     for (const target of targets) {
       const session = target.session;
       // Read access (always allowed without an ACL) [acl_file].
-      if (!mayRead(options, session, message.topic)) continue;
+      if (!mayRead(options, session, message.topic)) {
+        context.metrics.aclDenied.read++;
+        continue;
+      }
       const qos = Math.min(message.qos, target.qos) as QoS;
       // Live messages carry retain only with retain as published [MQTT-3.3.1-12].
       const retain = target.retainAsPublished && message.retain;

@@ -113,8 +113,47 @@ export const LOST_KINDS = ["sessions", "subscriptions", "messages", "retained", 
 /** One of `LOST_KINDS`. */
 export type LostKind = typeof LOST_KINDS[number];
 
+/**
+ * Why a CONNECT was refused as not authorised (the `reason` label of `/metrics`): no username
+ * where one is needed (anonymous access off, or `use_username_as_clientid`), a username with
+ * no password file and anonymous access off, an unknown user, a wrong password, a client
+ * certificate that names nobody, a client id without a `clientid_prefixes` prefix.
+ */
+export const LOGIN_REFUSALS = [
+  "no_username",
+  "no_password_file",
+  "unknown_user",
+  "bad_password",
+  "no_certificate_identity",
+  "client_id_prefix",
+] as const;
+
+/** One of `LOGIN_REFUSALS`. */
+export type LoginRefusal = typeof LOGIN_REFUSALS[number];
+
+/**
+ * What a client was denied by the ACL or by the broker's own rules for `$` topics (the `action`
+ * label of `/metrics`): a PUBLISH or a will not written, a message not delivered to a subscriber
+ * who may not read it (live, retained, queued or resent).
+ */
+export const ACL_ACTIONS = ["publish", "read"] as const;
+
+/** One of `ACL_ACTIONS`. */
+export type AclAction = typeof ACL_ACTIONS[number];
+
 /** Counters since the broker started. */
 export class Metrics {
+  /** CONNECT packets refused as not authorised, by why. */
+  readonly loginsRefused: Record<LoginRefusal, number> = {
+    no_username: 0,
+    no_password_file: 0,
+    unknown_user: 0,
+    bad_password: 0,
+    no_certificate_identity: 0,
+    client_id_prefix: 0,
+  };
+  /** What the ACL denied, by action. */
+  readonly aclDenied: Record<AclAction, number> = { publish: 0, read: 0 };
   /** Sessions removed because they expired. */
   clientsExpired = 0;
   /** Most clients connected at once. */

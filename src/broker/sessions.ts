@@ -231,6 +231,7 @@ export class SessionRegistry {
     }
     // The ACL may have changed since CONNECT (a reload) [acl_file].
     if (!mayLeaveWill(options, session, will.topic)) {
+      this.#context.metrics.aclDenied.publish++;
       options.logger.notice(
         `Will of ${session.clientId} on '${will.topic}' not published: not authorised.`,
       );

@@ -19,10 +19,12 @@ import {
 } from "./load_average.ts";
 import type { MemoryWatch } from "./memory_watch.ts";
 import {
+  type AclAction,
   BEFORE_CONNECT,
   COUNTER_NAMES,
   type CounterName,
   type CounterValues,
+  type LoginRefusal,
   type LostKind,
   type Metrics,
   zeroCounters,
@@ -174,6 +176,10 @@ export interface Stats {
    * the PUBLISH packets refused because it was reached.
    */
   memoryLimit: { limit: number; used: number; refused: number };
+  /** CONNECT packets refused as not authorised, by why. */
+  loginsRefused: Readonly<Record<LoginRefusal, number>>;
+  /** What the ACL denied, by action. */
+  aclDenied: Readonly<Record<AclAction, number>>;
   /** Load averages, events per minute, by window. */
   load: Readonly<Record<LoadWindow, Readonly<LoadValues>>>;
   /** Persistence. */
@@ -242,6 +248,8 @@ export function takeStats(broker: StatsSource): Stats {
       used: broker.memory.used,
       refused: broker.memory.refused,
     },
+    loginsRefused: { ...metrics.loginsRefused },
+    aclDenied: { ...metrics.aclDenied },
     load,
     persistence: persistence === undefined || storeStats === undefined
       ? { enabled: false, failing: false }

@@ -6,7 +6,7 @@
  */
 
 import type { Broker } from "../broker/broker.ts";
-import type { CounterValues } from "../broker/metrics.ts";
+import type { AclAction, CounterValues, LoginRefusal } from "../broker/metrics.ts";
 import type { Transport } from "../broker/listener_label.ts";
 import type { LoadValues, LoadWindow } from "../broker/load_average.ts";
 import { LOAD_WINDOWS } from "../broker/load_average.ts";
@@ -57,6 +57,10 @@ export interface StatsJson {
   heap: { current: number; maximum: number };
   /** `memory_limit` (0 = none), the memory last compared with it, PUBLISH refused for it. */
   memoryLimit: { limit: number; used: number; refused: number };
+  /** CONNECT packets refused as not authorised, by reason (`/metrics`' `reason` labels). */
+  loginsRefused: Record<LoginRefusal, number>;
+  /** What the ACL denied, by action (`/metrics`' `action` labels). */
+  aclDenied: Record<AclAction, number>;
   load: Record<LoadWindow, LoadJson>;
   /** The counters of each listener and protocol (`protocol` null: before CONNECT). */
   listeners: ListenerJson[];
@@ -145,6 +149,8 @@ export function statsJson(stats: Stats): StatsJson {
     store: { ...stats.store },
     heap: { ...stats.heap },
     memoryLimit: { ...stats.memoryLimit },
+    loginsRefused: { ...stats.loginsRefused },
+    aclDenied: { ...stats.aclDenied },
     load,
     // The set no listener is credited with, only when something was counted there.
     listeners: stats.byListener

@@ -2,16 +2,20 @@
  * `GET /metrics`: a stats snapshot in the Prometheus text exposition format 0.0.4. Counters
  * (names ending in `_total`) that belong to connections carry the labels `listener` (the port,
  * or a Unix socket's path), `transport` (`tcp`, `tls`, `ws`, `wss`, `unix`) and `protocol`
- * (`3.1`, `3.1.1`, `5.0`); what happened before a CONNECT was accepted (sockets, refused
- * CONNECTs) has no `protocol`. `midge_listener_info` names each open listener with its
+ * (`3.1`, `3.1.1`, `5.0`, or `none` for what happened before a CONNECT was accepted, such as a
+ * refused CONNECT); `sockets_total` has no `protocol`. What no listener is credited with has
+ * `listener` and `transport` `none`. Every family keeps one set of label names, as Prometheus
+ * expects. `midge_listener_info` names each open listener with its
  * transport and address. Each bridge's figures carry the label `bridge` (its connection name).
- * Load averages are left out: Prometheus computes rates from the counters.
+ * Load averages are left out: Prometheus computes rates from the counters. The process's own
+ * figures come first, under Prometheus' standard `process_*` names (see process_figures.ts).
  *
  * @module
  */
 
-import { type CounterName, LOST_KINDS } from "../broker/metrics.ts";
+import { ACL_ACTIONS, type CounterName, LOGIN_REFUSALS, LOST_KINDS } from "../broker/metrics.ts";
 import type { BridgeFigures, ListenerCounters, Stats } from "../broker/stats.ts";
+import type { ProcessFigures } from "./process_figures.ts";
 
 /** The Content-Type of the exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -133,19 +137,26 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-/** Builds the text, one metric family at a time. */
+/** Builds the text, one metric family at a time, into `lines`, each name after `prefix`. */
 class Exposition {
-  readonly lines: string[] = [];
+  readonly lines: string[];
+  readonly prefix: string;
+
+  constructor(lines: string[], prefix: string) {
+    this.lines = lines;
+    this.prefix = prefix;
+  }
 
   family(name: string, type: "counter" | "gauge", help: string): void {
-    this.lines.push(`# HELP midge_${name} ${escapeHelp(help)}`, `# TYPE midge_${name} ${type}`);
+    const full = this.prefix + name;
+    this.lines.push(`# HELP ${full} ${escapeHelp(help)}`, `# TYPE ${full} ${type}`);
   }
 
   sample(name: string, value: number, labels: [string, string][] = []): void {
     const set = labels.length === 0
       ? ""
       : `{${labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
-    this.lines.push(`midge_${name}${set} ${formatValue(value)}`);
+    this.lines.push(`${this.prefix}${name}${set} ${formatValue(value)}`);
   }
 
   gauge(name: string, help: string, value: number): void {
@@ -154,14 +165,18 @@ class Exposition {
   }
 }
 
-/** The labels of one counter set: none for what no listener is credited with. */
-function labelsOf(c: ListenerCounters): [string, string][] {
-  if (c.listener === undefined) return [];
+/** The label value for "no listener" and "before CONNECT". */
+const NONE = "none";
+
+/** The labels of one counter set; `protocol` is left out for `sockets_total`. */
+function labelsOf(c: ListenerCounters, counter: CounterName): [string, string][] {
   const labels: [string, string][] = [
-    ["listener", c.listener.name],
-    ["transport", c.listener.transport],
+    ["listener", c.listener?.name ?? NONE],
+    ["transport", c.listener?.transport ?? NONE],
   ];
-  if (c.version !== 0) labels.push(["protocol", PROTOCOL_NAMES[c.version]]);
+  if (counter !== "sockets") {
+    labels.push(["protocol", c.version === 0 ? NONE : PROTOCOL_NAMES[c.version]]);
+  }
   return labels;
 }
 
@@ -176,9 +191,32 @@ function hasSample(c: ListenerCounters, counter: CounterName): boolean {
   return c.version !== 0 || c.values[counter] !== 0;
 }
 
-/** The text of `/metrics` for `stats`. */
-export function renderMetrics(stats: Stats): string {
-  const out = new Exposition();
+/** Prometheus' standard `process_*` families, those `figures` has. */
+function renderProcess(out: Exposition, figures: ProcessFigures): void {
+  out.gauge("resident_memory_bytes", "Resident memory size in bytes.", figures.residentBytes);
+  if (figures.virtualBytes !== undefined) {
+    out.gauge("virtual_memory_bytes", "Virtual memory size in bytes.", figures.virtualBytes);
+  }
+  out.family("cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+  out.sample("cpu_seconds_total", figures.cpuSeconds);
+  out.gauge(
+    "start_time_seconds",
+    "Start time of the process since unix epoch in seconds.",
+    figures.startTimeSeconds,
+  );
+  if (figures.openFds !== undefined) {
+    out.gauge("open_fds", "Number of open file descriptors.", figures.openFds);
+  }
+  if (figures.maxFds !== undefined) {
+    out.gauge("max_fds", "Maximum number of open file descriptors.", figures.maxFds);
+  }
+}
+
+/** The text of `/metrics` for `stats`, and the process's own figures when given. */
+export function renderMetrics(stats: Stats, process?: ProcessFigures): string {
+  const lines: string[] = [];
+  if (process !== undefined) renderProcess(new Exposition(lines, "process_"), process);
+  const out = new Exposition(lines, "midge_");
   out.family("info", "gauge", "Midge's version, as a label; the value is always 1.");
   out.sample("info", 1, [["version", stats.version]]);
   out.gauge("uptime_seconds", "Seconds since the broker started.", stats.uptimeSeconds);
@@ -209,8 +247,25 @@ export function renderMetrics(stats: Stats): string {
   for (const { name, counter, help } of LISTENER_COUNTERS) {
     out.family(name, "counter", help);
     for (const c of stats.byListener) {
-      if (hasSample(c, counter)) out.sample(name, c.values[counter], labelsOf(c));
+      if (hasSample(c, counter)) out.sample(name, c.values[counter], labelsOf(c, counter));
     }
+  }
+  out.family(
+    "logins_refused_total",
+    "counter",
+    "CONNECT packets refused as not authorised, by reason.",
+  );
+  for (const reason of LOGIN_REFUSALS) {
+    out.sample("logins_refused_total", stats.loginsRefused[reason], [["reason", reason]]);
+  }
+  out.family(
+    "acl_denied_total",
+    "counter",
+    "Denied by the ACL: publish (PUBLISH packets and wills not written), read (messages not " +
+      "delivered to a subscriber).",
+  );
+  for (const action of ACL_ACTIONS) {
+    out.sample("acl_denied_total", stats.aclDenied[action], [["action", action]]);
   }
   out.gauge("subscriptions", "Subscriptions, not counting shared ones.", stats.subscriptions);
   out.gauge(

@@ -8,6 +8,7 @@
 import type { Broker } from "../broker/broker.ts";
 import { takeStats } from "../broker/stats.ts";
 import { bridgesJson, clientsJson, statsJson, subscriptionsJson } from "./api.ts";
+import { readProcessFigures } from "./process_figures.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
 import { statusPage, statusPageSecurityPolicy } from "./status_page.ts";
 
@@ -63,7 +64,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ["/metrics", {
     auth: true,
     handle: (broker) =>
-      new Response(renderMetrics(takeStats(broker)), {
+      new Response(renderMetrics(takeStats(broker), readProcessFigures()), {
         headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": NO_STORE },
       }),
   }],

@@ -38,10 +38,18 @@ const APP = `"use strict";
 
   function setText(id, text) { var e = $(id); if (e && e.textContent !== text) e.textContent = text; }
 
+  // A page opened with a user and password in its URL: fetch() refuses a URL that carries
+  // them, the page's own or one resolved against it. So the API's URL is built from the
+  // origin, which never holds them, and the page's folder; the browser sends the credentials
+  // it logged in with to the same origin itself.
+  function apiAddress(path) {
+    return location.origin + location.pathname.replace(/[^/]*$/, "") + path;
+  }
+
   function getJson(path) {
     var ctl = new AbortController();
     var timer = setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
-    return fetch(path, { signal: ctl.signal, cache: "no-store", headers: { accept: "application/json" } })
+    return fetch(apiAddress(path), { signal: ctl.signal, cache: "no-store", headers: { accept: "application/json" } })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();

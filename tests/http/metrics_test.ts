@@ -39,6 +39,9 @@ Deno.test("the Prometheus parser of these tests refuses what the text format for
       '# HELP g G.\n# TYPE g gauge\ng{a="1"} 1\n# HELP h H.\n# TYPE h gauge\nh 1\ng{a="2"} 1\n',
     ],
     ["a second TYPE", "# HELP g G.\n# TYPE g gauge\n# TYPE g gauge\ng 1\n"],
+    ["two label sets in a family", '# HELP g G.\n# TYPE g gauge\ng{a="1"} 1\ng{a="2",b="1"} 1\n'],
+    ["a family with and without labels", '# HELP g G.\n# TYPE g gauge\ng{a="1"} 1\ng 1\n'],
+    ["an empty label value", '# HELP g G.\n# TYPE g gauge\ng{a=""} 1\n'],
   ];
   for (const [what, text] of bad) {
     assert.throws(() => parseExposition(text), ExpositionError, what);
@@ -131,9 +134,9 @@ Deno.test("/metrics is Prometheus text 0.0.4 whose counters equal $SYS after tra
     // p4: CONNECT and 3 PUBLISH; p3: CONNECT, PUBLISH, PINGREQ.
     assert.equal(by("midge_messages_received_total", "3.1.1"), 4);
     assert.equal(by("midge_messages_received_total", "3.1"), 3);
-    // The refused CONNECT and its CONNACK: no protocol label.
+    // The refused CONNECT and its CONNACK: protocol "none".
     const before = families.get("midge_messages_received_total")!.samples.filter((s) =>
-      s.labels.listener === port && s.labels.protocol === undefined
+      s.labels.listener === port && s.labels.protocol === "none"
     );
     assert.deepEqual(before.map((s) => s.value), [1]);
     const info = families.get("midge_info")!;

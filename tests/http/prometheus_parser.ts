@@ -1,8 +1,8 @@
 /**
  * A strict reader of the Prometheus text exposition format 0.0.4, for the `/metrics` tests:
  * it throws, naming the line, on anything the format forbids and on what Midge promises beyond
- * it (every family has HELP and TYPE before its samples, its samples are together, counters end
- * in `_total` and are never negative).
+ * it (every family has HELP and TYPE before its samples, its samples are together and carry one
+ * set of label names, no label value is empty, counters end in `_total` and are never negative).
  *
  * @module
  */
@@ -23,6 +23,8 @@ export interface Family {
   help: string;
   /** The samples. */
   samples: Sample[];
+  /** The label names every sample carries, sorted and joined by commas. */
+  labelNames?: string;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -82,6 +84,8 @@ function parseLabels(
         value += c;
       }
     }
+    // Prometheus reads an empty value as no label: it would hide a second label set.
+    if (value === "") throw new ExpositionError(`${where}: label ${name} is empty`);
     labels[name] = value;
     i = j + 1;
     if (text[i] === "}") return { labels, rest: text.slice(i + 1) };
@@ -151,6 +155,13 @@ export function parseExposition(text: string): Map<string, Family> {
     const series = name + JSON.stringify(Object.entries(labels).sort());
     if (seenSeries.has(series)) throw new ExpositionError(`${where}: ${series} twice`);
     seenSeries.add(series);
+    const labelNames = Object.keys(labels).sort().join(",");
+    family.labelNames ??= labelNames;
+    if (family.labelNames !== labelNames) {
+      throw new ExpositionError(
+        `${where}: ${name} has labels {${labelNames}} after {${family.labelNames}}`,
+      );
+    }
     if (family.type === "counter" && !(value >= 0 && value < Infinity)) {
       throw new ExpositionError(`${where}: counter ${name} is ${value}`);
     }

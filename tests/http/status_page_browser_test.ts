@@ -2,7 +2,8 @@
  * The status page in a real browser: Debian's chromium, headless, driven by playwright-core.
  * Against a real broker and its HTTP listener: the page goes live, lists a connected client by
  * id (one whose id is markup shows it as text), its rate chart moves while messages flow, it
- * fits a 360 px wide phone screen, and with basic auth it loads only with credentials. Against
+ * fits a 360 px wide phone screen, and with basic auth it loads only with credentials (given
+ * to the browser, or in the URL as `http://user:password@host/`). Against
  * a stand-in server: a failing API shows "disconnected, retrying" and the page recovers, and
  * answers with missing fields do not break it. Every page is watched for errors, dialogs and
  * violations of its Content-Security-Policy; the tests wait on the page by polling it with
@@ -332,6 +333,39 @@ interopTest({
           assert.equal(await page.textContent("#stat-connected"), "0");
           assert.deepEqual(await problems(), []);
           await context.close();
+        }),
+      { passwords },
+    );
+  },
+});
+
+interopTest({
+  name: "status page in chromium, real listener with basic auth, opened as " +
+    "http://user:password@host:port/: goes live and lists the clients",
+  needs: [CHROMIUM],
+  fn: async () => {
+    const hash = await hashPassword(utf8("url pass: 2"));
+    const passwords = PasswordFile.parse(`ops@home:${formatHash(hash)}\n`, "test passwords");
+    await withLiveBroker(
+      (live) =>
+        withBrowser(async (browser) => {
+          const { client } = await connect(live.broker.port, { clientId: "url-credentials" });
+          try {
+            const page = await browser.newPage();
+            const problems = await watch(page);
+            const url = new URL(live.url);
+            url.username = encodeURIComponent("ops@home");
+            url.password = encodeURIComponent("url pass: 2");
+            assert.equal((await page.goto(url.href))?.status(), 200);
+            await statusIs(page, "live");
+            await page.locator('#clients tr[data-client-id="url-credentials"]').waitFor({
+              timeout: 5000,
+            });
+            assert.equal(await page.textContent("#stat-connected"), "1");
+            assert.deepEqual(await problems(), []);
+          } finally {
+            await client.close();
+          }
         }),
       { passwords },
     );

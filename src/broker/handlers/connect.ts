@@ -16,6 +16,7 @@ import {
 import type { ClientConnection } from "../context.ts";
 import { authenticate, type Refusal } from "../access.ts";
 import { resumeDelivery } from "../delivery.ts";
+import type { LoginRefusal } from "../metrics.ts";
 import { securityOf } from "../options.ts";
 import { keptProperties } from "../message.ts";
 import { mountWill } from "../mount_point.ts";
@@ -49,6 +50,20 @@ function refuse(conn: ClientConnection, reasonCode: number, why: string): void {
   conn.send({ type: "connack", sessionPresent: false, reasonCode });
   if (mosquittoLine !== undefined) log.notice(mosquittoLine);
   conn.close("server");
+}
+
+/** The `/metrics` reason of each refusal `authenticate` gives. */
+const LOGIN_REFUSAL_OF: Readonly<Record<Refusal, LoginRefusal>> = {
+  "no username": "no_username",
+  "no password file": "no_password_file",
+  "unknown user": "unknown_user",
+  "bad password": "bad_password",
+};
+
+/** Refuse a client that is not authorised (`why`, for the debug log), counted by `reason`. */
+function refuseLogin(conn: ClientConnection, reason: LoginRefusal, why: string): void {
+  conn.broker.metrics.loginsRefused[reason]++;
+  refuse(conn, ReasonCode.NotAuthorized, `not authorised (${why})`);
 }
 
 /**
@@ -85,7 +100,7 @@ export function handleConnect(
   const byCertificate = conn.listener.certificateUsername !== undefined;
   const named = byCertificate ? withCertificateUser(conn, written) : written;
   if (named === undefined) {
-    refuse(conn, ReasonCode.NotAuthorized, "not authorised (no identity in its certificate)");
+    refuseLogin(conn, "no_certificate_identity", "no identity in its certificate");
     return;
   }
   // The will is checked and kept behind the listener's mount point.
@@ -104,11 +119,7 @@ export function handleConnect(
   let assignedId = false;
   if (conn.listener.useUsernameAsClientId) {
     if (packet.username === undefined) {
-      refuse(
-        conn,
-        ReasonCode.NotAuthorized,
-        "not authorised (no username for use_username_as_clientid)",
-      );
+      refuseLogin(conn, "no_username", "no username for use_username_as_clientid");
       return;
     }
     clientId = packet.username;
@@ -137,7 +148,7 @@ export function handleConnect(
   }
 
   if (options.clientIdPrefixes !== undefined && !clientId.startsWith(options.clientIdPrefixes)) {
-    refuse(conn, ReasonCode.NotAuthorized, "not authorised (client id prefix)");
+    refuseLogin(conn, "client_id_prefix", "client id prefix");
     return;
   }
   // A certificate user was checked by the TLS handshake: no password to check.
@@ -174,7 +185,7 @@ function admitOrRefuse(
 ): void {
   if (refusal !== undefined) {
     // Mosquitto 2.0 answers every authentication failure with "not authorised".
-    refuse(conn, ReasonCode.NotAuthorized, `not authorised (${refusal})`);
+    refuseLogin(conn, LOGIN_REFUSAL_OF[refusal], refusal);
     return;
   }
   // A will on a topic the ACL denies is accepted, as Mosquitto 2.0.11 does: the ACL is checked

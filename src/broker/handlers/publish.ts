@@ -153,6 +153,7 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
     broker.log.notice(
       `Denied PUBLISH from ${conn.clientId} to '${topic}': no client may publish there.`,
     );
+    broker.metrics.aclDenied.publish++;
     acknowledge(conn, packet, ReasonCode.NotAuthorized);
     return;
   }
@@ -166,6 +167,7 @@ export function handlePublish(conn: ClientConnection, packet: PublishPacket): vo
     if (broker.log.enabled("debug")) {
       broker.log.debug(`Denied PUBLISH from ${conn.clientId} ${summary(packet, topic)}`);
     }
+    broker.metrics.aclDenied.publish++;
     acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : 0);
     return;
   }

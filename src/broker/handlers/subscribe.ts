@@ -50,7 +50,10 @@ export function handleSubscribe(conn: ClientConnection, packet: SubscribePacket)
   conn.send({ type: "suback", packetId: packet.packetId, reasonCodes });
   for (const options of retainedToSend) {
     broker.matchRetained(options.filter, (topic, message) => {
-      if (!mayRead(broker.options, session, topic)) return;
+      if (!mayRead(broker.options, session, topic)) {
+        broker.metrics.aclDenied.read++;
+        return;
+      }
       if (!retainSourceMayWrite(broker.options, message)) {
         broker.log.debug(
           `Not sending retained message on '${topic}' to ${session.clientId}: its publisher ` +
