@@ -1,6 +1,7 @@
 /**
- * `midge [broker] | pub | sub | rr | passwd`: picks the command from the first argument and
- * runs it. Commands are loaded on demand so `midge pub` does not load the broker.
+ * `midge [broker] | convert | import | pub | sub | rr | passwd`: picks the command from the
+ * first argument and runs it. Commands are loaded on demand so `midge pub` does not load the
+ * broker.
  *
  * @module
  */
@@ -29,6 +30,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   convert: {
     summary: "print a mosquitto.conf file as Midge's TOML configuration",
     run: async (args, io) => (await import("../tools/convert.ts")).runConvert(args, io),
+  },
+  import: {
+    summary: "bring Mosquitto 2.0's mosquitto.db into Midge's store",
+    run: async (args, io) => (await import("../tools/import.ts")).runImport(args, io),
   },
   pub: {
     summary: "publish a message, like mosquitto_pub",

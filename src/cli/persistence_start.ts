@@ -1,20 +1,35 @@
 /**
  * Opening the configured store at start-up (`persistence true`) and restoring the broker's
- * state from it, with the log lines that say what was found.
+ * state from it, with the log lines that say what was found; and, when the store is empty
+ * and a Mosquitto left its `mosquitto.db` beside it, a notice saying how to import that.
  *
  * @module
  */
 
-import { join } from "node:path";
 import type { Broker } from "../broker/broker.ts";
-import { restore } from "../broker/restore.ts";
+import { restore, type RestoreSummary } from "../broker/restore.ts";
 import type { Config } from "../config/options.ts";
+import { mosquittoDbPath, storePath } from "../config/persistence_paths.ts";
 import { openKvStore } from "../store/kv_store.ts";
 
-/** The database file `config` names: persistence_location (or the working directory) + file. */
-export function storePath(config: Config): string {
-  const p = config.persistence;
-  return join(p.persistence_location ?? Deno.cwd(), p.persistence_file);
+function isEmpty(s: RestoreSummary): boolean {
+  return s.sessions + s.subscriptions + s.deliveries + s.retained + s.skipped === 0;
+}
+
+/** The notice for a `mosquitto.db` beside an empty store, or undefined when there is none. */
+async function mosquittoDbNotice(config: Config, path: string): Promise<string | undefined> {
+  const dbPath = mosquittoDbPath(config);
+  if (dbPath === path) return undefined;
+  try {
+    if (!(await Deno.stat(dbPath)).isFile) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `Found Mosquitto's persistence file ${dbPath} beside the empty store ${path}: ` +
+    `Midge does not read it. To keep its retained messages, sessions, subscriptions and ` +
+    `queued messages, stop Midge and run: midge import -c ${
+      config.file ?? "<configuration file>"
+    } ${dbPath}`;
 }
 
 /**
@@ -36,6 +51,8 @@ export async function startPersistence(broker: Broker, config: Config): Promise<
         `${s.deliveries} queued or in-flight messages, ${s.retained} retained messages` +
         (s.skipped > 0 ? `; ${s.skipped} records skipped (see the warnings above).` : "."),
     );
+    const notice = isEmpty(s) ? await mosquittoDbNotice(config, path) : undefined;
+    if (notice !== undefined) log.notice(notice);
   } catch (error) {
     await store.close();
     throw error;

@@ -11,10 +11,10 @@
 import { dirname } from "node:path";
 import { fsReason } from "../config/errors.ts";
 import type { Config } from "../config/options.ts";
+import { storePath } from "../config/persistence_paths.ts";
 import { logDestinationsFromConfig } from "../log/from_config.ts";
 import { checkTlsFiles } from "../transport/tls_listen.ts";
 import { isHttpListener, tlsSettings } from "./broker_options.ts";
-import { storePath } from "./persistence_start.ts";
 import { loadSecurityFiles } from "./security_files.ts";
 
 /** What `checkStart` found. */

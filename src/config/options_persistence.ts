@@ -44,7 +44,8 @@ export const PERSISTENCE_OPTIONS = {
     default: "midge.db",
     doc: "Name of the database file inside persistence_location.",
     support: "different",
-    note: "A Deno KV (SQLite) file, default midge.db; Mosquitto's mosquitto.db cannot be read.",
+    note: "A Deno KV (SQLite) file, default midge.db. Midge does not run on Mosquitto's " +
+      "mosquitto.db: `midge import` brings its contents over (README, Moving from Mosquitto).",
     reload: false,
   }),
   persistence_location: string<string | undefined>("persistence_location", "directory", {

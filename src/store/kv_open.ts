@@ -66,8 +66,9 @@ export async function openDatabase(path: string, allowEmpty: boolean): Promise<O
 
 function notKv(path: string): StoreError {
   return new StoreError(
-    `${path} is not a Midge store (not a Deno KV database). Midge cannot read Mosquitto's ` +
-      `own persistence format (mosquitto.db): choose another persistence_file.`,
+    `${path} is not a Midge store (not a Deno KV database). Midge does not run on ` +
+      `Mosquitto's own persistence format (mosquitto.db): choose another persistence_file, ` +
+      `and bring a mosquitto.db's contents over with 'midge import FILE'.`,
   );
 }
 
