@@ -33,6 +33,7 @@ import {
   securityFileStatus,
 } from "./exit_status.ts";
 import { parseCheckedArgs } from "./checked_args.ts";
+import { guardInspectorPort } from "./inspector_guard.ts";
 
 const USAGE = `midge broker ${MIDGE_VERSION}
 
@@ -242,6 +243,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     return EXIT_START_FAILED;
   }
   log.info(`midge version ${MIDGE_VERSION} running`);
+  const inspectorGuard = guardInspectorPort(log); // before SIGUSR1 is handled
   const reloader = new Reloader(broker, config, {
     verbose: parsed.verbose,
     publish,
@@ -265,6 +267,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   await reloader.idle();
   broker.log.info(`midge version ${MIDGE_VERSION} terminating`);
   await stopAll(); // HTTP last: /health says 503 while the broker stops
+  inspectorGuard.close();
   await removePidFile(pidFile);
   await broker.log.close();
   return 0;
