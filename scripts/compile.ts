@@ -1,31 +1,34 @@
 /**
- * Build single binaries of Midge into dist/: `deno run -A scripts/compile.ts [TARGET...]`,
- * default x86_64 and aarch64 Linux. `deno compile` needs the `denort` runtime of each target:
- * it uses $DENORT_BIN or the copy in Deno's cache, and downloads it otherwise; where it cannot,
- * this script says which target failed and why, and exits 1.
+ * Build single binaries of Midge into dist/: `deno task compile [x86_64|aarch64 ...]` (default
+ * both) makes `dist/midge-x86_64-linux` and `dist/midge-aarch64-linux`, with all permissions and
+ * the flags of `deno task start` (V8 flags, unstable features) embedded, so the binary needs no
+ * flags. `deno compile` needs the `denort` runtime of each target: it uses $DENORT_BIN or the
+ * copy in Deno's cache, and downloads it otherwise; where it cannot, this script says which
+ * target failed and why, and exits 1 (`deno task dist` makes release folders offline instead).
  *
  * @module
  */
 
-/** Targets built when none is named. */
-export const DEFAULT_TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+import { startTaskFlags } from "./release/run_flags.ts";
 
-/** Compile `main.ts` for one target into `dist/midge-<target>`; resolves to success. */
-export async function compileTarget(target: string): Promise<boolean> {
-  const output = `dist/midge-${target}`;
+/** The Deno target of each architecture a binary is built for. */
+export const TARGETS: Readonly<Record<string, string>> = {
+  x86_64: "x86_64-unknown-linux-gnu",
+  aarch64: "aarch64-unknown-linux-gnu",
+};
+
+/** Compile `main.ts` for `arch` into `dist/midge-<arch>-linux`; resolves to success. */
+export async function compileTarget(arch: string): Promise<boolean> {
+  const target = TARGETS[arch];
   const result = await new Deno.Command(Deno.execPath(), {
     args: [
       "compile",
-      "--unstable-kv",
-      "--unstable-net", // log_dest syslog: Unix datagram sockets
       "-A",
-      // As `deno task start`: a 1 MiB young generation (about 5 KB less per idle connection)
-      // and garbage collection on the main thread (a shorter latency tail).
-      "--v8-flags=--max-semi-space-size=1,--single-threaded-gc",
+      ...await startTaskFlags(),
       "--target",
       target,
       "--output",
-      output,
+      `dist/midge-${arch}-linux`,
       "main.ts",
     ],
     env: { RUST_BACKTRACE: "0" },
@@ -42,9 +45,14 @@ export async function compileTarget(target: string): Promise<boolean> {
 }
 
 if (import.meta.main) {
-  const targets = Deno.args.length > 0 ? Deno.args : DEFAULT_TARGETS;
+  const arches = Deno.args.length > 0 ? Deno.args : Object.keys(TARGETS);
+  const unknown = arches.filter((arch) => !Object.hasOwn(TARGETS, arch));
+  if (unknown.length > 0) {
+    console.error(`compile: unknown ${unknown.join(", ")}; known: ${Object.keys(TARGETS)}`);
+    Deno.exit(2);
+  }
   await Deno.mkdir("dist", { recursive: true });
   let ok = true;
-  for (const target of targets) ok = (await compileTarget(target)) && ok;
+  for (const arch of arches) ok = (await compileTarget(arch)) && ok;
   Deno.exit(ok ? 0 : 1);
 }

@@ -33,7 +33,9 @@ import {
   securityFileStatus,
 } from "./exit_status.ts";
 import { parseCheckedArgs } from "./checked_args.ts";
+import { warnWhenRoot } from "./root_warning.ts";
 import { guardInspectorPort } from "./inspector_guard.ts";
+import { openSystemdNotifier } from "./systemd_notify.ts";
 
 const USAGE = `midge broker ${MIDGE_VERSION}
 
@@ -153,6 +155,7 @@ export async function runBroker(args: string[], io: CliIo): Promise<number> {
 
 /** Start the broker with `config` and serve until a stop signal. */
 async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<number> {
+  const systemd = openSystemdNotifier(io);
   let log: Logger;
   // log_dest topic publishes through the broker, which exists once the logger does.
   const started: { broker?: Broker } = {};
@@ -171,6 +174,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     log.info(`Config loaded from ${config.file}.`);
   }
   logConfigNotices(log, config.notices);
+  warnWhenRoot(log, config.general.user);
   let files: LoadedSecurity;
   try {
     files = await loadSecurityFiles(config);
@@ -262,7 +266,9 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
     ["SIGUSR1", onUsr1],
   ];
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+  await systemd?.ready(); // once a stop signal is handled too
   await stopped;
+  await systemd?.stopping();
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
   await reloader.idle();
   broker.log.info(`midge version ${MIDGE_VERSION} terminating`);

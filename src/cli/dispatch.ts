@@ -9,6 +9,7 @@
 import { MIDGE_VERSION } from "../version.ts";
 import { concatBytes } from "../codec/bytes.ts";
 import type { CliIo } from "../tools/cli_io.ts";
+import { EXIT_PERMISSION, exitOnRefusedPermission, refusedPermissionLine } from "./permissions.ts";
 
 /** Exit code for a usage error or a command that is not available, as Mosquitto's tools use. */
 export const EXIT_USAGE = 2;
@@ -154,7 +155,16 @@ export async function runCli(args: string[], io: CliIo = consoleIo): Promise<num
     io.err(`midge: '${name}' is not built yet in this version (${MIDGE_VERSION}).`);
     return EXIT_USAGE;
   }
-  const code = await command.run(named ? args.slice(1) : args, io);
+  if (io === consoleIo) exitOnRefusedPermission(io);
+  let code: number;
+  try {
+    code = await command.run(named ? args.slice(1) : args, io);
+  } catch (error) {
+    const refused = refusedPermissionLine(error);
+    if (refused === undefined) throw error;
+    io.err(refused);
+    code = EXIT_PERMISSION;
+  }
   if (io === consoleIo) stdout.flush();
   return code;
 }

@@ -14,10 +14,20 @@ import { type ProcessFacts, validateConfig } from "./validate.ts";
 
 export type { ProcessFacts } from "./validate.ts";
 
-/** The user this process runs as. */
+/**
+ * The user this process runs as, each fact read when first asked for: whether it is root
+ * needs only `--allow-sys=uid`, its name (asked when a file sets `user`) also `gid,userInfo`.
+ */
 export function processFacts(): ProcessFacts {
-  const info = userInfo();
-  return { userName: info.username, isRoot: info.uid === 0 };
+  let name: string | undefined;
+  return {
+    get userName() {
+      return name ??= userInfo().username;
+    },
+    get isRoot() {
+      return Deno.uid() === 0;
+    },
+  };
 }
 
 /** Whether `path` is read as TOML. */

@@ -134,7 +134,8 @@ export const GENERAL_OPTIONS = {
     support: "different",
     note: "Deno cannot drop privileges: accepted only when it names the user Midge runs as; " +
       "otherwise refused, pointing at User= in the systemd unit (conf/midge.service). " +
-      "Mosquitto's default, mosquitto, does not apply.",
+      "Mosquitto's default, mosquitto, does not apply: started as root without `user root`, " +
+      "Midge logs a warning.",
     reload: false,
   }),
   websockets_headers_size: int("websockets_headers_size", 0, 0xffff, {

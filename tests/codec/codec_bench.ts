@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import mqttPacket from "mqtt-packet";
+import mqttPacket from "../fixtures/npm/mqtt_packet.ts";
 import {
   decodePacket,
   encodePacket,

@@ -16,7 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page } from "../fixtures/npm/playwright_core.ts";
 import { PasswordFile } from "../../src/auth/password_file.ts";
 import { formatHash, hashPassword } from "../../src/auth/password_hash.ts";
 import { statusPageSecurityPolicy } from "../../src/http/status_page.ts";

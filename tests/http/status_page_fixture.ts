@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium } from "../fixtures/npm/playwright_core.ts";
 import type { PasswordVerifier } from "../../src/broker/options.ts";
 import { startHttpServer } from "../../src/http/server.ts";
 import { statusPage } from "../../src/http/status_page.ts";

@@ -164,13 +164,21 @@ export class Subprocess {
   #done: Promise<void>;
   #stdinOpen: boolean;
 
-  /** Start `command` with `args`; stdin is closed unless `stdin: "piped"`. */
-  constructor(command: string, args: string[], options: { stdin?: "null" | "piped" } = {}) {
+  /**
+   * Start `command` with `args`; stdin is closed unless `stdin: "piped"`. With `env`, that is
+   * its whole environment.
+   */
+  constructor(
+    command: string,
+    args: string[],
+    options: { stdin?: "null" | "piped"; env?: Record<string, string> } = {},
+  ) {
     this.commandLine = [command, ...args].map((a) => /[\s'"$]/.test(a) ? `'${a}'` : a)
       .join(" ");
     const stdin = options.stdin ?? "null";
     this.#child = new Deno.Command(command, {
       args,
+      ...(options.env === undefined ? {} : { env: options.env, clearEnv: true }),
       stdin,
       stdout: "piped",
       stderr: "piped",
@@ -196,6 +204,11 @@ export class Subprocess {
     for await (const text of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
       this.#stderr += text;
     }
+  }
+
+  /** Its process id. */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** Whether it has exited. */

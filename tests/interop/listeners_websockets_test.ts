@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import mqtt, { type IClientOptions } from "mqtt";
+import mqtt, { type IClientOptions } from "../fixtures/npm/mqtt.ts";
 import { makeCertificates, type TestCertificates } from "../fixtures/certs.ts";
 import { freePort } from "../fixtures/net.ts";
 import { connect, type RawClient } from "../integration/harness.ts";

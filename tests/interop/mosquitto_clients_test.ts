@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import mqtt from "mqtt";
+import mqtt from "../fixtures/npm/mqtt.ts";
 import {
   type InteropContext,
   interopTest,

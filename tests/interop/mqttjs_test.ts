@@ -14,8 +14,8 @@ import mqtt, {
   type IConnackPacket,
   type IPublishPacket,
   type MqttClient,
-} from "mqtt";
-import mqttPacket from "mqtt-packet";
+} from "../fixtures/npm/mqtt.ts";
+import mqttPacket from "../fixtures/npm/mqtt_packet.ts";
 import { type InteropContext, sleep, until, withBroker } from "./helpers.ts";
 
 /** A message as an MQTT.js client saw it. */
