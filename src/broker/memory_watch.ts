@@ -36,25 +36,31 @@ let collectGarbage: (() => void) | undefined;
 /**
  * Run a full garbage collection, then have the C allocator return its free pages to the
  * system (glibc's `malloc_trim`; skipped where there is none or FFI is not allowed). Blocks
- * for about 1 ms per MiB collected: call it rarely. The first call loads `node:v8` and
- * `node:vm` (a few MiB a broker that never reclaims does not spend).
+ * for about 1 ms per MiB collected: call it rarely. Until `loadCollector` has finished (it
+ * loads `node:v8` and `node:vm`, a few MiB a broker that never reclaims does not spend), the
+ * collection waits for it; after, it runs at once.
  */
-export async function reclaimMemory(): Promise<void> {
-  if (collectGarbage === undefined) {
-    const exposed = (globalThis as { gc?: () => void }).gc;
-    if (exposed !== undefined) collectGarbage = exposed;
-    else {
-      const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([
-        import("node:v8"),
-        import("node:vm"),
-      ]);
-      // The flag exposes `gc` in contexts created after it is set.
-      setFlagsFromString("--expose-gc");
-      collectGarbage = runInNewContext("gc") as () => void;
-    }
-  }
+export function reclaimMemory(): void | Promise<void> {
+  if (collectGarbage === undefined) return loadCollector().then(reclaimMemory);
   collectGarbage();
   trimAllocator();
+}
+
+/** Make V8's full collection callable (once). */
+export async function loadCollector(): Promise<void> {
+  if (collectGarbage !== undefined) return;
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) {
+    collectGarbage = exposed;
+    return;
+  }
+  const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([
+    import("node:v8"),
+    import("node:vm"),
+  ]);
+  // The flag exposes `gc` in contexts created after it is set.
+  setFlagsFromString("--expose-gc");
+  collectGarbage ??= runInNewContext("gc") as () => void;
 }
 
 /** glibc's `malloc_trim(0)`, the library opened for the call only (reclaims are rare). */
@@ -78,12 +84,16 @@ export interface MemoryProbe {
   /** The figure `memory_limit` is compared with, in bytes. */
   read(): number;
   /** Give freed memory back to the system. */
-  reclaim(): void | Promise<void>;
+  reclaim(): void;
+  /** Get ready to reclaim at once (called when a limit is first seen). */
+  prepare?(): void;
 }
 
 const PROCESS_PROBE: MemoryProbe = {
   read: heapAndExternal,
-  reclaim: () => reclaimMemory().catch(() => {}), // one that fails leaves memory as it was
+  // One that fails leaves memory as it was.
+  reclaim: () => void Promise.resolve(reclaimMemory()).catch(() => {}),
+  prepare: () => void loadCollector().catch(() => {}),
 };
 
 /** What the broker's sweep tells the watch. */
@@ -109,6 +119,8 @@ export class MemoryWatch {
   used = 0;
   /** PUBLISH packets refused because the limit was reached, since the broker started. */
   refused = 0;
+  /** CONNECTs refused because the limit was reached, since the broker started. */
+  connectsRefused = 0;
   #probe: MemoryProbe;
   /** Whether the last sample was over the limit. */
   #over = false;
@@ -118,6 +130,8 @@ export class MemoryWatch {
   #retainedPeak = 0;
   #retainedBefore = 0;
   #lastOverLimitReclaim = -Infinity;
+  /** Whether a limit was seen: the first reclaim loads what it needs, ahead of need. */
+  #limitSeen = false;
 
   /** A watch reading this process (or `probe`). */
   constructor(probe: MemoryProbe = PROCESS_PROBE) {
@@ -132,6 +146,10 @@ export class MemoryWatch {
       this.used = 0;
       this.#under(state.log);
       return;
+    }
+    if (!this.#limitSeen) {
+      this.#limitSeen = true;
+      this.#probe.prepare?.(); // so that a reclaim over the limit collects at once
     }
     let used = this.#probe.read();
     if (
@@ -149,10 +167,15 @@ export class MemoryWatch {
         this.#over = true;
         state.log.warning(
           `memory_limit of ${state.limit} bytes reached (${used} in use); ` +
-            "refusing PUBLISH packets.",
+            "refusing PUBLISH packets and new connections.",
         );
       }
     } else this.#under(state.log);
+  }
+
+  /** Whether the limit is reached: new work is refused. */
+  get over(): boolean {
+    return this.headroom < 0;
   }
 
   /**

@@ -173,9 +173,9 @@ export interface Stats {
   heap: { current: number; maximum: number };
   /**
    * `memory_limit` (bytes; 0 = none), the memory last compared with it (0 without a limit), and
-   * the PUBLISH packets refused because it was reached.
+   * the PUBLISH packets and the CONNECTs refused because it was reached.
    */
-  memoryLimit: { limit: number; used: number; refused: number };
+  memoryLimit: { limit: number; used: number; refused: number; connectsRefused: number };
   /** CONNECT packets refused as not authorised, by why. */
   loginsRefused: Readonly<Record<LoginRefusal, number>>;
   /** What the ACL denied, by action. */
@@ -247,6 +247,7 @@ export function takeStats(broker: StatsSource): Stats {
       limit: broker.options.memoryLimit,
       used: broker.memory.used,
       refused: broker.memory.refused,
+      connectsRefused: broker.memory.connectsRefused,
     },
     loginsRefused: { ...metrics.loginsRefused },
     aclDenied: { ...metrics.aclDenied },

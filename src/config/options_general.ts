@@ -71,7 +71,8 @@ export const GENERAL_OPTIONS = {
     support: "different",
     note: "Counts the JavaScript heap in use plus payload buffers (resident memory is higher by " +
       "the runtime's own 40-60 MiB). Over it, a PUBLISH is dropped and its client disconnected " +
-      "(5.0: DISCONNECT 0x97 Quota exceeded); an empty payload that clears a retained message " +
+      "(5.0: DISCONNECT 0x97 Quota exceeded), and a new connection is refused (CONNACK 0x97; " +
+      "3.x: server unavailable), both counted; an empty payload that clears a retained message " +
       "is still accepted.",
   }),
   message_size_limit: int("message_size_limit", 0, 268435455, {

@@ -56,7 +56,7 @@ export interface StatsJson {
   store: { messages: number; bytes: number };
   heap: { current: number; maximum: number };
   /** `memory_limit` (0 = none), the memory last compared with it, PUBLISH refused for it. */
-  memoryLimit: { limit: number; used: number; refused: number };
+  memoryLimit: { limit: number; used: number; refused: number; connectsRefused: number };
   /** CONNECT packets refused as not authorised, by reason (`/metrics`' `reason` labels). */
   loginsRefused: Record<LoginRefusal, number>;
   /** What the ACL denied, by action (`/metrics`' `action` labels). */

@@ -289,6 +289,12 @@ export function renderMetrics(stats: Stats, process?: ProcessFigures): string {
     "PUBLISH packets refused because memory_limit was reached.",
   );
   out.sample("memory_limit_refused_total", stats.memoryLimit.refused);
+  out.family(
+    "memory_limit_connects_refused_total",
+    "counter",
+    "CONNECTs refused (CONNACK 0x97) because memory_limit was reached.",
+  );
+  out.sample("memory_limit_connects_refused_total", stats.memoryLimit.connectsRefused);
   const p = stats.persistence;
   out.gauge("persistence_enabled", "1 when persistence is on.", p.enabled ? 1 : 0);
   out.gauge("persistence_failing", "1 while the store cannot be written.", p.failing ? 1 : 0);

@@ -26,6 +26,8 @@ Deno.test("memory_limit in a midge process: a publisher is refused, others are s
     const { client: watcher } = await connect(port, { clientId: "watcher", protocolVersion: 5 });
     try {
       await subscribe(watcher, sub("other/#"));
+      // Connected before the limit is reached: over it, new connections are refused.
+      const { client: cleaner } = await connect(port, { clientId: "cleaner", protocolVersion: 5 });
       const { client: filler } = await connect(port, { clientId: "filler", protocolVersion: 5 });
       let accepted = 0;
       for (; accepted < MAX_MESSAGES; accepted++) {
@@ -51,10 +53,13 @@ Deno.test("memory_limit in a midge process: a publisher is refused, others are s
         "the refusal logged",
       );
 
-      // Still serving: the watcher subscribes and pings; a new client clears every message.
+      // Still serving: the watcher subscribes and pings; a new client is refused (CONNACK
+      // 0x97); the client connected before clears every message.
       await subscribe(watcher, sub("more/#"));
       await sync(watcher);
-      const { client: cleaner } = await connect(port, { clientId: "cleaner", protocolVersion: 5 });
+      const refused = await connect(port, { clientId: "refused", protocolVersion: 5 });
+      assert.equal(refused.connack.reasonCode, ReasonCode.QuotaExceeded);
+      await refused.client.close();
       try {
         for (let i = 0; i < accepted; i++) {
           await cleaner.send(pub(`fill/${i}`, "", { retain: true }));
@@ -68,9 +73,14 @@ Deno.test("memory_limit in a midge process: a publisher is refused, others are s
       let fits = false;
       for (let attempt = 0; attempt < 20 && !fits; attempt++) {
         await delay(250);
-        const { client: late } = await connect(port, { clientId: "late", protocolVersion: 5 });
-        await late.send(pub("other/after", "fits again", { qos: 1, packetId: 1 }));
-        fits = (await late.next()).type === "puback";
+        const { client: late, connack } = await connect(port, {
+          clientId: "late",
+          protocolVersion: 5,
+        });
+        if (connack.reasonCode === 0) {
+          await late.send(pub("other/after", "fits again", { qos: 1, packetId: 1 }));
+          fits = (await late.next()).type === "puback";
+        }
         await late.close();
       }
       assert.ok(fits, "a publisher is accepted again after the clearing");

@@ -1,6 +1,7 @@
 /**
  * `memory_limit` over real sockets, with the memory figure injected: a 5.0 publisher refused
- * with DISCONNECT 0x97, a 3.1.1 one disconnected, payloads accepted since the last reading
+ * with DISCONNECT 0x97, a 3.1.1 one disconnected, new connections refused with CONNACK 0x97
+ * (3.1.1: server unavailable) until memory is back under the limit, payloads accepted since the last reading
  * counted, clearing retained messages still allowed, the refusal counted and logged once per
  * client, and the broker serving everyone else meanwhile.
  */
@@ -51,20 +52,37 @@ Deno.test("memory_limit: a 5.0 publisher over the limit gets DISCONNECT 0x97, ot
     assert.equal(disconnect.reasonCode, ReasonCode.QuotaExceeded);
     await first.client.expectClosed();
     await first.client.close();
-    // Again after reconnecting: refused, counted, logged once for this client.
+    // A new connection while over the limit: CONNACK 0x97, 3.1.1 "server unavailable".
+    for (const protocolVersion of [5, 4] as const) {
+      const refused = await connect(tb.port, { clientId: "late", protocolVersion });
+      const expected = protocolVersion === 5
+        ? ReasonCode.QuotaExceeded
+        : ReasonCode.ServerUnavailable; // return code 3, as a 3.1.1 client reads it
+      assert.equal(refused.connack.reasonCode, expected, `v${protocolVersion}`);
+      await refused.client.expectClosed();
+      await refused.client.close();
+    }
+    assert.equal(tb.broker.memory.connectsRefused, 2);
+    // Under the limit again, it connects; over it once more, its PUBLISH is refused too.
+    figure.used = LIMIT - 100 * KiB;
+    sample(tb);
     const second = await connect(tb.port, { clientId: "pub5", protocolVersion: 5 });
+    assert.equal(second.connack.reasonCode, 0);
+    figure.used = LIMIT + 1;
+    sample(tb);
     await second.client.send(pub("m/c", "over again"));
     assert.equal((await second.client.expect("disconnect")).reasonCode, ReasonCode.QuotaExceeded);
     await second.client.close();
     await watcher.expectNothing(100);
     assert.equal(tb.broker.memory.refused, 2);
+    // Logged once for each time the memory went over the limit.
     assert.equal(
       tb.logs.filter((l) => l.includes("Client pub5 disconnected due to out of memory")).length,
-      1,
+      2,
     );
     assert.equal(
       tb.logs.filter((l) => l.includes("memory_limit of 1048576 bytes reached")).length,
-      1,
+      2,
     );
     assert.ok(tb.broker.metrics.publishDropped >= 2);
     // The broker still answers the others.
@@ -76,9 +94,11 @@ Deno.test("memory_limit: a 5.0 publisher over the limit gets DISCONNECT 0x97, ot
 });
 
 Deno.test("memory_limit: a 3.1.1 publisher over the limit is disconnected without a packet", async () => {
-  const { tb } = brokerWithFigure(LIMIT + 1);
+  const { tb, figure } = brokerWithFigure(100 * KiB);
   try {
     const { client } = await connect(tb.port, { clientId: "pub4", protocolVersion: 4 });
+    figure.used = LIMIT + 1;
+    sample(tb);
     await client.send(pub("m/a", "over", { qos: 1, packetId: 1 }));
     await client.expectClosed();
     assert.equal(client.takeAll().length, 0);
@@ -125,7 +145,7 @@ Deno.test("memory_limit: over the limit, an empty payload still clears a retaine
 });
 
 Deno.test("memory_limit: a persistent session shows its refusals in /api/v1/clients", async () => {
-  const { tb } = brokerWithFigure(LIMIT + 1);
+  const { tb, figure } = brokerWithFigure(100 * KiB);
   try {
     const { client } = await connect(tb.port, {
       clientId: "kept",
@@ -133,6 +153,8 @@ Deno.test("memory_limit: a persistent session shows its refusals in /api/v1/clie
       clean: false,
       properties: { sessionExpiryInterval: 60 },
     });
+    figure.used = LIMIT + 1;
+    sample(tb);
     await client.send(pub("m/a", "over"));
     await client.expect("disconnect");
     await client.close();

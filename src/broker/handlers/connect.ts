@@ -97,6 +97,12 @@ export function handleConnect(
   const options = conn.broker.options;
   conn.version = written.protocolVersion;
   conn.isBridge = written.bridge === true;
+  if (conn.broker.memory.over && conn.listener.bridge === undefined) {
+    // A 3.x client is told "server unavailable" (return code 3).
+    conn.broker.memory.connectsRefused++;
+    refuse(conn, ReasonCode.QuotaExceeded, "memory_limit reached");
+    return;
+  }
   const byCertificate = conn.listener.certificateUsername !== undefined;
   const named = byCertificate ? withCertificateUser(conn, written) : written;
   if (named === undefined) {
