@@ -258,7 +258,7 @@ function notes(records: RunRecord[], context: ReportContext): string[] {
       "",
     );
   }
-  if (ran.has("conns")) {
+  if (ran.has("conns") || ran.has("conns_max")) {
     lines.push(
       "‡ connects/s is bounded by this generator (one Deno thread, 64 handshakes at a time), " +
         "not only by the brokers: mqttbench reaches 1.5-2 times as many.",

@@ -10,7 +10,7 @@ import type { GeneratorJob, GeneratorOutput } from "./generator.ts";
 import type { LoadSpec } from "./loadgen.ts";
 
 /** Scenario names, as `--only` takes them. */
-export type ScenarioName = "fanin" | "fanout" | "pairs" | "latency" | "conns";
+export type ScenarioName = "fanin" | "fanout" | "pairs" | "latency" | "conns" | "conns_max";
 
 /** Every scenario, in the order they run. */
 export const SCENARIO_NAMES: readonly ScenarioName[] = [
@@ -19,7 +19,15 @@ export const SCENARIO_NAMES: readonly ScenarioName[] = [
   "pairs",
   "latency",
   "conns",
+  "conns_max",
 ];
+
+/**
+ * Idle connections of the larger connection scenario: the issue asks for 20,000, but this
+ * machine's hard limit on open descriptors is 20,000 per process (the generator holds one per
+ * connection, the broker one plus its listeners and files), so 19,000 is the most both hold.
+ */
+const MANY_CONNECTIONS = 19_000;
 
 /** One figure of the table. */
 export interface Metric {
@@ -166,34 +174,59 @@ export function scenarios(quick: boolean): Scenario[] {
         { label: "latency p99 ms", digits: 2, pick: (o) => ms(load(o)?.latency.p99Us) },
       ],
     },
-    {
-      name: "conns",
-      title: "(e) 5,000 idle connections (MQTT 3.1.1, keep alive 60 s)",
-      job: (port, pid) => ({
-        kind: "conns",
-        spec: {
-          hostname: "127.0.0.1",
-          port,
-          brokerPid: pid,
-          connections: 5000,
-          concurrency: 64,
-          settleS: 1,
-          holdS: quick ? 1.5 : 2,
-        },
-      }),
-      metrics: [
-        {
-          label: "broker RSS KiB per connection",
-          digits: 2,
-          pick: (o) => {
-            const b = conns(o)?.bytesPerConnection;
-            return b !== undefined ? b / 1024 : undefined;
-          },
-        },
-        { label: "connects/s ‡", digits: 0, pick: (o) => conns(o)?.connectsPerS },
-      ],
-    },
+    connsScenario("conns", "(e) 5,000 idle connections (MQTT 3.1.1, keep alive 60 s)", 5000, quick),
+    connsScenario(
+      "conns_max",
+      `(f) ${MANY_CONNECTIONS.toLocaleString("en-US")} idle connections (the most this ` +
+        "machine's descriptor limit allows both processes)",
+      MANY_CONNECTIONS,
+      quick,
+    ),
   ];
+}
+
+/** `connections` idle MQTT 3.1.1 connections held, 64 handshakes in flight. */
+function connsScenario(
+  name: ScenarioName,
+  title: string,
+  connections: number,
+  quick: boolean,
+): Scenario {
+  return {
+    name,
+    title,
+    job: (port, pid) => ({
+      kind: "conns",
+      spec: {
+        hostname: "127.0.0.1",
+        port,
+        brokerPid: pid,
+        connections,
+        concurrency: 64,
+        settleS: 1,
+        holdS: quick ? 1.5 : 2,
+      },
+    }),
+    metrics: [
+      {
+        label: "broker RSS idle (before the first connection) MiB",
+        digits: 1,
+        pick: (o) => {
+          const kb = conns(o)?.brokerRssKbBefore;
+          return kb !== undefined ? kb / 1024 : undefined;
+        },
+      },
+      {
+        label: "broker RSS KiB per connection",
+        digits: 2,
+        pick: (o) => {
+          const b = conns(o)?.bytesPerConnection;
+          return b !== undefined ? b / 1024 : undefined;
+        },
+      },
+      { label: "connects/s ‡", digits: 0, pick: (o) => conns(o)?.connectsPerS },
+    ],
+  };
 }
 
 function ms(us: number | undefined): number | undefined {
