@@ -63,10 +63,13 @@ Deno.test("the README's deno install makes midge and mosquitto_* commands that r
       stderr: "piped",
     }).spawn();
     const log = await readUntil(broker.stderr, /midge version \S+ running|rror/);
+    // The installed command runs with the V8 flags of `deno task start`.
+    const cmdline = await Deno.readTextFile(`/proc/${broker.pid}/cmdline`).catch(() => "");
     broker.kill("SIGTERM");
     await broker.status;
     assert.match(log, /Opening the persistence database /);
     assert.match(log, /midge version \S+ running/);
+    assert.match(cmdline, /--max-semi-space-size=1,--single-threaded-gc/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
