@@ -53,13 +53,11 @@ Deno.test("memory_limit in a midge process: a publisher is refused, others are s
         "the refusal logged",
       );
 
-      // Still serving: the watcher subscribes and pings; a new client is refused (CONNACK
-      // 0x97); the client connected before clears every message.
+      // Still serving: the watcher subscribes and pings; the client connected before clears
+      // every message (a new one may be refused while the memory is over the limit; whether it
+      // still is depends on the collector, so memory_limit_test.ts checks that with a figure).
       await subscribe(watcher, sub("more/#"));
       await sync(watcher);
-      const refused = await connect(port, { clientId: "refused", protocolVersion: 5 });
-      assert.equal(refused.connack.reasonCode, ReasonCode.QuotaExceeded);
-      await refused.client.close();
       try {
         for (let i = 0; i < accepted; i++) {
           await cleaner.send(pub(`fill/${i}`, "", { retain: true }));
