@@ -9,18 +9,10 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../integration/harness.ts";
 import { freePort } from "../fixtures/net.ts";
-import { ended, spawnMidge } from "../fixtures/midge_process.ts";
+import { Subprocess } from "../interop/helpers.ts";
 import { INSPECTOR_ADDRESS } from "../../src/cli/inspector_guard.ts";
 
-/** Collect a child's standard error as text, as it comes. */
-function collect(stream: ReadableStream<Uint8Array>): { text(): string; done: Promise<void> } {
-  let text = "";
-  const decoder = new TextDecoder();
-  const done = (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  })();
-  return { text: () => text, done };
-}
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 Deno.test("SIGUSR1 saves (or says why not) and does not open Deno's inspector on 127.0.0.1:9229", async () => {
   const dir = await Deno.makeTempDir();
@@ -29,13 +21,12 @@ Deno.test("SIGUSR1 saves (or says why not) and does not open Deno's inspector on
     file,
     `listener ${freePort()} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type all\n`,
   );
-  const child = spawnMidge(file, "piped");
-  const stderr = collect(child.stderr);
+  const midge = new Subprocess(Deno.execPath(), ["run", "-A", MAIN, "-c", file]);
   try {
-    await waitFor(() => stderr.text().includes("running"), "the broker running", 20_000);
-    const held = !stderr.text().includes("is in use");
-    child.kill("SIGUSR1");
-    await waitFor(() => stderr.text().includes("SIGUSR1:"), "the SIGUSR1 line", 10_000);
+    await waitFor(() => midge.stderr.includes("running"), "the broker running", 20_000);
+    const held = !midge.stderr.includes("is in use");
+    Deno.kill(midge.pid, "SIGUSR1");
+    await waitFor(() => midge.stderr.includes("SIGUSR1:"), "the SIGUSR1 line", 10_000);
     // Deno's handler binds the inspector right after the signal; give it ample time.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     if (held) {
@@ -47,13 +38,11 @@ Deno.test("SIGUSR1 saves (or says why not) and does not open Deno's inspector on
         conn.close();
       }
     }
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
-    await stderr.done;
-    assert.doesNotMatch(stderr.text(), /Debugger listening/);
+    const exit = await midge.kill("SIGTERM");
+    assert.equal(exit.code, 0, midge.describe());
+    assert.doesNotMatch(midge.stderr, /Debugger listening/);
   } finally {
-    await ended(child);
-    await stderr.done.catch(() => {});
+    await midge.kill("SIGKILL");
     await Deno.remove(dir, { recursive: true });
   }
 });
