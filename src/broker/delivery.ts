@@ -92,6 +92,10 @@ function startInflight(
   // A queued delivery has its packet id; one sent at once gets it now.
   const packetId = delivery.packetId || session.allocatePacketId();
   if (packetId === undefined) return enqueue(broker, session, delivery);
+  // Encoded first, so that keeping the message copies its payload once (keepMessage).
+  if (sharesEncoding(conn, delivery)) {
+    sharedEncoding(delivery.message, conn.version, delivery.qos, delivery.retain);
+  }
   keepMessage(delivery.message);
   delivery.packetId = packetId;
   delivery.state = "publish";
@@ -119,13 +123,10 @@ function writePublish(
   dup: boolean,
 ): boolean {
   const { message, qos, retain } = delivery;
-  const v5 = conn.version === 5;
   const mount = conn.listener.mountPoint;
-  const particular = mount !== undefined || (v5 &&
-    (delivery.subscriptionIds !== undefined || message.expiresAt !== undefined));
   let bytes: Uint8Array;
   let idOffset = 0;
-  if (!particular) {
+  if (sharesEncoding(conn, delivery)) {
     const enc = sharedEncoding(message, conn.version, qos, retain);
     bytes = enc.bytes;
     idOffset = enc.packetIdOffset;
@@ -154,6 +155,17 @@ function writePublish(
     );
   }
   return true;
+}
+
+/**
+ * Whether `delivery` goes to `conn` as the message's shared encoding: nothing in it is
+ * particular to this client (no mount point; for 5.0, no subscription identifiers and no
+ * expiry left to count down).
+ */
+function sharesEncoding(conn: SessionConnection, delivery: Delivery): boolean {
+  if (conn.listener.mountPoint !== undefined) return false;
+  return conn.version !== 5 ||
+    (delivery.subscriptionIds === undefined && delivery.message.expiresAt === undefined);
 }
 
 /** How one PUBLISH encoded for its client differs from the message: its own topic and id. */

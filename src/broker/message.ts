@@ -79,10 +79,17 @@ export function newMessage(
   };
 }
 
-/** Copy what `message` refers to in a read buffer, so it can be kept beyond this turn. */
+/**
+ * Copy what `message` refers to in a read buffer, so it can be kept beyond this turn. A
+ * payload already encoded in a PUBLISH is not copied again: it becomes the tail of those
+ * bytes, so a message in flight holds one buffer, not two.
+ */
 export function keepMessage(message: Message): void {
   if (message.owned) return;
-  message.payload = message.payload.slice();
+  const encoded = message.encoded?.find((enc) => enc !== undefined)?.bytes;
+  message.payload = encoded === undefined
+    ? message.payload.slice()
+    : encoded.subarray(encoded.length - message.payload.length);
   message.properties = keptProperties(message.properties);
   message.owned = true;
 }

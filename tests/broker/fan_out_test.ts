@@ -130,3 +130,27 @@ Deno.test("fan-out: the table's QoS 0 PUBLISH reaches a subscriber as the same b
     assert.deepEqual(s.frames[s.frames.length - 1], bytes);
   });
 });
+
+Deno.test("fan-out: a message in flight keeps its own payload after the publisher's read buffer is reused, and is resent to a 5.0 resume", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const away = await client("away", { clean: false, protocolVersion: 4 });
+    await subscribe(away, sub("k/#", 1));
+    const p = await client("publisher");
+    await publishAcked(p, pub("k/first", "the first payload", { qos: 1, packetId: 1 }));
+    const first = await away.expect("publish"); // not acknowledged: it stays in flight
+    assert.equal(payloadText(first), "the first payload");
+    // The publisher's next packets overwrite the bytes the first one was read into.
+    for (let id = 2; id <= 20; id++) {
+      await publishAcked(p, pub(`k/${id}`, "X".repeat(17), { qos: 1, packetId: id }));
+    }
+    await away.close();
+
+    const back = await client("away", { clean: false, protocolVersion: 5 });
+    const resent = await back.expect("publish");
+    assert.deepEqual([resent.topic, resent.dup, payloadText(resent)], [
+      "k/first",
+      true,
+      "the first payload",
+    ]);
+  });
+});
