@@ -8,6 +8,9 @@
  * @module
  */
 
+import { SETTLE_MS } from "../../src/cli/startup_pages.ts";
+import { startTaskFlags } from "../release/run_flags.ts";
+
 /** Names of the brokers the benchmark knows. */
 export type BrokerName = "Midge" | "Mosquitto";
 
@@ -51,11 +54,15 @@ export interface BrokerOptions {
 }
 
 const READY_TIMEOUT_MS = 15_000;
+/**
+ * Wait after a broker listens before it is measured: Midge gives back the pages start-up read
+ * `SETTLE_MS` after it runs (src/cli/startup_pages.ts); measuring earlier would count them in
+ * its idle memory and their release against the connections. Both brokers get the same wait.
+ */
+const STARTUP_SETTLE_MS = SETTLE_MS + 1000;
 const STOP_GRACE_MS = 3_000;
 const STDERR_TAIL_BYTES = 4096;
 const MIDGE_MAIN = new URL("../../main.ts", import.meta.url).pathname;
-/** The V8 flags of `deno task start` (deno.json), so the broker measured is the one users run. */
-const MIDGE_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--single-threaded-gc";
 const MOSQUITTO_CONF = new URL("./mosquitto.conf", import.meta.url).pathname;
 
 /** The path of `program` on PATH, or undefined. */
@@ -102,7 +109,9 @@ async function brokerCommand(name: BrokerName, options: BrokerOptions): Promise<
   const path = `${workDir}/${name.toLowerCase()}-${port}.conf`;
   await Deno.writeTextFile(path, conf);
   if (name === "Midge") {
-    return [Deno.execPath(), "run", "-A", MIDGE_V8_FLAGS, MIDGE_MAIN, "-c", path];
+    // The V8 flags of `deno task start` (deno.json): the broker measured is the one users run.
+    const v8 = (await startTaskFlags()).filter((flag) => flag.startsWith("--v8-flags="));
+    return [Deno.execPath(), "run", "-A", ...v8, MIDGE_MAIN, "-c", path];
   }
   return ["mosquitto", "-c", path];
 }
@@ -123,7 +132,7 @@ async function waitForPort(port: number, timeoutMs: number, alive: () => boolean
   throw new Error(`not listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
-/** Start `name` as `options` say; resolves once it accepts connections. */
+/** Start `name` as `options` say; resolves once it accepts connections and has settled. */
 export async function startBroker(
   name: BrokerName,
   options: BrokerOptions,
@@ -181,6 +190,7 @@ export async function startBroker(
   };
   try {
     await waitForPort(options.port, READY_TIMEOUT_MS, () => !exited);
+    await new Promise((resolve) => setTimeout(resolve, STARTUP_SETTLE_MS));
   } catch (error) {
     await broker.stop();
     throw new Error(`${name}: ${(error as Error).message}\n${tail}`);

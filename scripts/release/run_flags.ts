@@ -16,7 +16,7 @@ interface DenoJson {
 
 /**
  * `--unstable-<feature>` for each feature deno.json enables, then the V8 flags of its `start`
- * task (e.g. `--v8-flags=--max-semi-space-size=1,--single-threaded-gc`), if it has any.
+ * task (e.g. `--v8-flags=--max-semi-space-size=2,--single-threaded-gc`), if it has any.
  */
 export async function startTaskFlags(): Promise<string[]> {
   const json: DenoJson = JSON.parse(await Deno.readTextFile(DENO_JSON));

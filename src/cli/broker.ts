@@ -35,6 +35,7 @@ import {
 import { parseCheckedArgs } from "./checked_args.ts";
 import { warnWhenRoot } from "./root_warning.ts";
 import { guardInspectorPort } from "./inspector_guard.ts";
+import { releaseStartupPagesSoon } from "./startup_pages.ts";
 import { openSystemdNotifier } from "./systemd_notify.ts";
 
 const USAGE = `midge broker ${MIDGE_VERSION}
@@ -248,6 +249,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   }
   log.info(`midge version ${MIDGE_VERSION} running`);
   const inspectorGuard = guardInspectorPort(log); // before SIGUSR1 is handled
+  const cancelPageRelease = releaseStartupPagesSoon(log);
   const reloader = new Reloader(broker, config, {
     verbose: parsed.verbose,
     publish,
@@ -269,6 +271,7 @@ async function serve(config: Config, parsed: BrokerArgs, io: CliIo): Promise<num
   await systemd?.ready(); // once a stop signal is handled too
   await stopped;
   await systemd?.stopping();
+  cancelPageRelease();
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
   await reloader.idle();
   broker.log.info(`midge version ${MIDGE_VERSION} terminating`);
