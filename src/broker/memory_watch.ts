@@ -6,7 +6,7 @@
  * outside it by ArrayBuffers (payloads, buffers): what the broker has allocated, as Mosquitto
  * counts its own allocations. It falls as soon as freed memory is collected, where the resident
  * size (VmRSS) stays high until the allocator hands pages back, and includes the runtime's own
- * 40-60 MiB. Reading it costs about 20 µs, so it is sampled by the broker's sweep, and the
+ * 20-40 MiB. Reading it costs about 20 µs, so it is sampled by the broker's sweep, and the
  * payload bytes accepted since the last sample are counted on top of it (`headroom`): a burst
  * between two samples is caught. A message is refused only while the figure, counted so, is
  * over the limit.

@@ -70,7 +70,7 @@ export const GENERAL_OPTIONS = {
     doc: "Bytes of memory the broker may use before it refuses messages; 0 = no limit.",
     support: "different",
     note: "Counts the JavaScript heap in use plus payload buffers (resident memory is higher by " +
-      "the runtime's own 40-60 MiB). Over it, a PUBLISH is dropped and its client disconnected " +
+      "the runtime's own 20-40 MiB). Over it, a PUBLISH is dropped and its client disconnected " +
       "(5.0: DISCONNECT 0x97 Quota exceeded), and a new connection is refused (CONNACK 0x97; " +
       "3.x: server unavailable), both counted; an empty payload that clears a retained message " +
       "is still accepted.",
