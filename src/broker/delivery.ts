@@ -11,7 +11,7 @@ import { encodePacket, type Properties, type QoS } from "../codec/mod.ts";
 import { mayRead } from "./access.ts";
 import { queueSent } from "./flow_control.ts";
 import type { BrokerContext } from "./context.ts";
-import { keepMessage, type Message, sharedEncoding } from "./message.ts";
+import { keepMessage, type Message, packetIdOffset, sharedEncoding } from "./message.ts";
 import { unmountTopic } from "./mount_point.ts";
 import { type Delivery, newDelivery, type Session, type SessionConnection } from "./session.ts";
 
@@ -127,9 +127,8 @@ function writePublish(
   let bytes: Uint8Array;
   let idOffset = 0;
   if (sharesEncoding(conn, delivery)) {
-    const enc = sharedEncoding(message, conn.version, qos, retain);
-    bytes = enc.bytes;
-    idOffset = enc.packetIdOffset;
+    bytes = sharedEncoding(message, conn.version, qos, retain);
+    if (qos > 0) idOffset = packetIdOffset(bytes);
   } else {
     const topic = mount === undefined ? message.topic : unmountTopic(mount, message.topic);
     if (topic === undefined) return false;

@@ -38,20 +38,19 @@ export interface Message {
   publisherId: string;
   /** Whether the payload and byte properties are owned copies. */
   owned: boolean;
-  /** Encoded PUBLISH per variant (see `variantIndex`), filled on first use. */
-  encoded: (EncodedPublish | undefined)[] | undefined;
+  /**
+   * The first PUBLISH encoded for it (`sharedEncoding`), of variant `encodedVariant` (see
+   * `variantIndex`): most messages need one variant, kept without an array around it.
+   */
+  encoded: Uint8Array | undefined;
+  /** The variant of `encoded`. */
+  encodedVariant: number;
+  /** Encodings of further variants, by variant, once subscribers need a second one. */
+  moreEncoded: (Uint8Array | undefined)[] | undefined;
   /** Its store keys and references while persistence stores it (store_mark.ts). */
   store: StoreMark | undefined;
   /** For a retained message from a client: who published it (`check_retain_source`). */
   retainSource: RetainSource | undefined;
-}
-
-/** Bytes of one PUBLISH and where its packet identifier sits (0 for QoS 0). */
-export interface EncodedPublish {
-  /** The whole packet. */
-  bytes: Uint8Array;
-  /** Offset of the two packet id bytes, or 0 for QoS 0. */
-  packetIdOffset: number;
 }
 
 /** Build a message from its parts. */
@@ -74,6 +73,8 @@ export function newMessage(
     publisherId,
     owned: false,
     encoded: undefined,
+    encodedVariant: 0,
+    moreEncoded: undefined,
     store: undefined,
     retainSource: undefined,
   };
@@ -86,7 +87,7 @@ export function newMessage(
  */
 export function keepMessage(message: Message): void {
   if (message.owned) return;
-  const encoded = message.encoded?.find((enc) => enc !== undefined)?.bytes;
+  const encoded = message.encoded;
   message.payload = encoded === undefined
     ? message.payload.slice()
     : encoded.subarray(encoded.length - message.payload.length);
@@ -118,31 +119,34 @@ export function packetIdOffset(bytes: Uint8Array): number {
 
 /**
  * The PUBLISH of `message` for a subscriber of `version` at `qos` with `retain`, encoded once
- * and shared (with packet id 1 as a placeholder to patch). Only for messages without
- * per-subscriber properties (expiry, subscription identifiers, topic alias).
+ * and shared (with packet id 1 as a placeholder to patch: `packetIdOffset`). Only for messages
+ * without per-subscriber properties (expiry, subscription identifiers, topic alias).
  */
 export function sharedEncoding(
   message: Message,
   version: ProtocolVersion,
   qos: QoS,
   retain: boolean,
-): EncodedPublish {
-  const index = variantIndex(version, qos, retain);
-  const cache = message.encoded ??= [];
-  let enc = cache[index];
-  if (enc === undefined) {
-    const bytes = encodePacket({
-      type: "publish",
-      topic: message.topic,
-      payload: message.payload,
-      qos,
-      retain,
-      dup: false,
-      packetId: qos > 0 ? 1 : undefined,
-      properties: version === 5 ? message.properties : undefined,
-    }, version);
-    enc = { bytes, packetIdOffset: qos > 0 ? packetIdOffset(bytes) : 0 };
-    cache[index] = enc;
+): Uint8Array {
+  const variant = variantIndex(version, qos, retain);
+  if (message.encoded !== undefined && message.encodedVariant === variant) return message.encoded;
+  const known = message.moreEncoded?.[variant];
+  if (known !== undefined) return known;
+  const bytes = encodePacket({
+    type: "publish",
+    topic: message.topic,
+    payload: message.payload,
+    qos,
+    retain,
+    dup: false,
+    packetId: qos > 0 ? 1 : undefined,
+    properties: version === 5 ? message.properties : undefined,
+  }, version);
+  if (message.encoded === undefined) {
+    message.encoded = bytes;
+    message.encodedVariant = variant;
+  } else {
+    (message.moreEncoded ??= [])[variant] = bytes;
   }
-  return enc;
+  return bytes;
 }

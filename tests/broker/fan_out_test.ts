@@ -154,3 +154,25 @@ Deno.test("fan-out: a message in flight keeps its own payload after the publishe
     ]);
   });
 });
+
+Deno.test("fan-out: one message to subscribers of different versions and QoS gets an encoding for each", async () => {
+  await withMemoryBroker({}, async ({ client }) => {
+    const v4q1 = await client("v4q1", { protocolVersion: 4 });
+    await subscribe(v4q1, sub("mix/#", 1));
+    const v4q0 = await client("v4q0", { protocolVersion: 4 });
+    await subscribe(v4q0, sub("mix/#", 0));
+    const v5q1 = await client("v5q1", { protocolVersion: 5 });
+    await subscribe(v5q1, sub("mix/#", 1));
+    const v4q1b = await client("v4q1b", { protocolVersion: 4 });
+    await subscribe(v4q1b, sub("mix/+", 1));
+    const p = await client("publisher", { protocolVersion: 5 });
+    await publishAcked(p, pub("mix/t", "to everyone", { qos: 1, packetId: 9 }));
+
+    for (const [s, qos] of [[v4q1, 1], [v4q0, 0], [v5q1, 1], [v4q1b, 1]] as const) {
+      const copy = await s.expect("publish");
+      assert.deepEqual([copy.topic, copy.qos, payloadText(copy)], ["mix/t", qos, "to everyone"]);
+      assert.equal(copy.packetId === undefined, qos === 0);
+      await ackDelivery(s, copy);
+    }
+  });
+});
