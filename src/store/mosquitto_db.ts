@@ -18,6 +18,7 @@
 import type { Properties, QoS } from "../codec/mod.ts";
 import { ByteReader } from "../codec/reader.ts";
 import { readProperties } from "../codec/properties.ts";
+import type { MessageRecord } from "./records.ts";
 
 /** The db version Mosquitto 2.0 writes, the one read here. */
 export const MOSQUITTO_DB_VERSION = 6;
@@ -37,22 +38,13 @@ const CHUNK_CLIENT = 6;
 /** Sizes of the fixed parts that end in padding (C structs, padded to their alignment). */
 const FIXED = { cfg: 16, sub: 12, client: 24 };
 
-/** A message in Mosquitto's message store. */
-export interface MosquittoMessage {
+/**
+ * A message in Mosquitto's message store: the fields of our own message record, with where it
+ * came from as Mosquitto notes it.
+ */
+export interface MosquittoMessage extends Omit<MessageRecord, "publisherId" | "source"> {
   /** Its number in the file, by which retained and client messages refer to it. */
   storeId: number;
-  /** Topic name. */
-  topic: string;
-  /** Payload. */
-  payload: Uint8Array;
-  /** QoS it was published at. */
-  qos: QoS;
-  /** Retain flag as published. */
-  retain: boolean;
-  /** Its 5.0 properties (message expiry is `expiresAt`). */
-  properties: Properties | undefined;
-  /** When it expires (ms since the epoch), or undefined. */
-  expiresAt: number | undefined;
   /** Client id of the publisher; empty for Mosquitto's own. */
   sourceId: string;
   /** Username of the publisher, if it had one. */
